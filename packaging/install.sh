@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Set up vaddesk from this source tree on a Debian/Ubuntu machine.
+#   bash packaging/install.sh          system libraries + .venv with the app
+#   bash packaging/install.sh --dev    ... plus what the tests need (test tools, reference runtime)
+# System packages are installed with apt-get when run as root (or with sudo when available).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+dev=0
+[ "${1:-}" = "--dev" ] && dev=1
+
+# Libraries the app itself loads: PortAudio for sounddevice, EGL/GL/fontconfig/xcb for Qt.
+app_pkgs="libportaudio2 libegl1 libgl1 libfontconfig1 fonts-dejavu-core libglib2.0-0 libdbus-1-3
+  libxkbcommon0 libxkbcommon-x11-0 libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
+  libxcb-image0 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xfixes0 libxcb-xkb1"
+# Test-only tools: speech synthesis and encoders for the generated corpus, a virtual microphone,
+# an X server for screenshots.
+dev_pkgs="espeak-ng sox ffmpeg pulseaudio pulseaudio-utils libasound2-plugins xvfb xauth
+  imagemagick binutils"
+
+pkgs="$app_pkgs"
+[ $dev = 1 ] && pkgs="$pkgs $dev_pkgs"
+missing=$(for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" = 0 ]; then sudo=""; elif command -v sudo >/dev/null; then sudo="sudo"; else
+    echo "Please install: $missing" >&2; exit 1; fi
+  $sudo apt-get update -qq
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing
+fi
+
+python3 -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+if [ $dev = 1 ]; then
+  .venv/bin/python -m pip install -q -e ".[dev,package]"
+else
+  .venv/bin/python -m pip install -q .
+fi
+echo "vaddesk installed in $(pwd)/.venv"

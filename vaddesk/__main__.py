@@ -1,0 +1,3 @@
+from vaddesk.cli import main
+
+raise SystemExit(main())

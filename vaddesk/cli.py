@@ -1,0 +1,67 @@
+"""Command line entry point.
+
+    vaddesk [FILE ...]            open the desktop app (optionally with files/folders)
+    vaddesk segment ...           batch segmentation (vaddesk.commands.segment)
+    vaddesk presets               list presets (vaddesk.commands.presets)
+    vaddesk record ...            headless live recording (vaddesk.commands.record)
+    vaddesk devices               list input devices (vaddesk.commands.devices)
+    vaddesk --version | --self-test
+
+Each subcommand lives in its own module under vaddesk.commands with two functions:
+`add_parser(subparsers) -> argparse.ArgumentParser` and `run(args) -> int`. They are imported
+lazily so that `vaddesk --version` does not load onnxruntime or Qt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from vaddesk import __version__
+
+SUBCOMMANDS = ("segment", "presets", "record", "devices")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vaddesk",
+        description="Find the speech in recordings. Without a command, opens the desktop app.",
+    )
+    parser.add_argument("--version", action="version", version=f"vaddesk {__version__}")
+    parser.add_argument("--self-test", action="store_true",
+                        help="check both models and segment a bundled sample, then exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in SUBCOMMANDS:
+        module = importlib.import_module(f"vaddesk.commands.{name}")
+        sub_parser = module.add_parser(sub)
+        sub_parser.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    # Anything that is not a subcommand or an option goes to the GUI as files to open.
+    if not args_list or (args_list[0] not in SUBCOMMANDS and not args_list[0].startswith("-")):
+        return gui_main(args_list)
+    parser = _build_parser()
+    args = parser.parse_args(args_list)
+    if args.self_test:
+        from vaddesk.selftest import run_self_test
+
+        return run_self_test()
+    if args.command is None:
+        return gui_main([])
+    result: int = args._run(args)
+    return result
+
+
+def gui_main(files: Sequence[str] | None = None) -> int:
+    from vaddesk.gui.app import run_app
+
+    return run_app(list(files or []))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
