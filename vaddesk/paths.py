@@ -9,6 +9,7 @@ Layouts:
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -34,7 +35,10 @@ def _first_dir(name: str) -> Path:
 
 
 def models_dir() -> Path:
-    """The folder holding the ONNX models and am.mvn."""
+    """The folder holding the ONNX models and am.mvn ($VADDESK_MODELS_DIR overrides it)."""
+    override = os.environ.get("VADDESK_MODELS_DIR")
+    if override:
+        return Path(override)
     return _first_dir("models")
 
 
