@@ -13,7 +13,7 @@ os.environ.setdefault("VADDESK_CONFIG_DIR", "/tmp/vaddesk-test-config")
 
 
 # --- the generated test corpus (tests/corpus.py), shared by the fidelity tests and others -------
-import pytest  # noqa: E402
+import pytest
 
 
 @pytest.fixture(scope="session")

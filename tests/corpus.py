@@ -92,7 +92,8 @@ class RecordingSpec:
 def _specs() -> tuple[RecordingSpec, ...]:
     specs = [
         RecordingSpec("clean_short_pauses", 1, utterances=7, pauses_s=(0.1, 0.2, 0.3, 0.4, 0.5)),
-        RecordingSpec("clean_long_pauses", 2, utterances=6, pauses_s=(0.8, 1.0, 1.5, 2.0, 3.0, 5.0)),
+        RecordingSpec("clean_long_pauses", 2, utterances=6,
+                      pauses_s=(0.8, 1.0, 1.5, 2.0, 3.0, 5.0)),
     ]
     seed = 10
     for noise in ("white", "pink", "hum", "music"):
@@ -223,10 +224,9 @@ def synthesize(spec: RecordingSpec, workdir: Path) -> np.ndarray:
         if spec.utterances == 0 and spec.noise == "pink":
             noise = noise + 0.3 * _hum(rng, speech.size)  # the "noise only" file: fan + hum
         noise_rms = _rms(noise)
-        if spec.snr_db is not None and active_rms > 0:
-            noise_db = target_db - spec.snr_db
-        else:
-            noise_db = -30.0  # speech-free files: a plausible room level
+        # Speech-free files get a plausible room level of -30 dBFS.
+        has_snr = spec.snr_db is not None and active_rms > 0
+        noise_db = target_db - (spec.snr_db or 0.0) if has_snr else -30.0
         mix = speech + noise * (_db_to_amp(noise_db) / noise_rms)
 
     if spec.level == "loud":
