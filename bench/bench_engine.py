@@ -1,0 +1,361 @@
+"""Engine benchmarks: speed and memory of vaddesk's engine against the reference runtime.
+
+Run from the repo root (one thread everywhere; the figures go into README.md and bench/README.md):
+
+    /work/venv/bin/python bench/bench_engine.py              # full run (~15-25 min)
+    /work/venv/bin/python bench/bench_engine.py --quick      # a fast check (~2 min)
+
+What it measures (medians over --repeats runs, all in the same process run, so the ratios compare
+like with like even on a shared machine):
+
+1. end-to-end offline segmentation of a >= 30-minute 16 kHz WAV (read the file, features,
+   network, detector): ours int8 and fp32 (``segment_blocks`` over ``soundfile.blocks``) vs
+   ``funasr_onnx.Fsmn_vad`` (``soundfile.read`` + ``vad(samples)``);
+2. streaming in 100 ms blocks: our ``StreamingVad`` vs ``funasr_onnx.Fsmn_vad_online`` fed 100 ms
+   blocks with the ``param_dict`` cache its README shows (the reference on the first
+   --online-minutes only: its cost per block grows with the stream, so a shorter stream flatters
+   it and the ratio is conservative);
+3. the INT8 network vs the FP32 network alone (onnxruntime sessions, one thread, same features);
+4. peak RSS of segmenting a 60-minute file in a fresh subprocess (ours int8; the reference too
+   unless --no-reference-rss or the machine has too little free memory);
+5. RSS growth of a simulated 8-hour stream through ``StreamingVad`` in 100 ms blocks;
+6. ``resegment()`` on the track of a 60-minute file.
+"""
+
+from __future__ import annotations
+
+import os
+
+# One thread everywhere, set before numpy / onnxruntime load their thread pools.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import resource  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+import numpy as np  # noqa: E402
+import onnxruntime as ort  # noqa: E402
+import soundfile as sf  # noqa: E402
+
+from tests.corpus import build_long_file, ensure_corpus, read_wav  # noqa: E402
+from vaddesk import paths  # noqa: E402
+from vaddesk.core.engine import StreamingVad, resegment, segment_blocks  # noqa: E402
+from vaddesk.core.params import VadParams  # noqa: E402
+from vaddesk.core.presets import builtin_presets  # noqa: E402
+
+SAMPLE_RATE = 16_000
+BLOCK_100MS = 1_600
+FILE_BLOCK = SAMPLE_RATE * 30  # offline reads: 30 s blocks from the file
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def timed(fn: Callable[[], Any], repeats: int) -> tuple[float, list[float], Any]:
+    """Median wall time of `repeats` runs (after one untimed warm-up run)."""
+    result = fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), times, result
+
+
+def reference_model_dir() -> Path:
+    """A funasr_onnx model_dir of links to our model files (model_quant.onnx = our INT8)."""
+    model_dir = Path(tempfile.mkdtemp(prefix="vaddesk-bench-ref-"))
+    for link, target in {"model.onnx": "fsmn-vad-fp32.onnx",
+                         "model_quant.onnx": "fsmn-vad-int8.onnx",
+                         "am.mvn": "am.mvn", "config.yaml": "config.yaml"}.items():
+        (model_dir / link).symlink_to(paths.model_file(target))
+    return model_dir
+
+
+def mem_available_mb() -> float:
+    with open("/proc/meminfo") as info:
+        for line in info:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+# --- the cases -------------------------------------------------------------------------------
+
+def ours_offline(path: Path, precision: str) -> Any:
+    blocks = sf.blocks(str(path), blocksize=FILE_BLOCK, dtype="float32")
+    return segment_blocks(blocks, VadParams(), precision=precision,  # type: ignore[arg-type]
+                          threads=1)
+
+
+def reference_offline(vad: Any, path: Path) -> Any:
+    samples, _ = sf.read(str(path), dtype="float32")
+    return vad(samples)
+
+
+def ours_streaming(samples: np.ndarray) -> int:
+    vad = StreamingVad(VadParams(), precision="int8", threads=1)
+    events = 0
+    for pos in range(0, samples.size, BLOCK_100MS):
+        events += len(vad.accept_waveform(samples[pos:pos + BLOCK_100MS]))
+    return events + len(vad.flush())
+
+
+def reference_streaming(online: Any, samples: np.ndarray) -> int:
+    # As funasr_onnx's README shows: one param_dict carries the caches between calls.
+    param_dict: dict[str, Any] = {"in_cache": [], "is_final": False}
+    starts = list(range(0, samples.size, BLOCK_100MS))
+    results = 0
+    for i, pos in enumerate(starts):
+        param_dict["is_final"] = i == len(starts) - 1
+        out = online(audio_in=samples[pos:pos + BLOCK_100MS], param_dict=param_dict)
+        results += len(out)
+    return results
+
+
+def network_session(model: str) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(str(paths.model_file(model)), options,
+                                providers=["CPUExecutionProvider"])
+
+
+def run_network(session: ort.InferenceSession, feats: np.ndarray, block: int) -> None:
+    caches = [np.zeros((1, 128, 19, 1), np.float32) for _ in range(4)]
+    names = [i.name for i in session.get_inputs()]
+    for pos in range(0, feats.shape[0], block):
+        outputs = session.run(None, dict(zip(names, [feats[None, pos:pos + block], *caches],
+                                             strict=True)))
+        caches = outputs[1:]
+
+
+def reference_features(samples: np.ndarray) -> np.ndarray:
+    """LFR+CMVN features from the reference's own frontend (the networks' common input)."""
+    from funasr_onnx.utils.frontend import WavFrontend
+
+    frontend = WavFrontend(cmvn_file=str(paths.model_file("am.mvn")), n_mels=80,
+                           frame_length=25, frame_shift=10, lfr_m=5, lfr_n=1, dither=0.0)
+    fbank, _ = frontend.fbank(samples)
+    feats, _ = frontend.lfr_cmvn(fbank)
+    return np.ascontiguousarray(feats, dtype=np.float32)
+
+
+def stream_memory(source: np.ndarray, hours: float, sample_every_min: float = 10.0
+                  ) -> dict[str, Any]:
+    """RSS while `hours` of audio (source, cycled) go through one StreamingVad in 100 ms blocks."""
+    vad = StreamingVad(VadParams(), precision="int8", threads=1)
+    total_blocks = int(hours * 3600 * SAMPLE_RATE / BLOCK_100MS)
+    blocks_per_sample = int(sample_every_min * 60 * SAMPLE_RATE / BLOCK_100MS)
+    source_blocks = source.size // BLOCK_100MS
+    samples_rss: list[tuple[float, float]] = []
+    segments = 0
+    t0 = time.perf_counter()
+    for i in range(total_blocks):
+        pos = (i % source_blocks) * BLOCK_100MS
+        for event in vad.accept_waveform(source[pos:pos + BLOCK_100MS]):
+            segments += type(event).__name__ == "SegmentClosed"
+        if (i + 1) % blocks_per_sample == 0:
+            samples_rss.append(((i + 1) * 0.1 / 60, rss_mb()))
+    vad.flush()
+    elapsed = time.perf_counter() - t0
+    baseline = samples_rss[0][1]  # after the first interval: sessions, caches, buffers warm
+    return {"hours": hours, "rss_samples_min_mb": samples_rss, "baseline_mb": baseline,
+            "final_mb": samples_rss[-1][1], "growth_mb": samples_rss[-1][1] - baseline,
+            "max_growth_mb": max(r for _, r in samples_rss) - baseline,
+            "segments": segments, "seconds": elapsed}
+
+
+# --- subprocess children for peak RSS --------------------------------------------------------
+
+def child(mode: str, path: Path) -> None:
+    t0 = time.perf_counter()
+    if mode == "reference":
+        from funasr_onnx import Fsmn_vad
+
+        vad = Fsmn_vad(str(reference_model_dir()), intra_op_num_threads=1)
+        segments = len(reference_offline(vad, path)[0])
+    else:
+        segments = len(ours_offline(path, mode.removeprefix("ours-")).segments)
+    print(json.dumps({"mode": mode, "peak_rss_mb": peak_rss_mb(), "segments": segments,
+                      "seconds": time.perf_counter() - t0}))
+
+
+def peak_rss_in_child(mode: str, path: Path) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, __file__, "--child", mode, str(path)],
+                         capture_output=True, text=True, check=True, cwd=REPO)
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+# --- main ------------------------------------------------------------------------------------
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="small sizes for a fast check (figures are not the claims)")
+    parser.add_argument("--minutes", type=float, default=30.0, help="length of the speed file")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--online-minutes", type=float, default=5.0,
+                        help="stream length fed to Fsmn_vad_online")
+    parser.add_argument("--stream-hours", type=float, default=8.0)
+    parser.add_argument("--no-reference-rss", action="store_true",
+                        help="skip the offline reference's peak RSS (needs ~4.5 GB)")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--child", nargs=2, metavar=("MODE", "WAV"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], Path(args.child[1]))
+        return
+    if args.quick:
+        args.minutes, args.repeats, args.online_minutes = 3.0, 2, 1.0
+        args.stream_hours, rss_minutes = 0.5, 10.0
+        args.no_reference_rss = True
+    else:
+        rss_minutes = 60.0
+
+    from funasr_onnx import Fsmn_vad, Fsmn_vad_online
+
+    figures: dict[str, Any] = {
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores "
+                   "(shared with other users during the run)",
+        "onnxruntime": ort.__version__, "numpy": np.__version__,
+        "load_average_start": os.getloadavg()}
+    rows: list[tuple[str, float, float, str]] = []
+
+    corpus = ensure_corpus()
+    speed_wav = build_long_file(args.minutes * 60)
+    duration_s = sf.info(str(speed_wav)).duration
+    figures["speed_file_s"] = duration_s
+    print(f"speed file: {speed_wav.name} ({duration_s / 60:.1f} min); repeats {args.repeats}",
+          flush=True)
+
+    # 1. offline end to end
+    model_dir = reference_model_dir()
+    ref_vad = Fsmn_vad(str(model_dir), intra_op_num_threads=1)
+    ref_s, ref_all, ref_out = timed(lambda: reference_offline(ref_vad, speed_wav), args.repeats)
+    int8_s, int8_all, int8_out = timed(lambda: ours_offline(speed_wav, "int8"), args.repeats)
+    fp32_s, fp32_all, fp32_out = timed(lambda: ours_offline(speed_wav, "fp32"), args.repeats)
+    same = [[s.start_ms, s.end_ms] for s in fp32_out.segments] == ref_out[0]
+    figures["offline"] = {"reference_s": ref_all, "int8_s": int8_all, "fp32_s": fp32_all,
+                          "fp32_segments_equal_reference": same,
+                          "segments": len(int8_out.segments)}
+    rows += [("offline  funasr_onnx.Fsmn_vad (fp32)", ref_s, ref_s / duration_s, "1.0x"),
+             ("offline  vaddesk fp32", fp32_s, fp32_s / duration_s, f"{ref_s / fp32_s:.1f}x"),
+             ("offline  vaddesk int8", int8_s, int8_s / duration_s, f"{ref_s / int8_s:.1f}x")]
+    print(f"offline: reference {ref_s:.2f} s, fp32 {fp32_s:.2f} s, int8 {int8_s:.2f} s",
+          flush=True)
+
+    # 2. streaming in 100 ms blocks
+    samples, _ = sf.read(str(speed_wav), dtype="float32")
+    online_samples = samples[: int(args.online_minutes * 60 * SAMPLE_RATE)]
+    online = Fsmn_vad_online(str(model_dir), intra_op_num_threads=1)
+    online_repeats = max(1, min(args.repeats, 3))
+    ron_s, ron_all, _ = timed(lambda: reference_streaming(online, online_samples), online_repeats)
+    son_s, son_all, _ = timed(lambda: ours_streaming(samples), args.repeats)
+    ron_rtf = ron_s / (online_samples.size / SAMPLE_RATE)
+    son_rtf = son_s / duration_s
+    figures["streaming"] = {"reference_s": ron_all, "reference_audio_s":
+                            online_samples.size / SAMPLE_RATE, "ours_s": son_all,
+                            "ours_audio_s": duration_s}
+    rows += [(f"stream   Fsmn_vad_online, 100 ms ({args.online_minutes:g} min)", ron_s, ron_rtf,
+              "1.0x"),
+             (f"stream   vaddesk StreamingVad int8, 100 ms ({duration_s / 60:.0f} min)", son_s,
+              son_rtf, f"{ron_rtf / son_rtf:.1f}x")]
+    print(f"streaming: reference RTF {ron_rtf:.4f}, ours RTF {son_rtf:.5f}", flush=True)
+
+    # 3. network alone
+    feats = reference_features(samples[: 5 * 60 * SAMPLE_RATE])
+    net_audio_s = feats.shape[0] / 100
+    for block, label in ((1000, "10 s blocks"), (10, "100 ms blocks")):
+        fp32_sess, int8_sess = network_session("fsmn-vad-fp32.onnx"), network_session(
+            "fsmn-vad-int8.onnx")
+        nf_s, nf_all, _ = timed(lambda s=fp32_sess, b=block: run_network(s, feats, b),
+                                args.repeats)
+        ni_s, ni_all, _ = timed(lambda s=int8_sess, b=block: run_network(s, feats, b),
+                                args.repeats)
+        figures[f"network_{block}"] = {"fp32_s": nf_all, "int8_s": ni_all,
+                                       "audio_s": net_audio_s}
+        rows += [(f"network  fp32, {label}", nf_s, nf_s / net_audio_s, "1.0x"),
+                 (f"network  int8, {label}", ni_s, ni_s / net_audio_s, f"{nf_s / ni_s:.2f}x")]
+
+    # 4. peak RSS of a 60-minute file, fresh subprocesses
+    rss_wav = build_long_file(rss_minutes * 60)
+    rss = {"file_s": sf.info(str(rss_wav)).duration,
+           "ours-int8": peak_rss_in_child("ours-int8", rss_wav)}
+    if not args.no_reference_rss:
+        if mem_available_mb() > 8_000:
+            rss["reference"] = peak_rss_in_child("reference", rss_wav)
+        else:
+            rss["reference"] = {"skipped": f"only {mem_available_mb():.0f} MB available"}
+    figures["peak_rss"] = rss
+    print(f"peak RSS: {json.dumps(rss)}", flush=True)
+
+    # 5. simulated long stream
+    source = np.concatenate([read_wav(p) for p in corpus])  # the corpus once, ~10 min
+    figures["stream_memory"] = stream_memory(source, args.stream_hours,
+                                             sample_every_min=5.0 if args.quick else 30.0)
+    print(f"stream memory: growth {figures['stream_memory']['growth_mb']:.2f} MB over "
+          f"{args.stream_hours:g} h", flush=True)
+
+    # 6. resegment a 60-minute track
+    track = ours_offline(rss_wav, "int8").track
+    reseg = {}
+    for label, params in (("funasr", VadParams()),
+                          ("meeting", builtin_presets()["meeting"].params)):
+        seconds, all_s, _ = timed(lambda p=params: resegment(track, p), args.repeats)
+        reseg[label] = all_s
+        rows.append((f"resegment {rss_minutes:.0f} min track, preset {label}", seconds,
+                     seconds / rss["file_s"], ""))
+    figures["resegment"] = reseg
+    figures["load_average_end"] = os.getloadavg()
+    figures["rows"] = rows
+
+    print()
+    print(f"{'case':62s} {'median s':>9s} {'RTF':>9s} {'speed-up':>9s}")
+    for name, seconds, rtf, ratio in rows:
+        print(f"{name:62s} {seconds:9.3f} {rtf:9.5f} {ratio:>9s}")
+    ours_rss = rss["ours-int8"]["peak_rss_mb"]
+    ref_rss = rss.get("reference", {}).get("peak_rss_mb")
+    print(f"peak RSS, {rss['file_s'] / 60:.0f} min file: vaddesk int8 {ours_rss:.0f} MB"
+          + (f", funasr_onnx.Fsmn_vad {ref_rss:.0f} MB" if ref_rss else ""))
+    mem = figures["stream_memory"]
+    print(f"simulated {mem['hours']:g} h stream (100 ms blocks): RSS {mem['baseline_mb']:.1f} -> "
+          f"{mem['final_mb']:.1f} MB (growth {mem['growth_mb']:.2f} MB, max "
+          f"{mem['max_growth_mb']:.2f} MB), {mem['seconds']:.0f} s")
+    print(f"load average at start/end: {figures['load_average_start']} / "
+          f"{figures['load_average_end']} (machine shared)")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(figures, indent=1))
+
+
+if __name__ == "__main__":
+    main()

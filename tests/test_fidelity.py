@@ -1,0 +1,366 @@
+"""Fidelity: vaddesk's engine gives exactly the reference runtime's segments.
+
+The oracle is FunASR's own ONNX runtime, ``funasr_onnx.Fsmn_vad`` (0.4.3, a test-only dependency),
+run on the same model file as our engine, with one thread, on every file of the generated corpus
+(tests/corpus.py: ~10 minutes of espeak-ng speech over white/pink/hum/music noise at 20..0 dB,
+quiet/loud/clipped levels, silence, noise only, and a 77 s file that hits the 60 s hard cut).
+
+- FP32: our engine (preset ``funasr``, ``precision="fp32"``) == ``Fsmn_vad`` on
+  ``models/fsmn-vad-fp32.onnx``, segment lists equal to the millisecond.
+- INT8: our engine (``precision="int8"``) == ``Fsmn_vad(quantize=True)`` loaded with OUR
+  ``models/fsmn-vad-int8.onnx``. The reference takes ``math.log`` of p0 and of 1 - p0, and the
+  quantised softmax can output exactly 0 or 1, so the reference crashes; the harness (and only the
+  harness) clips p0 into [P0_MIN, P0_MAX] before the reference sees it. That clip cannot change a
+  decision: see ``test_reference_p0_clip_changes_no_decision``.
+- Where a file differs, ``_trace`` compares the per-frame decisions of both runs; the only
+  accepted cause is a floating-point tie at a decision threshold that moves one boundary by one
+  10 ms frame, and such a file is listed in KNOWN_TIES with its exact difference.
+- Streaming in chunks of 10 ms .. 2 s (and irregular chunks) == offline; the event sequence is
+  well formed; ``resegment(track, params)`` == a fresh run with ``params``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import pytest
+
+from tests.corpus import SPECS, read_wav
+from vaddesk import paths
+from vaddesk.core.engine import StreamingVad, resegment, segment_array, segment_blocks
+from vaddesk.core.params import VadParams
+from vaddesk.core.presets import builtin_presets
+from vaddesk.core.types import FrameTrack, Segment, SegmentClosed, SegmentDiscarded, SegmentOpened
+
+NAMES: Final = [spec.name for spec in SPECS]
+
+P0_MIN: Final = 1e-30
+"""Lower clip for the reference's p0 (a float32 normal number, so log() is finite)."""
+P0_MAX: Final = float(np.float32(1.0) - np.float32(2.0**-24))
+"""Upper clip: the largest float32 below 1, so 1 - p0 = 2**-24 > 0 and log() is finite."""
+
+KNOWN_TIES: Final[dict[tuple[str, str], tuple[list[list[int]], list[list[int]]]]] = {}
+"""(precision, file) -> (ours, reference) for files whose difference was traced frame by frame
+to a floating-point tie at a decision threshold (one boundary moved by one 10 ms frame)."""
+
+
+# --- the reference runtime, guarded --------------------------------------------------------
+
+@dataclass
+class ReferenceRun:
+    segments: list[list[int]]
+    p0: np.ndarray  # what the network gave, before the harness clip
+    clipped_frames: np.ndarray  # indices of frames whose p0 the harness clipped
+
+
+@dataclass
+class Reference:
+    """``funasr_onnx.Fsmn_vad`` over one precision's model, with results cached per session."""
+
+    precision: str
+    model_dir: Path
+    runs: dict[str, ReferenceRun] = field(default_factory=dict)
+    _vad: Any = None
+
+    def _load(self) -> Any:
+        if self._vad is None:
+            from funasr_onnx import Fsmn_vad
+
+            vad = Fsmn_vad(str(self.model_dir), quantize=self.precision == "int8",
+                           intra_op_num_threads=1)
+            original_infer = vad.infer
+            self._raw_p0: list[np.ndarray] = []
+
+            def guarded_infer(feats: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+                # Test-harness guard only: keep math.log() in the reference's GetFrameState
+                # finite when the quantised softmax gives p0 == 0 or p0 == 1 exactly.
+                scores, caches = original_infer(feats)
+                self._raw_p0.append(np.array(scores[0, :, 0], dtype=np.float32))
+                scores = scores.copy()
+                scores[..., 0] = np.clip(scores[..., 0], P0_MIN, P0_MAX)
+                return scores, caches
+
+            vad.infer = guarded_infer
+            self._vad = vad
+        return self._vad
+
+    def run(self, name: str, samples: np.ndarray) -> ReferenceRun:
+        if name not in self.runs:
+            vad = self._load()
+            self._raw_p0 = []
+            out = vad(samples)
+            if not isinstance(out, list):  # it returns "" after swallowing an ORT error
+                raise AssertionError(f"reference failed on {name}: {out!r}")
+            p0 = (np.concatenate(self._raw_p0) if self._raw_p0
+                  else np.zeros(0, dtype=np.float32))
+            clipped = np.flatnonzero((p0 < P0_MIN) | (p0 > P0_MAX))
+            self.runs[name] = ReferenceRun([list(map(int, s)) for s in out[0]], p0, clipped)
+        return self.runs[name]
+
+
+@pytest.fixture(scope="session")
+def reference_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A funasr_onnx model_dir made of links to our model files (nothing is copied)."""
+    model_dir = tmp_path_factory.mktemp("reference_model")
+    links = {"model.onnx": "fsmn-vad-fp32.onnx", "model_quant.onnx": "fsmn-vad-int8.onnx",
+             "am.mvn": "am.mvn", "config.yaml": "config.yaml"}
+    for link, target in links.items():
+        (model_dir / link).symlink_to(paths.model_file(target))
+    return model_dir
+
+
+@pytest.fixture(scope="session")
+def references(reference_dir: Path) -> dict[str, Reference]:
+    return {p: Reference(p, reference_dir) for p in ("fp32", "int8")}
+
+
+@pytest.fixture(scope="session")
+def audio(corpus: list[Path]) -> Callable[[str], np.ndarray]:
+    by_name = {p.stem: p for p in corpus}
+    cache: dict[str, np.ndarray] = {}
+
+    def load(name: str) -> np.ndarray:
+        if name not in cache:
+            cache[name] = read_wav(by_name[name])
+        return cache[name]
+
+    return load
+
+
+@pytest.fixture(scope="session")
+def ours() -> Callable[[str, np.ndarray, str], Any]:
+    """Our offline results per (file, precision) with preset funasr, cached per session."""
+    cache: dict[tuple[str, str], Any] = {}
+
+    def run(name: str, samples: np.ndarray, precision: str) -> Any:
+        if (name, precision) not in cache:
+            cache[name, precision] = segment_array(samples, VadParams(), precision=precision)
+        return cache[name, precision]
+
+    return run
+
+
+def _as_lists(segments: list[Segment]) -> list[list[int]]:
+    return [[s.start_ms, s.end_ms] for s in segments]
+
+
+# --- frame-by-frame tracing ------------------------------------------------------------------
+
+def _frame_is_speech(p0: np.ndarray, params: VadParams) -> np.ndarray:
+    """The reference's frame decision, in its own float64 arithmetic."""
+    p = p0.astype(np.float64)
+    return (1.0 - p) >= p ** params.speech_to_noise_ratio + params.speech_noise_thres
+
+
+def _trace(ours_track: FrameTrack, ref: ReferenceRun, params: VadParams) -> str:
+    """Where our per-frame decisions differ from the reference's, with the p0 on both sides."""
+    n = min(ours_track.num_frames, ref.p0.size)
+    lines = [f"frames: ours {ours_track.num_frames}, reference {ref.p0.size}"]
+    mine = _frame_is_speech(ours_track.p0[:n], params)
+    theirs = _frame_is_speech(ref.p0[:n], params)
+    threshold = 1.0 - params.speech_noise_thres  # p0 at the tie when ratio == 1
+    for t in np.flatnonzero(mine != theirs)[:20]:
+        lines.append(f"frame {t} ({t * 10} ms): ours p0={ours_track.p0[t]!r} speech={mine[t]}, "
+                     f"reference p0={ref.p0[t]!r} speech={theirs[t]} "
+                     f"(tie at p0 = {threshold / 2:.9g} for the defaults)")
+    max_diff = float(np.max(np.abs(ours_track.p0[:n] - ref.p0[:n]), initial=0.0))
+    lines.append(f"max |Δp0| = {max_diff:.3g}; differing decisions: {int(np.sum(mine != theirs))}")
+    return "\n".join(lines)
+
+
+# --- exact fidelity --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+@pytest.mark.parametrize("name", NAMES)
+def test_segments_equal_reference(name: str, precision: str, audio: Callable[[str], np.ndarray],
+                                  references: dict[str, Reference], ours: Any) -> None:
+    samples = audio(name)
+    ref = references[precision].run(name, samples)
+    result = ours(name, samples, precision)
+    got = _as_lists(result.segments)
+    if (precision, name) in KNOWN_TIES:
+        expected_ours, expected_ref = KNOWN_TIES[precision, name]
+        assert ref.segments == expected_ref, "the reference changed; re-trace this file"
+        assert got == expected_ours, _trace(result.track, ref, VadParams())
+        return
+    assert got == ref.segments, _trace(result.track, ref, VadParams())
+
+
+def test_corpus_exercises_the_reference(references: dict[str, Reference],
+                                        audio: Callable[[str], np.ndarray]) -> None:
+    """The corpus is what the claims need: silence gives nothing, the long file is hard-cut."""
+    ref = references["fp32"]
+    assert ref.run("digital_silence", audio("digital_silence")).segments == []
+    long_run = ref.run("long_continuous", audio("long_continuous")).segments
+    assert 60_000 <= long_run[0][1] - long_run[0][0] < 60_100, long_run
+    assert long_run[0][1] == long_run[1][0], "hard cut: the next segment starts at the cut"
+    assert len(SPECS) >= 20
+
+
+def test_reference_p0_clip_changes_no_decision(references: dict[str, Reference],
+                                               audio: Callable[[str], np.ndarray]) -> None:
+    """The harness clip of p0 into [P0_MIN, P0_MAX] cannot change a reference decision.
+
+    The reference decides speech when exp(log(1-p0)) >= exp(log(p0) * ratio) + thres. For the
+    clipped values p0 is in [0, 1e-30) or equal to 1 (float32 has nothing in (1-2^-24, 1)).
+    p0 == 1 (or 1 - 2^-24): left side 0 (or 6e-8) < 1 + thres - 6e-8 -> silence either way.
+    p0 < 1e-30 (or 1e-30): left side 1 >= ~0 + thres for every thres < 1 - 2e-30 -> speech either
+    way. Checked here on every clipped frame of the int8 runs with the preset's parameters,
+    comparing the exact decision on the raw value with the reference's formula on the clipped one.
+    """
+    params = VadParams()
+    ref = references["int8"]
+    total = 0
+    for name in NAMES:
+        run = ref.run(name, audio(name))
+        for t in run.clipped_frames:
+            raw = float(run.p0[t])
+            clipped = float(np.clip(np.float32(raw), P0_MIN, P0_MAX))
+            exact = (1.0 - raw) >= raw ** params.speech_to_noise_ratio + params.speech_noise_thres
+            reference_formula = math.exp(math.log(1.0 - clipped)) >= (
+                math.exp(math.log(clipped) * params.speech_to_noise_ratio)
+                + params.speech_noise_thres)
+            assert exact == reference_formula, (name, int(t), raw)
+            total += 1
+    # Nothing else is touched: every unclipped p0 reaches the reference bit for bit.
+    assert P0_MIN < 1e-29 and np.float32(P0_MAX) == np.nextafter(np.float32(1), np.float32(0))
+    print(f"p0 clipped on {total} int8 frames; no decision changed")
+
+
+# --- streaming == offline --------------------------------------------------------------------
+
+CHUNKS_MS: Final = (10, 100, 320, 1000, 2000)
+STREAM_FILES: Final = ("clean_short_pauses", "clean_long_pauses", "white_0db", "pink_5db",
+                       "hum_10db", "music_0db", "quiet_clean", "loud_clipped", "digital_silence",
+                       "music_only", "long_continuous")
+
+
+def _irregular(samples: np.ndarray, seed: int) -> Iterator[np.ndarray]:
+    """Chunks of 1 sample to 3 s, including empty ones, from a fixed seed."""
+    rng = np.random.default_rng(seed)
+    sizes = (1, 7, 159, 160, 161, 399, 400, 401, 1023, 4800, 16_000, 48_000)
+    pos = 0
+    while pos < samples.size:
+        n = int(rng.choice(sizes)) if rng.random() > 0.05 else 0
+        yield samples[pos:pos + n]
+        pos += n
+
+
+def _fixed(samples: np.ndarray, chunk: int) -> Iterator[np.ndarray]:
+    for pos in range(0, samples.size, chunk):
+        yield samples[pos:pos + chunk]
+
+
+def _stream(chunks: Iterator[np.ndarray], params: VadParams, precision: str
+            ) -> tuple[list[Any], StreamingVad]:
+    vad = StreamingVad(params, precision=precision)  # type: ignore[arg-type]
+    events: list[Any] = []
+    for chunk in chunks:
+        events += vad.accept_waveform(chunk)
+    events += vad.flush()
+    return events, vad
+
+
+def _well_formed(events: list[Any]) -> list[list[int]]:
+    """Opened comes before its Closed/Discarded, one segment at a time, in time order."""
+    open_start: int | None = None
+    closed: list[list[int]] = []
+    for event in events:
+        if isinstance(event, SegmentOpened):
+            assert open_start is None, f"opened {event} while {open_start} is open"
+            assert not closed or event.start_ms >= closed[-1][1], "overlaps the previous segment"
+            open_start = event.start_ms
+        elif isinstance(event, SegmentClosed):
+            assert open_start is not None, f"{event} closes nothing"
+            assert event.segment.start_ms == open_start, (event, open_start)
+            assert event.segment.end_ms > event.segment.start_ms, event
+            closed.append([event.segment.start_ms, event.segment.end_ms])
+            open_start = None
+        elif isinstance(event, SegmentDiscarded):
+            assert event.start_ms == open_start, (event, open_start)
+            open_start = None
+        else:
+            raise AssertionError(f"unknown event {event!r}")
+    assert open_start is None, "flush() left a segment open"
+    return closed
+
+
+@pytest.mark.parametrize("chunk_ms", CHUNKS_MS)
+@pytest.mark.parametrize("name", STREAM_FILES)
+def test_streaming_equals_offline(name: str, chunk_ms: int, audio: Callable[[str], np.ndarray],
+                                  ours: Any) -> None:
+    samples = audio(name)
+    events, vad = _stream(_fixed(samples, chunk_ms * 16), VadParams(), "int8")
+    assert _well_formed(events) == _as_lists(ours(name, samples, "int8").segments)
+    assert vad.processed_ms == samples.size // 16
+    assert not vad.is_speech_detected
+
+
+@pytest.mark.parametrize("precision", ["int8", "fp32"])
+@pytest.mark.parametrize("name", STREAM_FILES)
+def test_irregular_streaming_equals_offline(name: str, precision: str,
+                                            audio: Callable[[str], np.ndarray],
+                                            ours: Any) -> None:
+    samples = audio(name)
+    events, _ = _stream(_irregular(samples, seed=len(name)), VadParams(), precision)
+    assert _well_formed(events) == _as_lists(ours(name, samples, precision).segments)
+
+
+@pytest.mark.parametrize("preset", ["meeting", "phone", "noisy", "dialogue"])
+def test_streaming_equals_offline_for_presets(preset: str,
+                                              audio: Callable[[str], np.ndarray]) -> None:
+    """vaddesk's own features (split at pause, padding, minimum length, dynamic end silence)
+    stream exactly like the offline path too."""
+    params = builtin_presets()[preset].params
+    for name in ("clean_long_pauses", "music_5db", "long_continuous"):
+        samples = audio(name)
+        offline = _as_lists(segment_array(samples, params).segments)
+        for chunk_ms in (10, 320):
+            events, _ = _stream(_fixed(samples, chunk_ms * 16), params, "int8")
+            assert _well_formed(events) == offline, (name, chunk_ms)
+        events, _ = _stream(_irregular(samples, seed=7), params, "int8")
+        assert _well_formed(events) == offline, (name, "irregular")
+
+
+def test_segment_blocks_equals_segment_array(audio: Callable[[str], np.ndarray],
+                                             ours: Any) -> None:
+    samples = audio("long_continuous")
+    done: list[int] = []
+    result = segment_blocks(_fixed(samples, 16_000 * 7 + 3), VadParams(), progress=done.append)
+    offline = ours("long_continuous", samples, "int8")
+    assert result.segments == offline.segments
+    assert done[-1] == samples.size and done == sorted(done)
+    np.testing.assert_array_equal(result.track.p0, offline.track.p0)
+
+
+# --- re-segmentation without the network -----------------------------------------------------
+
+RESEGMENT_PARAMS: Final = {
+    "end_silence_500": VadParams(max_end_silence_ms=500),
+    "end_silence_2000": VadParams(max_end_silence_ms=2000),
+    "thres_0.8": VadParams(speech_noise_thres=0.8),
+    "thres_0.2_ratio_2": VadParams(speech_noise_thres=0.2, speech_to_noise_ratio=2.0),
+    "window_300": VadParams(window_size_ms=300, sil_to_speech_ms=250, speech_to_sil_ms=100),
+    "no_extend": VadParams(extend=False),
+    "single": VadParams(detect_mode="single"),
+    "cut_10s": VadParams(max_segment_ms=10_000),
+    "decibel_-40": VadParams(decibel_thres_db=-40.0),
+}
+
+
+@pytest.mark.parametrize("name", ["clean_long_pauses", "pink_0db", "music_10db",
+                                  "long_continuous"])
+def test_resegment_equals_fresh_run(name: str, audio: Callable[[str], np.ndarray],
+                                    ours: Any) -> None:
+    samples = audio(name)
+    track = ours(name, samples, "int8").track
+    candidates = dict(RESEGMENT_PARAMS)
+    candidates.update({f"preset_{k}": p.params for k, p in builtin_presets().items()})
+    for label, params in candidates.items():
+        fresh = segment_array(samples, params).segments
+        assert resegment(track, params) == fresh, label
