@@ -1,0 +1,471 @@
+"""Microphone capture: a PortAudio input stream whose callback only copies blocks into a queue.
+
+The consumer (one worker thread, see vaddesk.audio.live) reads ``CaptureItem``s with
+``Capture.read()``: ``AudioBlock`` (16 kHz mono float32, converted and resampled in the consumer
+thread, never in the callback), ``CaptureProblem`` (overflow reports, a stalled device) and
+``CaptureFailed`` (the device vanished or PortAudio failed; the stream is over).
+
+Devices are chosen and remembered by *name*: indices change when a headset is plugged in.
+The stream factory is injectable (``stream_factory=``) so tests and benchmarks can feed an array
+through ``ArrayInputStream``, a simulated microphone with the same interface as
+``sounddevice.InputStream``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Protocol
+
+import numpy as np
+
+from vaddesk.core.types import SAMPLE_RATE
+
+log = logging.getLogger(__name__)
+
+BLOCK_MS: Final = 20
+"""Callback block length. Short blocks keep the on-screen delay low; the worker batches them."""
+
+QUEUE_MAX_BLOCKS: Final = 3000
+"""~60 s of 20 ms blocks. If the worker is stuck that long, blocks are dropped (and counted)
+rather than memory growing without bound."""
+
+STALL_AFTER_S: Final = 3.0
+"""No audio for this long while running: the device is reported as stalled (once)."""
+
+
+# --- devices ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class InputDevice:
+    name: str
+    index: int
+    hostapi: str
+    max_input_channels: int
+    default_samplerate_hz: float
+    is_default: bool
+
+
+def _sd() -> Any:
+    # Imported lazily: importing sounddevice loads libportaudio, which may be missing.
+    try:
+        import sounddevice
+    except OSError as exc:  # pragma: no cover - depends on the machine
+        raise CaptureUnavailable(
+            f"PortAudio is not available ({exc}); install libportaudio2") from exc
+    return sounddevice
+
+
+class CaptureUnavailable(RuntimeError):
+    """No way to capture at all (PortAudio missing, no input device, bad device name)."""
+
+
+def list_input_devices(sd_module: Any | None = None) -> list[InputDevice]:
+    """Every device with at least one input channel, in PortAudio's order."""
+    sd = sd_module if sd_module is not None else _sd()
+    try:
+        devices = sd.query_devices()
+        hostapis = sd.query_hostapis()
+        default_in = sd.default.device[0]
+    except Exception as exc:  # PortAudioError has no stable import path across versions
+        raise CaptureUnavailable(f"cannot list audio devices: {exc}") from exc
+    if isinstance(default_in, str):
+        default_in = -1
+    out = []
+    for index, dev in enumerate(devices):
+        if int(dev["max_input_channels"]) < 1:
+            continue
+        out.append(InputDevice(
+            name=str(dev["name"]), index=index,
+            hostapi=str(hostapis[int(dev["hostapi"])]["name"]),
+            max_input_channels=int(dev["max_input_channels"]),
+            default_samplerate_hz=float(dev["default_samplerate"]),
+            is_default=index == int(default_in)))
+    return out
+
+
+_HW_SUFFIX = re.compile(r"\s*\((?:hw:\d+,\d+|\d+)\)\s*$")
+
+
+def resolve_device(name: str | None, devices: Sequence[InputDevice]) -> InputDevice:
+    """The device called ``name`` (``None``/"" = the system default input).
+
+    Matching, in order: exact name; the name without ALSA's ``(hw:X,Y)`` suffix (card numbers
+    change between boots); a unique case-insensitive substring.
+    """
+    if not devices:
+        raise CaptureUnavailable("no audio input device found")
+    if not name:
+        for dev in devices:
+            if dev.is_default:
+                return dev
+        # No default: prefer the sound server ("pulse"/"pipewire"/"default") over raw hardware.
+        for preferred in ("default", "pipewire", "pulse"):
+            for dev in devices:
+                if dev.name == preferred:
+                    return dev
+        return devices[0]
+    for dev in devices:
+        if dev.name == name:
+            return dev
+    bare = _HW_SUFFIX.sub("", name)
+    for dev in devices:
+        if _HW_SUFFIX.sub("", dev.name) == bare:
+            return dev
+    hits = [d for d in devices if name.lower() in d.name.lower()]
+    if len(hits) == 1:
+        return hits[0]
+    names = ", ".join(repr(d.name) for d in devices)
+    if hits:
+        raise CaptureUnavailable(f"input device {name!r} is ambiguous; matches: "
+                                 + ", ".join(repr(d.name) for d in hits))
+    raise CaptureUnavailable(f"no input device named {name!r}; available: {names}")
+
+
+# --- what the consumer reads -----------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class AudioBlock:
+    """Captured audio, 16 kHz mono float32; ``captured_at`` is time.monotonic() of the callback
+    that delivered its last sample (for latency measurements)."""
+
+    samples: np.ndarray
+    captured_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureProblem:
+    """Something the user should see, but capture goes on (overflow, stall)."""
+
+    message: str
+    overflow_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureFailed:
+    """The stream is over without being asked to stop: device lost or PortAudio error."""
+
+    message: str
+
+
+CaptureItem = AudioBlock | CaptureProblem | CaptureFailed
+
+
+class StreamLike(Protocol):
+    """The part of sounddevice.InputStream that Capture uses."""
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def close(self) -> None: ...
+
+
+StreamFactory = Callable[..., StreamLike]
+
+
+# --- the capture ----------------------------------------------------------------------------
+
+class Capture:
+    """One input stream. ``start()``, then ``read()`` from exactly one consumer thread, ``stop()``.
+
+    The PortAudio callback runs on PortAudio's thread and does only three things: copy the
+    block, put it on a bounded queue without blocking, count overflow flags. Everything else
+    (down-mix, resampling, error reporting) happens in ``read()`` on the consumer's thread.
+    """
+
+    def __init__(self, device: str | None = None, *, stream_factory: StreamFactory | None = None,
+                 sd_module: Any | None = None, devices: Sequence[InputDevice] | None = None,
+                 block_ms: int = BLOCK_MS) -> None:
+        self._stream_factory = stream_factory
+        self._sd_module = sd_module
+        if devices is None and stream_factory is None:
+            devices = list_input_devices(sd_module)
+        if devices:
+            chosen = resolve_device(device, devices)
+            self.device_name = chosen.name
+            self._device_arg: int | str | None = chosen.index
+            self._device_rate = chosen.default_samplerate_hz
+            self._max_channels = chosen.max_input_channels
+        else:  # an injected stream with no device list: the name is just a label
+            self.device_name = device or "simulated"
+            self._device_arg = device
+            self._device_rate = float(SAMPLE_RATE)
+            self._max_channels = 1
+        self._block_ms = block_ms
+        self._queue: queue.Queue[tuple[np.ndarray, float] | None] = queue.Queue(QUEUE_MAX_BLOCKS)
+        # NB: these counters are written only by the callback thread and read by the consumer;
+        # int assignment is atomic under the GIL and a slightly stale read is harmless.
+        self._overflows = 0
+        self._dropped_blocks = 0
+        self._reported_overflows = 0
+        self._reported_dropped = 0
+        self._stream: StreamLike | None = None
+        self._stopping = threading.Event()
+        self._finished = threading.Event()
+        self._failure: str | None = None
+        self._stream_rate = float(SAMPLE_RATE)
+        self._channels = 1
+        self._resampler: Any = None
+        self._last_audio_at = 0.0
+        self._stall_reported = False
+
+    # -- counters shown to the user --
+    @property
+    def overflow_count(self) -> int:
+        """Input overflows flagged by PortAudio plus blocks dropped on a full queue."""
+        return self._overflows + self._dropped_blocks
+
+    @property
+    def samplerate_hz(self) -> float:
+        return self._stream_rate
+
+    # -- callbacks (PortAudio's thread) --
+    def _callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+        if status and getattr(status, "input_overflow", False):
+            self._overflows += 1
+        try:
+            self._queue.put_nowait((indata.copy(), time.monotonic()))
+        except queue.Full:
+            self._dropped_blocks += 1
+
+    def _finished_callback(self) -> None:
+        if not self._stopping.is_set():
+            self._failure = "the input stream ended unexpectedly (device disconnected?)"
+        self._finished.set()
+        with contextlib.suppress(queue.Full):  # a full queue wakes the consumer anyway
+            self._queue.put_nowait(None)  # wake the consumer
+
+    # -- control (consumer's thread) --
+    def start(self) -> None:
+        factory = self._stream_factory
+        if factory is None:
+            factory = _sd().InputStream
+        rate, channels = self._pick_format()
+        try:
+            stream = factory(samplerate=rate, blocksize=int(rate * self._block_ms / 1000),
+                             device=self._device_arg, channels=channels, dtype="float32",
+                             callback=self._callback, finished_callback=self._finished_callback)
+            stream.start()
+        except Exception as exc:
+            raise CaptureUnavailable(
+                f"cannot open input device {self.device_name!r}: {exc}") from exc
+        self._stream = stream
+        self._stream_rate = rate
+        self._channels = channels
+        self._last_audio_at = time.monotonic()
+        if rate != SAMPLE_RATE:
+            import soxr
+
+            self._resampler = soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="float32")
+        log.info("capturing from %r at %g Hz, %d channel(s)", self.device_name, rate, channels)
+
+    def _pick_format(self) -> tuple[float, int]:
+        """16 kHz mono if the device takes it (PulseAudio/PipeWire convert), else its own rate
+        and up to two channels, converted in read()."""
+        if self._stream_factory is not None:
+            return float(SAMPLE_RATE), 1
+        sd = self._sd_module if self._sd_module is not None else _sd()
+        for rate, channels in ((SAMPLE_RATE, 1), (self._device_rate, 1),
+                               (self._device_rate, min(2, self._max_channels))):
+            try:
+                sd.check_input_settings(device=self._device_arg, samplerate=rate,
+                                        channels=channels, dtype="float32")
+                return float(rate), channels
+            except Exception:
+                continue
+        return float(self._device_rate), min(2, self._max_channels)
+
+    def read(self, timeout_s: float = 0.1) -> list[CaptureItem]:
+        """Everything captured since the last call (waits up to ``timeout_s`` for the first).
+
+        Blocks are concatenated so that a worker that fell behind catches up in one step.
+        Returns [] on timeout; a CaptureFailed is the last item ever returned.
+        """
+        raw: list[np.ndarray] = []
+        last_at = 0.0
+        ended = False
+        try:
+            first = self._queue.get(timeout=timeout_s)
+        except queue.Empty:
+            first = None
+            ended = self._finished.is_set()
+        else:
+            items = [first]
+            while True:
+                try:
+                    items.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            for item in items:
+                if item is None:
+                    ended = True
+                else:
+                    raw.append(item[0])
+                    last_at = item[1]
+        out: list[CaptureItem] = []
+        if raw:
+            self._last_audio_at = time.monotonic()
+            self._stall_reported = False
+            out.append(AudioBlock(self._convert(np.concatenate(raw)), last_at))
+        count = self.overflow_count
+        if count != self._reported_overflows + self._reported_dropped:
+            what = []
+            if self._overflows != self._reported_overflows:
+                what.append("input overflow (audio arrived faster than it was read)")
+            if self._dropped_blocks != self._reported_dropped:
+                what.append("processing fell behind; audio blocks were dropped")
+            self._reported_overflows = self._overflows
+            self._reported_dropped = self._dropped_blocks
+            out.append(CaptureProblem("; ".join(what), count))
+        if (not raw and not ended and not self._stall_reported
+                and time.monotonic() - self._last_audio_at > STALL_AFTER_S):
+            self._stall_reported = True
+            out.append(CaptureProblem(
+                f"no audio from {self.device_name!r} for {STALL_AFTER_S:g} s", count))
+        if ended and self._failure is not None:
+            out.append(CaptureFailed(self._failure))
+            self._failure = None
+        return out
+
+    def _convert(self, block: np.ndarray) -> np.ndarray:
+        samples = block.astype(np.float32, copy=False)
+        if samples.ndim == 2:
+            samples = samples.mean(axis=1, dtype=np.float32) if samples.shape[1] > 1 \
+                else samples[:, 0]
+        if self._resampler is not None:
+            samples = self._resampler.resample_chunk(samples)
+        # NaN/Inf from a broken driver must not reach the engine (it raises on them).
+        if not np.isfinite(samples).all():
+            samples = np.nan_to_num(samples, nan=0.0, posinf=1.0, neginf=-1.0)
+        return np.ascontiguousarray(samples, dtype=np.float32)
+
+    def stop(self) -> None:
+        """Stop and close the stream; what was captured stays readable with read()."""
+        self._stopping.set()
+        stream, self._stream = self._stream, None
+        if stream is None:
+            return
+        try:
+            stream.stop()
+        except Exception as exc:  # a vanished device can fail to stop; nothing to save there
+            log.warning("stopping the input stream failed: %s", exc)
+        try:
+            stream.close()
+        except Exception as exc:
+            log.warning("closing the input stream failed: %s", exc)
+
+
+# --- a simulated microphone (tests, benchmarks) ----------------------------------------------
+
+class ArrayInputStream:
+    """Plays an array into a Capture as if it came from a microphone.
+
+    Same constructor keywords and methods as ``sounddevice.InputStream``. A thread calls the
+    callback with ``blocksize`` frames, paced at ``speed`` x real time (``speed=0``: as fast as
+    the consumer keeps the queue short). ``fail_after_s`` simulates a device that disappears:
+    the thread stops calling back and calls ``finished_callback``, as PortAudio does when a
+    stream aborts. ``overflow_every`` flags every n-th block as an input overflow.
+    """
+
+    def __init__(self, samples: np.ndarray, *, speed: float = 1.0,
+                 fail_after_s: float | None = None, overflow_every: int = 0,
+                 fail_on_start: str | None = None, loop: bool = False,
+                 **kwargs: Any) -> None:
+        self._samples = np.asarray(samples, dtype=np.float32)
+        self._speed = speed
+        self._fail_after = fail_after_s
+        self._overflow_every = overflow_every
+        self._fail_on_start = fail_on_start
+        self._loop = loop
+        self.samplerate = float(kwargs.get("samplerate") or SAMPLE_RATE)
+        self.blocksize = int(kwargs.get("blocksize") or 320)
+        self.channels = int(kwargs.get("channels") or 1)
+        self._callback = kwargs["callback"]
+        self._finished_callback = kwargs.get("finished_callback")
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._finish_lock = threading.Lock()
+        self.blocks_delivered = 0
+        self.exhausted = threading.Event()
+
+    @classmethod
+    def factory(cls, samples: np.ndarray, **options: Any) -> StreamFactory:
+        """A stream_factory for Capture that plays ``samples``."""
+        def make(**kwargs: Any) -> ArrayInputStream:
+            return cls(samples, **options, **kwargs)
+        return make
+
+    def start(self) -> None:
+        if self._fail_on_start:
+            raise RuntimeError(self._fail_on_start)
+        self._thread = threading.Thread(target=self._run, name="ArrayInputStream", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        n = self.blocksize
+        total = self._samples.shape[0]
+        block_s = n / self.samplerate
+        t0 = time.monotonic()
+        pos = 0
+        aborted = False
+        flags = _Flags()
+        while not self._stop.is_set():
+            if pos + n > total:
+                if not self._loop:
+                    break
+                pos = 0
+            if self._fail_after is not None and self.blocks_delivered * block_s >= self._fail_after:
+                aborted = True
+                break
+            block = self._samples[pos:pos + n].reshape(n, 1)
+            if self.channels > 1:
+                block = np.repeat(block, self.channels, axis=1)
+            flags.input_overflow = bool(self._overflow_every) and \
+                (self.blocks_delivered + 1) % self._overflow_every == 0
+            self._callback(block, n, None, flags)
+            pos += n
+            self.blocks_delivered += 1
+            if self._speed > 0:
+                # Pacing like a sound card's clock (the producer is hardware; this wait is not
+                # a consumer polling loop).
+                due = t0 + self.blocks_delivered * block_s / self._speed
+                delay = due - time.monotonic()
+                if delay > 0:
+                    self._stop.wait(delay)
+        if aborted:
+            self._finish()
+        elif not self._stop.is_set():
+            self.exhausted.set()
+
+    def _finish(self) -> None:
+        with self._finish_lock:
+            callback, self._finished_callback = self._finished_callback, None
+        if callback is not None:
+            callback()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join()
+        self._finish()
+
+    def close(self) -> None:
+        self.stop()
+
+    @property
+    def finished(self) -> bool:
+        return self._thread is not None and not self._thread.is_alive()
+
+
+class _Flags:
+    """Stand-in for sounddevice.CallbackFlags: truthy when a flag is set."""
+
+    input_overflow = False
+
+    def __bool__(self) -> bool:
+        return self.input_overflow

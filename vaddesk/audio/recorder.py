@@ -1,0 +1,296 @@
+"""Crash-safe WAV recording: what was captured is on disk and openable, whatever happens.
+
+How little is lost:
+- every block handed to ``write()`` goes to the kernel at once (``os.write`` through an
+  unbuffered file), so a killed process (``kill -9``) loses nothing it had written;
+- every ``sync_interval_s`` (0.5 s of audio) the data is fsync'ed, then the RIFF/data sizes in the
+  header are patched and fsync'ed again, so after a power loss the file holds everything up to
+  the last sync and its header never claims more data than reached the disk;
+- a marker file ``<name>.wav.recording`` (holding the writer's pid) exists while a recording is
+  open. ``recover_recordings()`` (run at the next start) finds markers whose process is gone,
+  sets the header sizes from the file length and tells the caller what it repaired;
+- a full disk or any I/O error stops the recording cleanly: the header is patched to the data
+  that did reach the file, which stays readable, and ``RecordingStorageError`` says what happened.
+
+Recordings are 16 kHz mono 16-bit PCM WAV (115 MB per hour), named by local date and time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import errno
+import logging
+import os
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Final
+
+import numpy as np
+
+from vaddesk.core.types import SAMPLE_RATE
+
+log = logging.getLogger(__name__)
+
+HEADER_BYTES: Final = 44
+BYTES_PER_SAMPLE: Final = 2
+SYNC_INTERVAL_S: Final = 0.5
+MARKER_SUFFIX: Final = ".recording"
+MAX_DATA_BYTES: Final = 0xFFFFFFFF - 36  # the RIFF size field is 32 bits (~37 h at 16 kHz)
+
+
+def default_recordings_dir() -> Path:
+    """The platform's user data folder + recordings (``VADDESK_RECORDINGS_DIR`` overrides)."""
+    override = os.environ.get("VADDESK_RECORDINGS_DIR")
+    if override:
+        return Path(override)
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("vaddesk", appauthor=False)) / "recordings"
+
+
+def new_recording_path(folder: Path, now: _dt.datetime | None = None) -> Path:
+    """``recording-YYYY-MM-DD_HH-MM-SS.wav`` in ``folder`` (``-2``, ``-3``... if taken)."""
+    stamp = (now or _dt.datetime.now()).strftime("%Y-%m-%d_%H-%M-%S")
+    path = folder / f"recording-{stamp}.wav"
+    n = 2
+    while path.exists() or _marker(path).exists():
+        path = folder / f"recording-{stamp}-{n}.wav"
+        n += 1
+    return path
+
+
+def _marker(path: Path) -> Path:
+    return path.with_name(path.name + MARKER_SUFFIX)
+
+
+def wav_header(data_bytes: int, samplerate: int = SAMPLE_RATE) -> bytes:
+    """A canonical 44-byte PCM16 mono WAV header for ``data_bytes`` of samples."""
+    block_align = BYTES_PER_SAMPLE
+    return struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", 36 + data_bytes, b"WAVE", b"fmt ", 16, 1,
+                       1, samplerate, samplerate * block_align, block_align,
+                       8 * BYTES_PER_SAMPLE, b"data", data_bytes)
+
+
+class RecordingStorageError(OSError):
+    """Writing the recording failed (disk full, I/O error); the file holds what came before."""
+
+    def __str__(self) -> str:  # the sentence for the user, without OSError's "[Errno N]"
+        return str(self.strerror)
+
+
+def _default_open(path: Path) -> BinaryIO:
+    # "xb": never overwrite an existing recording; buffering=0: every write reaches the kernel.
+    return open(path, "xb", buffering=0)
+
+
+class WavRecorder:
+    """Writes one recording. Not thread-safe: one thread (the live worker) owns it."""
+
+    def __init__(self, path: Path, *, samplerate: int = SAMPLE_RATE,
+                 sync_interval_s: float = SYNC_INTERVAL_S,
+                 opener: Callable[[Path], BinaryIO] = _default_open) -> None:
+        self.path = Path(path)
+        self.samplerate = samplerate
+        self._sync_every_bytes = max(BYTES_PER_SAMPLE,
+                                     int(sync_interval_s * samplerate) * BYTES_PER_SAMPLE)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        marker = _marker(self.path)
+        marker.write_text(f"{os.getpid()}\n", "utf-8")
+        try:
+            self._file: BinaryIO | None = opener(self.path)
+            self._file.write(wav_header(0, samplerate))
+        except OSError as exc:
+            marker.unlink(missing_ok=True)
+            raise RecordingStorageError(exc.errno or errno.EIO,
+                                        f"cannot create {self.path}: {exc.strerror or exc}"
+                                        ) from exc
+        self._data_bytes = 0       # bytes of samples the kernel accepted
+        self._synced_bytes = 0     # bytes the header currently declares
+        self._failed: RecordingStorageError | None = None
+        self.sync_count = 0
+
+    @property
+    def duration_ms(self) -> int:
+        return self._data_bytes // BYTES_PER_SAMPLE * 1000 // self.samplerate
+
+    @property
+    def samples_written(self) -> int:
+        return self._data_bytes // BYTES_PER_SAMPLE
+
+    @property
+    def closed(self) -> bool:
+        return self._file is None
+
+    def write(self, samples: np.ndarray) -> None:
+        """Append float samples in [-1, 1] (clipped). Raises RecordingStorageError on failure,
+        after closing the file so that what came before stays readable."""
+        if self._file is None:
+            if self._failed is not None:
+                raise self._failed
+            raise RecordingStorageError(errno.EBADF, f"{self.path} is closed")
+        if samples.size == 0:
+            return
+        pcm = np.clip(np.rint(samples * 32767.0), -32768, 32767).astype("<i2").tobytes()
+        if self._data_bytes + len(pcm) > MAX_DATA_BYTES:
+            self._fail(RecordingStorageError(errno.EFBIG, "the WAV size limit (4 GB) is reached"))
+        try:
+            view = memoryview(pcm)
+            while view:  # an unbuffered write may be partial
+                n = self._file.write(view)
+                if n is None or n <= 0:
+                    raise OSError(errno.EIO, "write returned no progress")
+                self._data_bytes += n
+                view = view[n:]
+            if self._data_bytes - self._synced_bytes >= self._sync_every_bytes:
+                self._sync()
+        except OSError as exc:
+            self._fail(exc)
+
+    def _sync(self) -> None:
+        """Data to disk first, then the header that declares it."""
+        assert self._file is not None
+        fd = self._file.fileno()
+        # Whole samples only: a partial write can leave half a sample at the end.
+        data = self._data_bytes - self._data_bytes % BYTES_PER_SAMPLE
+        os.fsync(fd)
+        os.pwrite(fd, struct.pack("<I", 36 + data), 4)
+        os.pwrite(fd, struct.pack("<I", data), 40)
+        os.fsync(fd)
+        self._synced_bytes = data
+        self.sync_count += 1
+
+    def _fail(self, exc: OSError) -> None:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        if exc.errno == errno.ENOSPC:
+            reason = "the disk is full"
+        error = RecordingStorageError(
+            exc.errno or errno.EIO,
+            f"recording stopped: {reason}; {self.path.name} keeps the first "
+            f"{_fmt_duration(self.duration_ms)}")
+        log.error("writing %s failed: %s", self.path, exc)
+        self._failed = error
+        self._close_file()
+        raise error from exc
+
+    def close(self) -> None:
+        """Final header and close; removes the crash marker. Safe to call twice."""
+        if self._file is None:
+            return
+        try:
+            self._sync()
+        except OSError as exc:
+            log.error("final sync of %s failed: %s", self.path, exc)
+        self._close_file()
+
+    def _close_file(self) -> None:
+        f, self._file = self._file, None
+        if f is None:
+            return
+        with contextlib.suppress(OSError):
+            # Patching the header needs no new disk space, so it works on a full disk too.
+            _patch_header_from_length(f.fileno(), os.fstat(f.fileno()).st_size)
+        with contextlib.suppress(OSError):
+            f.close()
+        _marker(self.path).unlink(missing_ok=True)
+
+    def read_samples(self, start: int, stop: int) -> np.ndarray:
+        """Samples [start, stop) written so far, as float32 (clips cut while recording)."""
+        stop = min(stop, self.samples_written)
+        if stop <= start:
+            return np.zeros(0, np.float32)
+        with open(self.path, "rb") as f:
+            f.seek(HEADER_BYTES + start * BYTES_PER_SAMPLE)
+            raw = f.read((stop - start) * BYTES_PER_SAMPLE)
+        return (np.frombuffer(raw, "<i2").astype(np.float32) / 32768.0)
+
+    def __enter__(self) -> WavRecorder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _patch_header_from_length(fd: int, file_bytes: int) -> int:
+    data = max(0, file_bytes - HEADER_BYTES)
+    data -= data % BYTES_PER_SAMPLE
+    data = min(data, MAX_DATA_BYTES)
+    os.pwrite(fd, struct.pack("<I", 36 + data), 4)
+    os.pwrite(fd, struct.pack("<I", data), 40)
+    os.fsync(fd)
+    return data
+
+
+def _fmt_duration(ms: int) -> str:
+    s = ms // 1000
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}.{ms % 1000 // 100}"
+
+
+# --- recovery ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class RecoveredRecording:
+    path: Path
+    duration_ms: int
+    declared_ms: int
+    """What the header said before the repair (the loss had we not repaired it)."""
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover_recordings(folder: Path | None = None) -> list[RecoveredRecording]:
+    """Repair recordings left by a crash in ``folder`` (default: the recordings folder).
+
+    A recording is left by a crash when its ``.recording`` marker exists and the process that
+    wrote it is gone. Its header sizes are set from the file length (whole samples); the marker
+    is removed. Recordings of a live process (another vaddesk recording now) are left alone.
+    """
+    folder = folder if folder is not None else default_recordings_dir()
+    if not folder.is_dir():
+        return []
+    repaired = []
+    for marker in sorted(folder.glob("*.wav" + MARKER_SUFFIX)):
+        wav = marker.with_name(marker.name[: -len(MARKER_SUFFIX)])
+        try:
+            pid = int(marker.read_text("utf-8").split()[0])
+        except (OSError, ValueError, IndexError):
+            pid = -1
+        if pid > 0 and pid != os.getpid() and _pid_alive(pid):
+            continue
+        if not wav.exists() or wav.stat().st_size < HEADER_BYTES:
+            log.warning("crash marker %s has no usable recording; removing it", marker)
+            with contextlib.suppress(OSError):
+                if wav.exists():
+                    wav.unlink()
+            marker.unlink(missing_ok=True)
+            continue
+        try:
+            with open(wav, "r+b") as f:
+                head = f.read(HEADER_BYTES)
+                if head[:4] != b"RIFF" or head[8:12] != b"WAVE" or head[36:40] != b"data":
+                    log.warning("%s is not a vaddesk WAV; leaving it as it is", wav)
+                    continue
+                samplerate = struct.unpack("<I", head[24:28])[0]
+                declared = struct.unpack("<I", head[40:44])[0]
+                data = _patch_header_from_length(f.fileno(), os.fstat(f.fileno()).st_size)
+        except OSError as exc:
+            log.error("cannot repair %s: %s", wav, exc)
+            continue
+        marker.unlink(missing_ok=True)
+        bps = BYTES_PER_SAMPLE * samplerate
+        found = RecoveredRecording(wav, data * 1000 // bps, declared * 1000 // bps)
+        log.warning("repaired %s left by a crash: %d ms (header said %d ms)", wav,
+                    found.duration_ms, found.declared_ms)
+        repaired.append(found)
+    return repaired
+
