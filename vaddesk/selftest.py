@@ -1,0 +1,214 @@
+"""`vaddesk --self-test`: is this installation (source, wheel or frozen bundle) able to work?
+
+It checks, and prints, one line per check:
+1. both model files (INT8 and FP32) exist and their sha256 matches models/manifest.json;
+2. each model loads in onnxruntime and segments the bundled sample (resources/sample/sample.wav);
+3. the segments equal, to the millisecond, those stored in resources/sample/sample.expected.json
+   (computed once with the engine by packaging/make_sample.py and checked by eye).
+
+Exit status 0 when everything passed, 1 otherwise (with what is wrong on the failing lines).
+The output is for a person at a terminal (or a CI log); it is also written to the log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any, Final
+
+from vaddesk import __version__, paths
+
+log = logging.getLogger(__name__)
+
+PRECISIONS: Final = ("int8", "fp32")
+MANIFEST_NAME: Final = "manifest.json"
+SAMPLE_PARTS: Final = ("sample", "sample.wav")
+EXPECTED_PARTS: Final = ("sample", "sample.expected.json")
+
+
+class SelfTestError(Exception):
+    """A check failed; the message says what is wrong in words a user can act on."""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    name: str
+    ok: bool
+    detail: str
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _manifest_hashes(data: Any) -> dict[str, str]:
+    """File name -> sha256 from the manifest, whichever nesting it uses.
+
+    Accepts {"file": {"sha256": ...}}, {"file": "hex"}, and lists/nested dicts of entries that
+    carry a "sha256" next to a "file"/"name"/"path" key.
+    """
+    found: dict[str, str] = {}
+
+    def visit(node: Any, key: str | None) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("sha256"), str):
+                name = node.get("file") or node.get("path") or node.get("filename") or key
+                if isinstance(name, str):
+                    found[Path(name).name] = node["sha256"].lower()
+                # an entry may also name its file under "name" (e.g. a model id): keep both
+                if isinstance(node.get("name"), str):
+                    found.setdefault(Path(node["name"]).name, node["sha256"].lower())
+            for child_key, child in node.items():
+                if isinstance(child, str) and len(child) == 64 and child_key.endswith(
+                    (".onnx", ".mvn", ".yaml", ".json")
+                ):
+                    found[Path(child_key).name] = child.lower()
+                elif isinstance(child, dict | list):
+                    visit(child, child_key)
+        elif isinstance(node, list):
+            for item in node:
+                visit(item, key)
+
+    visit(data, None)
+    return found
+
+
+def _read_manifest(models: Path) -> dict[str, str]:
+    path = models / MANIFEST_NAME
+    if not path.is_file():
+        raise SelfTestError(f"the model manifest is missing: {path}")
+    try:
+        hashes = _manifest_hashes(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError) as exc:
+        raise SelfTestError(f"cannot read the model manifest {path}: {exc}") from exc
+    if not hashes:
+        raise SelfTestError(f"the model manifest {path} lists no sha256 checksums")
+    return hashes
+
+
+def check_model_file(precision: str, manifest: dict[str, str]) -> str:
+    """The model file of `precision` exists and matches the manifest; returns a summary."""
+    from vaddesk.core.engine import model_info
+
+    try:
+        info = model_info(precision)  # type: ignore[arg-type]
+    except Exception as exc:  # the engine's own message names the file and the problem
+        raise SelfTestError(str(exc)) from exc
+    path = Path(info.path)
+    if not path.is_file():
+        raise SelfTestError(f"the {precision} model file is missing: {path}")
+    expected = manifest.get(path.name)
+    if expected is None:
+        raise SelfTestError(f"{path.name} is not listed in {MANIFEST_NAME}")
+    actual = sha256_of(path)
+    if actual != expected:
+        raise SelfTestError(
+            f"{path} is damaged or was replaced: its sha256 is {actual[:16]}…, "
+            f"the manifest expects {expected[:16]}… (reinstall vaddesk)"
+        )
+    return f"{path.name} sha256 {actual[:16]}… matches the manifest ({path.stat().st_size} bytes)"
+
+
+def _expected_segments(precision: str) -> list[list[int]]:
+    path = paths.resource(*EXPECTED_PARTS)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        segments: list[list[int]] = data["precisions"][precision]["segments_ms"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SelfTestError(f"cannot read the expected segments from {path}: {exc}") from exc
+    return [[int(start), int(end)] for start, end in segments]
+
+
+def _read_sample() -> Any:
+    import soundfile as sf
+
+    path = paths.resource(*SAMPLE_PARTS)
+    try:
+        audio, rate = sf.read(path, dtype="float32", always_2d=False)
+    except Exception as exc:
+        raise SelfTestError(f"cannot read the bundled sample {path}: {exc}") from exc
+    if rate != 16_000 or audio.ndim != 1:
+        raise SelfTestError(f"the bundled sample {path} is not 16 kHz mono")
+    return audio
+
+
+def check_segments(precision: str, audio: Any) -> str:
+    """Segment the sample with `precision` and compare with the stored segments."""
+    from vaddesk.core.engine import segment_array
+
+    expected = _expected_segments(precision)
+    started = time.perf_counter()
+    try:
+        result = segment_array(audio, precision=precision)  # type: ignore[arg-type]
+    except Exception as exc:
+        raise SelfTestError(f"the {precision} model failed: {type(exc).__name__}: {exc}") from exc
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    found = [[s.start_ms, s.end_ms] for s in result.segments]
+    if found != expected:
+        raise SelfTestError(f"segments {found} differ from the expected {expected}")
+    spans = ", ".join(f"{start}-{end}" for start, end in found)
+    return f"{len(found)} segments as expected ({spans} ms) in {elapsed_ms:.0f} ms"
+
+
+def _run(name: str, check: Callable[[], str], results: list[CheckResult]) -> bool:
+    try:
+        detail = check()
+    except SelfTestError as exc:
+        results.append(CheckResult(name, False, str(exc)))
+    except Exception as exc:  # an unexpected failure is still a result, never a traceback
+        # INFO, not ERROR: the console already gets the line below; the log keeps the traceback.
+        log.info("self-test check %r crashed", name, exc_info=True)
+        results.append(CheckResult(name, False, f"{type(exc).__name__}: {exc}"))
+    else:
+        results.append(CheckResult(name, True, detail))
+    line = results[-1]
+    print(f"{'ok  ' if line.ok else 'FAIL'}  {line.name}: {line.detail}", flush=True)
+    log.info("self-test %s %s: %s", "ok" if line.ok else "FAILED", line.name, line.detail)
+    return line.ok
+
+
+def run_self_test() -> int:
+    """Run every check, print one line each; 0 if all passed, 1 otherwise."""
+    from vaddesk.applog import setup_logging
+
+    setup_logging()
+    print(f"vaddesk {__version__} self-test", flush=True)
+    results: list[CheckResult] = []
+    manifest: dict[str, str] = {}
+
+    def locate() -> str:
+        models = paths.models_dir()
+        manifest.update(_read_manifest(models))
+        return f"models in {models}, resources in {paths.resources_dir()}"
+
+    if _run("files", locate, results):
+        audio_holder: list[Any] = []
+
+        def sample() -> str:
+            audio_holder.append(_read_sample())
+            return f"{paths.resource(*SAMPLE_PARTS).name}, {len(audio_holder[0]) / 16:.0f} ms"
+
+        have_sample = _run("sample", sample, results)
+        for precision in PRECISIONS:
+            file_ok = _run(f"{precision} model file",
+                           partial(check_model_file, precision, manifest), results)
+            if file_ok and have_sample:
+                _run(f"{precision} segments",
+                     partial(check_segments, precision, audio_holder[0]), results)
+
+    failed = [r for r in results if not r.ok]
+    if failed:
+        print(f"self-test FAILED: {len(failed)} of {len(results)} checks", flush=True)
+        return 1
+    print(f"self-test passed: {len(results)} checks", flush=True)
+    return 0
