@@ -20,6 +20,8 @@ if command -v strip >/dev/null; then
   find dist/vaddesk/_internal -maxdepth 1 -name 'libpython3*.so*' -exec strip --strip-debug {} +
   find dist/vaddesk/_internal -path '*/lib-dynload/*.so' -exec strip --strip-debug {} +
 fi
+# What a downloaded bundle needs to install itself into ~/.local (see README).
+cp packaging/linux/vaddesk.desktop packaging/linux/install-local.sh dist/vaddesk/
 end=$(date +%s)
 
 size=$(du -sh dist/vaddesk | cut -f1)
