@@ -1,0 +1,190 @@
+"""The FSMN-VAD network through onnxruntime, with its four FSMN caches carried between calls.
+
+The model (FunASR ``iic/speech_fsmn_vad_zh-cn-16k-common``, see models/README.md) takes
+``speech`` (1, T, 400) and ``in_cache0..3`` (1, 128, 19, 1) and returns ``logits`` (1, T, 248),
+already a softmax, plus ``out_cache0..3`` to feed back. It is causal: the score of a frame
+depends only on it and earlier frames, so scoring a stream in pieces equals scoring it whole.
+
+Every model file is checked against the sha256 in ``models/manifest.json`` when it is loaded:
+a damaged or replaced file fails loudly instead of producing quietly different segments.
+
+Thread safety: a ``VadModel`` owns one onnxruntime session and the caches of one stream, so it
+is NOT thread-safe. Use one ``VadModel`` per stream (and per thread).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, Literal
+
+import numpy as np
+import onnxruntime as ort
+
+from vaddesk import paths
+
+log = logging.getLogger(__name__)
+
+Precision = Literal["int8", "fp32"]
+
+MODEL_FILES: Final[dict[str, str]] = {
+    "int8": "fsmn-vad-int8.onnx",
+    "fp32": "fsmn-vad-fp32.onnx",
+}
+MANIFEST_FILE: Final = "manifest.json"
+FEATURE_DIM: Final = 400
+NUM_CACHES: Final = 4
+CACHE_SHAPE: Final = (1, 128, 19, 1)
+BLOCK_FRAMES: Final = 512
+"""Frames per network call. ORT's per-frame cost grows for very long inputs (cache misses:
+~12 us/frame at 1000 frames but ~19 us/frame at 18000 here), so long inputs go in blocks.
+The split does not change any score: the caches carry the context across calls."""
+
+_REBUILD_HINT: Final = (
+    "Reinstall vaddesk to restore the shipped models; if you rebuilt the INT8 model on purpose "
+    "(python models/build_int8.py), update its entry in models/manifest.json."
+)
+
+
+class ModelFileError(RuntimeError):
+    """A model file is missing or its content is not the one vaddesk was released with."""
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    name: str  # file name, e.g. "fsmn-vad-int8.onnx"
+    precision: str  # "int8" | "fp32"
+    sha256: str
+    path: Path
+    size_bytes: int
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_manifest(models_dir: Path | None = None) -> dict[str, dict[str, object]]:
+    """``{file name: {"sha256": ..., "size_bytes": ...}}`` from models/manifest.json."""
+    path = (models_dir or paths.models_dir()) / MANIFEST_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ModelFileError(f"model manifest {path} is missing. {_REBUILD_HINT}") from exc
+    except (OSError, ValueError) as exc:
+        raise ModelFileError(
+            f"model manifest {path} is unreadable: {exc}. {_REBUILD_HINT}"
+        ) from exc
+    files = data.get("files") if isinstance(data, dict) else None
+    if not isinstance(files, dict):
+        raise ModelFileError(f"model manifest {path} has no 'files' table. {_REBUILD_HINT}")
+    return files
+
+
+def verify_model_file(path: Path, *, expected_name: str | None = None) -> str:
+    """Check ``path`` against the manifest entry for its name; return its sha256.
+
+    The manifest is the one in the folder holding ``path`` (the shipped models folder, or a
+    copy of it). Raises ModelFileError naming the file, the expected and the actual hash.
+    """
+    name = expected_name or path.name
+    if not path.is_file():
+        raise ModelFileError(f"model file {path} is missing. {_REBUILD_HINT}")
+    entry = load_manifest(path.parent).get(name)
+    if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str):
+        raise ModelFileError(
+            f"model file {path} is not listed in {path.parent / MANIFEST_FILE}. {_REBUILD_HINT}"
+        )
+    expected = str(entry["sha256"])
+    actual = _sha256(path)
+    if actual != expected:
+        raise ModelFileError(
+            f"model file {path} is damaged or was replaced: sha256 is {actual}, "
+            f"expected {expected}. {_REBUILD_HINT}"
+        )
+    return actual
+
+
+def model_info(precision: Precision = "int8") -> ModelInfo:
+    """Name, hash, path and size of the shipped model for ``precision`` (verified)."""
+    if precision not in MODEL_FILES:
+        raise ValueError(f"precision must be one of {sorted(MODEL_FILES)}, got {precision!r}")
+    path = paths.model_file(MODEL_FILES[precision])
+    return _info_for(path, precision)
+
+
+def _info_for(path: Path, precision: str) -> ModelInfo:
+    sha = verify_model_file(path)
+    return ModelInfo(
+        name=path.name,
+        precision=precision,
+        sha256=sha,
+        path=path,
+        size_bytes=path.stat().st_size,
+    )
+
+
+def make_session(path: Path, threads: int = 1) -> ort.InferenceSession:
+    """An onnxruntime CPU session: ``threads`` intra-op threads, sequential, full optimisation."""
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3  # ORT warns about unused initialisers in quantised graphs
+    return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+
+
+class VadModel:
+    """Silence probabilities for one stream; FSMN caches carried between calls.
+
+    Not thread-safe: one instance per stream and thread (each owns its session).
+    """
+
+    def __init__(
+        self, precision: Precision = "int8", threads: int = 1, path: Path | None = None
+    ) -> None:
+        if precision not in MODEL_FILES:
+            raise ValueError(f"precision must be one of {sorted(MODEL_FILES)}, got {precision!r}")
+        if not isinstance(threads, int) or threads < 1:
+            raise ValueError(f"threads must be an integer >= 1, got {threads!r}")
+        model_path = path if path is not None else paths.model_file(MODEL_FILES[precision])
+        self.info = _info_for(model_path, precision)
+        self._session = make_session(model_path, threads)
+        self._cache_names = [f"in_cache{i}" for i in range(NUM_CACHES)]
+        self._output_names = ["logits"] + [f"out_cache{i}" for i in range(NUM_CACHES)]
+        self._caches: list[np.ndarray] = []
+        self.reset()
+        log.debug(
+            "loaded %s (%s, %d bytes)", self.info.name, self.info.sha256[:12], self.info.size_bytes
+        )
+
+    def reset(self) -> None:
+        """Forget the stream: zero the four caches."""
+        self._caches = [np.zeros(CACHE_SHAPE, dtype=np.float32) for _ in range(NUM_CACHES)]
+
+    def silence_prob(self, features: np.ndarray) -> np.ndarray:
+        """(n, 400) float32 features -> (n,) float32 p0 (softmax of class 0, silence).
+
+        p0 can be exactly 0.0 or 1.0 (the INT8 softmax is quantised): callers must not take
+        log(p0) or divide by p0 or 1 - p0.
+        """
+        if features.ndim != 2 or features.shape[1] != FEATURE_DIM:
+            raise ValueError(f"features must have shape (n, {FEATURE_DIM}), got {features.shape}")
+        n = features.shape[0]
+        out = np.empty(n, dtype=np.float32)
+        feats = np.ascontiguousarray(features, dtype=np.float32)
+        for start in range(0, n, BLOCK_FRAMES):
+            block = feats[start : start + BLOCK_FRAMES]
+            feed = {"speech": block[None]}
+            feed.update(zip(self._cache_names, self._caches, strict=True))
+            logits, *caches = self._session.run(self._output_names, feed)
+            self._caches = caches
+            out[start : start + block.shape[0]] = logits[0, :, 0]
+        return out
