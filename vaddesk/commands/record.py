@@ -1,16 +1,124 @@
-"""`vaddesk record` (placeholder until its issue lands)."""
+"""`vaddesk record`: record from a microphone, segmenting live; Ctrl-C / SIGTERM stop cleanly.
+
+The recording (16 kHz mono WAV) and its segments (JSON beside it) land in the recordings folder
+(or --out). Each segment is printed when it closes. A recording left by a crash in that folder
+is repaired first, and said so.
+"""
 
 from __future__ import annotations
 
 import argparse
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
 from typing import Any
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = sub.add_parser("record", help="(not yet available)")
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "record", help="record from a microphone and find the speech as it comes",
+        description="Record from an input device to a WAV file while segmenting it live. "
+                    "Ctrl-C stops cleanly; the file and its segments (JSON) are kept.")
+    parser.add_argument("--device", metavar="NAME",
+                        help="input device by name, see `vaddesk devices` (default: the "
+                             "system's default input)")
+    parser.add_argument("--duration", metavar="S", type=float,
+                        help="stop after this many seconds of recorded audio")
+    parser.add_argument("--preset", metavar="P", default=None,
+                        help="parameter preset (default: meeting; see `vaddesk presets`)")
+    parser.add_argument("--out", metavar="DIR", type=Path,
+                        help="folder for the recording (default: the user data folder)")
+    parser.add_argument("--clips", action="store_true",
+                        help="write each segment's WAV clip and an updated JSON as it closes")
+    parser.add_argument("--precision", choices=("int8", "fp32"), default="int8",
+                        help="model precision (default: int8)")
     return parser
 
 
+def _fmt(ms: int) -> str:
+    s, milli = divmod(ms, 1000)
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}.{milli:03d}"
+
+
 def run(args: argparse.Namespace) -> int:
-    print("vaddesk record is not available yet")
-    return 2
+    from vaddesk.audio.capture import Capture, CaptureUnavailable
+    from vaddesk.audio.live import (
+        ClipWritten,
+        LiveOptions,
+        LiveProblem,
+        LiveSession,
+        SegmentEvent,
+        SessionEnded,
+    )
+    from vaddesk.audio.recorder import (
+        RecordingStorageError,
+        default_recordings_dir,
+        recover_recordings,
+    )
+    from vaddesk.core.presets import DEFAULT_PRESET, get_preset
+    from vaddesk.core.types import SegmentClosed, SegmentOpened
+
+    if args.duration is not None and not args.duration > 0:
+        print("vaddesk record: --duration must be a positive number of seconds",
+              file=sys.stderr)
+        return 2
+    try:
+        params = get_preset(args.preset or DEFAULT_PRESET).params
+    except ValueError as exc:
+        print(f"vaddesk record: {exc}", file=sys.stderr)
+        return 2
+    out_dir: Path = args.out if args.out is not None else default_recordings_dir()
+    for found in recover_recordings(out_dir):
+        print(f"repaired a recording left by a crash: {found.path} "
+              f"({_fmt(found.duration_ms)})", flush=True)
+    try:
+        capture = Capture(args.device)
+    except CaptureUnavailable as exc:
+        print(f"vaddesk record: {exc}", file=sys.stderr)
+        return 2
+    duration_ms = None if args.duration is None else round(args.duration * 1000)
+    session = LiveSession(capture, params, LiveOptions(
+        out_dir=out_dir, write_clips=args.clips, max_duration_ms=duration_ms,
+        precision=args.precision))
+    try:
+        path = session.start()
+    except (CaptureUnavailable, RecordingStorageError, ValueError, RuntimeError) as exc:
+        print(f"vaddesk record: {exc}", file=sys.stderr)
+        return 2
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        session.request_stop()
+
+    old = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    print(f"recording from {capture.device_name!r} to {path}  (Ctrl-C stops)", flush=True)
+    count = 0
+    try:
+        while True:
+            result = session.next_result(0.5)
+            if isinstance(result, SegmentEvent):
+                if isinstance(result.event, SegmentClosed):
+                    count += 1
+                    seg = result.event.segment
+                    print(f"segment {count:4d}  {_fmt(seg.start_ms)} - {_fmt(seg.end_ms)}  "
+                          f"({seg.duration_ms / 1000:.2f} s)", flush=True)
+                elif isinstance(result.event, SegmentOpened):
+                    pass  # only closed segments are printed: a line per finished turn
+            elif isinstance(result, ClipWritten):
+                print(f"  clip {result.path}", flush=True)
+            elif isinstance(result, LiveProblem):
+                print(f"{'error' if result.fatal else 'warning'}: {result.message}",
+                      file=sys.stderr, flush=True)
+            elif isinstance(result, SessionEnded):
+                summary = result.summary
+                break
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+    session.stop()
+    print(f"recorded {_fmt(summary.duration_ms)} to {summary.path}; "
+          f"{len(summary.segments)} segment(s)"
+          + (f" in {summary.json_path}" if summary.json_path else "")
+          + (f"; {summary.overflow_count} input overflow(s)" if summary.overflow_count else ""),
+          flush=True)
+    return 0 if summary.stop_reason is None else 1

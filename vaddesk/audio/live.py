@@ -1,0 +1,570 @@
+"""A live recording session without Qt: capture -> (WAV file, streaming engine) -> results.
+
+One worker thread owns the StreamingVad and the WavRecorder (neither is thread-safe) and is the
+only consumer of the Capture queue. What it produces goes two ways:
+- ``results()``: typed results in order (segment events, problems, clips, the end), for the CLI
+  and for the Qt bridge, which drains them on its GUI timer;
+- ``LiveView``: a fixed-size ring of the recent waveform envelope and speech score plus a
+  constant-size overview of the whole session, which the GUI copies at its frame rate.
+
+Times are milliseconds of *recorded* audio, i.e. positions in the WAV file: paused audio is
+neither written nor analysed, so the live segments are the segments of the file.
+Memory is constant in the session length except for the list of closed segments (~16 bytes
+each; a 3-hour meeting has a few thousand).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+
+from vaddesk.audio.capture import AudioBlock, Capture, CaptureFailed, CaptureProblem
+from vaddesk.audio.recorder import (
+    RecordingStorageError,
+    WavRecorder,
+    default_recordings_dir,
+    new_recording_path,
+)
+from vaddesk.core.params import VadParams
+from vaddesk.core.types import (
+    FRAME_SHIFT_MS,
+    FRAME_SHIFT_SAMPLES,
+    SAMPLE_RATE,
+    Segment,
+    SegmentClosed,
+    SegmentDiscarded,
+    SegmentOpened,
+    VadEvent,
+)
+
+log = logging.getLogger(__name__)
+
+VIEW_CAPACITY_S: Final = 300
+"""The longest live window the view can show (the ring's size: 30 000 frames, ~360 kB)."""
+
+OVERVIEW_BINS: Final = 4096
+"""The whole-session overview keeps at most this many min/max bins; when full, pairs merge."""
+
+
+# --- results -------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class SegmentEvent:
+    """An engine event, with where and when it was decided.
+
+    ``decided_at_ms``: recorded audio when the engine decided it. ``captured_at``:
+    time.monotonic() when the block that triggered it arrived from the device.
+    """
+
+    event: VadEvent
+    decided_at_ms: int
+    captured_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class LiveProblem:
+    """Something the user must see. ``fatal``: the recording stopped (file kept)."""
+
+    message: str
+    fatal: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ClipWritten:
+    path: Path
+    segment: Segment
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSummary:
+    path: Path
+    json_path: Path | None
+    duration_ms: int
+    segments: tuple[Segment, ...]
+    overflow_count: int
+    stop_reason: str | None
+    """None after a normal stop; else why the recording stopped (device lost, disk full)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEnded:
+    summary: LiveSummary
+
+
+LiveResult = SegmentEvent | LiveProblem | ClipWritten | SessionEnded
+
+
+# --- the view buffers -----------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class LiveSnapshot:
+    """A copy of the view state for one drawn frame (all times in ms of recorded audio)."""
+
+    recorded_ms: int
+    env_start_ms: int
+    env_min: np.ndarray        # one value per 10 ms frame, float32
+    env_max: np.ndarray
+    score_start_ms: int
+    score: np.ndarray          # speech score 1 - p0 per 10 ms frame
+    segments: tuple[Segment, ...]
+    open_start_ms: int | None
+    overview_bin_ms: int
+    overview_min: np.ndarray
+    overview_max: np.ndarray
+    level_db: float
+    overflow_count: int
+    paused: bool
+
+
+class _Ring:
+    """A preallocated ring of float32 values, one per frame; reads return contiguous copies."""
+
+    def __init__(self, capacity: int) -> None:
+        self._data = np.zeros(capacity, np.float32)
+        self.count = 0  # frames written since the start (also the next frame's index)
+
+    def extend(self, values: np.ndarray) -> None:
+        cap = self._data.shape[0]
+        skipped = max(0, values.shape[0] - cap)  # older than the ring holds: never read
+        self.count += skipped
+        values = values[skipped:]
+        n = values.shape[0]
+        start = self.count % cap
+        first = min(n, cap - start)
+        self._data[start:start + first] = values[:first]
+        self._data[:n - first] = values[first:]
+        self.count += n
+
+    def last(self, n: int) -> tuple[int, np.ndarray]:
+        """(index of the first returned frame, the last n frames)."""
+        cap = self._data.shape[0]
+        n = min(n, self.count, cap)
+        start = (self.count - n) % cap
+        if start + n <= cap:
+            out = self._data[start:start + n].copy()
+        else:
+            out = np.concatenate((self._data[start:], self._data[:n - (cap - start)]))
+        return self.count - n, out
+
+
+class _Overview:
+    """Min/max of the whole session in at most OVERVIEW_BINS bins (constant memory)."""
+
+    def __init__(self, bins: int = OVERVIEW_BINS) -> None:
+        self._min = np.zeros(bins, np.float32)
+        self._max = np.zeros(bins, np.float32)
+        self.bin_frames = 1
+        self._n = 0                 # complete bins
+        self._acc_min = np.inf      # bin being filled
+        self._acc_max = -np.inf
+        self._acc_frames = 0
+
+    def extend(self, mins: np.ndarray, maxs: np.ndarray) -> None:
+        i = 0
+        total = mins.shape[0]
+        while i < total:
+            take = min(self.bin_frames - self._acc_frames, total - i)
+            self._acc_min = min(self._acc_min, float(mins[i:i + take].min()))
+            self._acc_max = max(self._acc_max, float(maxs[i:i + take].max()))
+            self._acc_frames += take
+            i += take
+            if self._acc_frames == self.bin_frames:
+                if self._n == self._min.shape[0]:
+                    self._halve()
+                self._min[self._n] = self._acc_min
+                self._max[self._n] = self._acc_max
+                self._n += 1
+                self._acc_min, self._acc_max, self._acc_frames = np.inf, -np.inf, 0
+
+    def _halve(self) -> None:
+        half = self._n // 2
+        self._min[:half] = np.minimum(self._min[0:2 * half:2], self._min[1:2 * half:2])
+        self._max[:half] = np.maximum(self._max[0:2 * half:2], self._max[1:2 * half:2])
+        self._n = half
+        self.bin_frames *= 2
+        # The bin being filled now needs twice as many frames; what it holds stays valid.
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._min[:self._n].copy(), self._max[:self._n].copy()
+
+
+class LiveView:
+    """What the GUI draws, written by the worker and copied by ``snapshot()`` (any thread)."""
+
+    def __init__(self, capacity_s: int = VIEW_CAPACITY_S) -> None:
+        frames = capacity_s * 1000 // FRAME_SHIFT_MS
+        self._lock = threading.Lock()
+        self._env_min = _Ring(frames)
+        self._env_max = _Ring(frames)
+        self._score = _Ring(frames)
+        self._overview = _Overview()
+        self._tail = np.zeros(0, np.float32)  # < one frame of samples not yet enveloped
+        self._segments: list[Segment] = []
+        self._open_start_ms: int | None = None
+        self.recorded_ms = 0
+        self.level_db = -120.0
+        self.overflow_count = 0
+        self.paused = False
+
+    # -- worker side --
+    def add_samples(self, samples: np.ndarray) -> None:
+        data = np.concatenate((self._tail, samples)) if self._tail.size else samples
+        whole = data.shape[0] // FRAME_SHIFT_SAMPLES * FRAME_SHIFT_SAMPLES
+        frames = data[:whole].reshape(-1, FRAME_SHIFT_SAMPLES)
+        mins, maxs = frames.min(axis=1), frames.max(axis=1)
+        with self._lock:
+            self._env_min.extend(mins)
+            self._env_max.extend(maxs)
+            self._overview.extend(mins, maxs)
+        self._tail = data[whole:].copy()
+
+    def add_scores(self, p0: np.ndarray) -> None:
+        with self._lock:
+            self._score.extend((1.0 - p0).astype(np.float32, copy=False))
+
+    def on_event(self, event: VadEvent) -> None:
+        with self._lock:
+            if isinstance(event, SegmentOpened):
+                self._open_start_ms = event.start_ms
+            elif isinstance(event, SegmentClosed):
+                self._segments.append(event.segment)
+                self._open_start_ms = None
+            elif isinstance(event, SegmentDiscarded):
+                self._open_start_ms = None
+
+    # -- reader side --
+    def snapshot(self, window_ms: int) -> LiveSnapshot:
+        frames = max(1, window_ms // FRAME_SHIFT_MS)
+        with self._lock:
+            env_i, env_min = self._env_min.last(frames)
+            _, env_max = self._env_max.last(frames)
+            score_i, score = self._score.last(frames)
+            start_ms = env_i * FRAME_SHIFT_MS
+            # Segments are in time order: walk back only over the visible ones.
+            visible: list[Segment] = []
+            for seg in reversed(self._segments):
+                if seg.end_ms < start_ms:
+                    break
+                visible.append(seg)
+            ov_min, ov_max = self._overview.arrays()
+            snap = LiveSnapshot(
+                recorded_ms=self.recorded_ms, env_start_ms=start_ms, env_min=env_min,
+                env_max=env_max, score_start_ms=score_i * FRAME_SHIFT_MS, score=score,
+                segments=tuple(reversed(visible)), open_start_ms=self._open_start_ms,
+                overview_bin_ms=self._overview.bin_frames * FRAME_SHIFT_MS,
+                overview_min=ov_min, overview_max=ov_max, level_db=self.level_db,
+                overflow_count=self.overflow_count, paused=self.paused)
+        return snap
+
+    def all_segments(self) -> tuple[Segment, ...]:
+        with self._lock:
+            return tuple(self._segments)
+
+
+# --- clips and JSON while recording ---------------------------------------------------------
+
+class _ClipSink:
+    """Writes each closed segment's clip and rewrites the session JSON (atomically)."""
+
+    def __init__(self, wav_path: Path, params: VadParams) -> None:
+        self.folder = wav_path.with_name(wav_path.stem + "_clips")
+        self.json_path = wav_path.with_suffix(".json")
+        self._wav_path = wav_path
+        self._params = params
+
+    def clip(self, recorder: WavRecorder, index: int, segment: Segment) -> Path:
+        import soundfile as sf
+
+        start = segment.start_ms * SAMPLE_RATE // 1000
+        stop = segment.end_ms * SAMPLE_RATE // 1000
+        samples = recorder.read_samples(start, stop)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"{self._wav_path.stem}_{index:04d}_{segment.start_ms:09d}-" \
+                             f"{segment.end_ms:09d}.wav"
+        tmp = path.with_name(path.name + ".tmp")
+        sf.write(tmp, samples, SAMPLE_RATE, subtype="PCM_16", format="WAV")
+        os.replace(tmp, path)
+        return path
+
+    def write_json(self, segments: tuple[Segment, ...], duration_ms: int, params: VadParams,
+                   complete: bool) -> Path:
+        write_session_json(self.json_path, self._wav_path, segments, duration_ms, params,
+                           complete)
+        return self.json_path
+
+
+def write_session_json(json_path: Path, wav_path: Path, segments: tuple[Segment, ...],
+                       duration_ms: int, params: VadParams, complete: bool) -> None:
+    """The session's segments as JSON beside the recording (temp file + rename)."""
+    body: dict[str, Any] = {
+        "source": wav_path.name,
+        "duration_ms": duration_ms,
+        "complete": complete,
+        "parameters": params.to_dict(),
+        "segments": [{"start_ms": s.start_ms, "end_ms": s.end_ms} for s in segments],
+    }
+    tmp = json_path.with_name(json_path.name + ".tmp")
+    tmp.write_text(json.dumps(body, indent=1) + "\n", "utf-8")
+    os.replace(tmp, json_path)
+
+
+# --- the session ---------------------------------------------------------------------------
+
+EngineFactory = Callable[[VadParams], Any]
+
+
+def _default_engine(params: VadParams, precision: str = "int8") -> Any:
+    from vaddesk.core.engine import StreamingVad
+
+    return StreamingVad(params, precision=precision, threads=1)  # type: ignore[arg-type]
+
+
+@dataclass(slots=True)
+class LiveOptions:
+    out_dir: Path | None = None           # default: the platform's recordings folder
+    path: Path | None = None              # an exact file name instead of a dated one
+    write_clips: bool = False
+    max_duration_ms: int | None = None    # stop by itself after this much recorded audio
+    precision: str = "int8"
+    view_capacity_s: int = VIEW_CAPACITY_S
+    engine_factory: EngineFactory | None = field(default=None, repr=False)
+
+
+class LiveSession:
+    """Record from a Capture into a WAV file while the streaming engine segments it.
+
+    ``start()`` opens the file and the stream and starts the worker; ``stop()`` stops capture,
+    drains what was captured, flushes the engine (closing an open segment), closes the file and
+    returns the summary. ``pause()``/``resume()`` drop audio in between (the level meter keeps
+    moving). ``set_params()`` applies from the next block: closed segments stay.
+    """
+
+    def __init__(self, capture: Capture, params: VadParams, options: LiveOptions | None = None
+                 ) -> None:
+        self.options = options or LiveOptions()
+        self.capture = capture
+        self._params = params
+        self.view = LiveView(self.options.view_capacity_s)
+        self._results: queue.Queue[LiveResult] = queue.Queue()
+        self._stop_requested = threading.Event()
+        self._ended = threading.Event()
+        self._paused = False
+        self._pending_params: VadParams | None = None
+        self._thread: threading.Thread | None = None
+        self._summary: LiveSummary | None = None
+        self._recorder: WavRecorder | None = None
+        self._engine: Any = None
+        self._sink: _ClipSink | None = None
+        self.path: Path | None = None
+        self.processing_s = 0.0  # worker CPU-ish time spent on blocks (wall, for benchmarks)
+
+    # -- control (any one controlling thread) --
+    def start(self) -> Path:
+        opts = self.options
+        factory = opts.engine_factory or (lambda p: _default_engine(p, opts.precision))
+        self._engine = factory(self._params)  # a model error surfaces here, before any file
+        folder = opts.out_dir if opts.out_dir is not None else default_recordings_dir()
+        path = opts.path if opts.path is not None else new_recording_path(folder)
+        self._recorder = WavRecorder(path)
+        self.path = path
+        if opts.write_clips:
+            self._sink = _ClipSink(path, self._params)
+        try:
+            self.capture.start()
+        except Exception:
+            self._recorder.close()
+            if self._recorder.samples_written == 0:
+                path.unlink(missing_ok=True)  # nothing recorded: leave no empty file behind
+            raise
+        self._thread = threading.Thread(target=self._run, name="LiveSession", daemon=True)
+        self._thread.start()
+        log.info("recording to %s from %r", path, self.capture.device_name)
+        return path
+
+    def pause(self) -> None:
+        self._paused = True
+        self.view.paused = True
+
+    def resume(self) -> None:
+        self._paused = False
+        self.view.paused = False
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and not self._ended.is_set()
+
+    @property
+    def params(self) -> VadParams:
+        return self._pending_params or self._params
+
+    def set_params(self, params: VadParams) -> None:
+        # NB: a single reference assignment is atomic; the worker picks it up before its next
+        # block, so a block is never analysed with half-changed parameters.
+        self._pending_params = params
+
+    def request_stop(self) -> None:
+        """Ask the worker to stop (returns at once; safe from a signal handler)."""
+        self._stop_requested.set()
+
+    def stop(self, timeout_s: float = 30.0) -> LiveSummary:
+        """Stop and wait for the worker to finish; returns the summary (idempotent)."""
+        self._stop_requested.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            if self._thread.is_alive():
+                raise TimeoutError("the recording worker did not finish in time")
+        assert self._summary is not None
+        return self._summary
+
+    def wait(self, timeout_s: float | None = None) -> bool:
+        """Wait until the session has ended (stop(), max duration, or a fatal problem)."""
+        return self._ended.wait(timeout_s)
+
+    def results(self) -> list[LiveResult]:
+        """Every result produced since the last call, in order (never blocks)."""
+        out: list[LiveResult] = []
+        while True:
+            try:
+                out.append(self._results.get_nowait())
+            except queue.Empty:
+                return out
+
+    def next_result(self, timeout_s: float) -> LiveResult | None:
+        """Wait up to timeout_s for one result (CLI)."""
+        try:
+            return self._results.get(timeout=timeout_s)
+        except queue.Empty:
+            return None
+
+    # -- the worker --
+    def _run(self) -> None:
+        reason: str | None = None
+        try:
+            reason = self._loop()
+        except Exception as exc:  # a bug must not lose the recording: close it and say so
+            log.exception("live session failed")
+            reason = f"internal error: {exc}"
+            self._results.put(LiveProblem(reason, True))
+        finally:
+            self._finish(reason)
+
+    def _loop(self) -> str | None:
+        capturing = True
+        while True:
+            stopping = self._stop_requested.is_set()
+            if stopping and capturing:
+                self.capture.stop()  # what is already queued is still read below
+                capturing = False
+            items = self.capture.read(timeout_s=0.0 if stopping else 0.1)
+            for item in items:
+                if isinstance(item, AudioBlock):
+                    reason = self._on_audio(item)
+                    if reason is not None:
+                        if capturing:
+                            self.capture.stop()
+                        return None if reason == "" else reason
+                elif isinstance(item, CaptureProblem):
+                    self.view.overflow_count = item.overflow_count
+                    self._results.put(LiveProblem(item.message, False))
+                elif isinstance(item, CaptureFailed):
+                    self._results.put(LiveProblem(
+                        f"recording stopped: {item.message}; the audio so far is kept", True))
+                    if capturing:
+                        self.capture.stop()
+                    return item.message
+            if stopping and not items:
+                return None
+
+    def _on_audio(self, block: AudioBlock) -> str | None:
+        """Handle one block; returns "" to stop normally, a message to stop on failure."""
+        t0 = time.perf_counter()
+        samples = block.samples
+        if samples.size:
+            peak = float(np.abs(samples).max())
+            self.view.level_db = 20.0 * float(np.log10(max(peak, 1e-6)))
+        if self._paused or not samples.size:
+            return None
+        assert self._recorder is not None
+        limit = self.options.max_duration_ms
+        done = False
+        if limit is not None:
+            room = limit * SAMPLE_RATE // 1000 - self._recorder.samples_written
+            if room <= samples.shape[0]:
+                samples, done = samples[:max(room, 0)], True
+        try:
+            self._recorder.write(samples)  # disk first: the file is what must survive
+        except RecordingStorageError as exc:
+            self._results.put(LiveProblem(str(exc), True))
+            return str(exc)
+        pending = self._pending_params
+        if pending is not None:
+            self._pending_params = None
+            self._params = pending
+            self._engine.set_params(pending)
+        self.view.add_samples(samples)
+        events = self._engine.accept_waveform(samples)
+        self.view.recorded_ms = self._recorder.duration_ms
+        self.view.add_scores(self._engine.take_frames().p0)
+        self._publish(events, block.captured_at)
+        self.processing_s += time.perf_counter() - t0
+        return "" if done else None
+
+    def _publish(self, events: list[VadEvent], captured_at: float) -> None:
+        decided = self._engine.processed_ms
+        for event in events:
+            self.view.on_event(event)
+            self._results.put(SegmentEvent(event, decided, captured_at))
+            if isinstance(event, SegmentClosed) and self._sink is not None:
+                self._write_clip(event.segment)
+
+    def _write_clip(self, segment: Segment) -> None:
+        assert self._sink is not None and self._recorder is not None
+        segments = self.view.all_segments()
+        try:
+            path = self._sink.clip(self._recorder, len(segments), segment)
+            self._sink.write_json(segments, self._recorder.duration_ms, self._params, False)
+        except OSError as exc:
+            # Clips are a convenience: the recording goes on, the user is told once per clip.
+            self._results.put(LiveProblem(f"could not write the clip of segment "
+                                          f"{len(segments)}: {exc}", False))
+            return
+        self._results.put(ClipWritten(path, segment))
+
+    def _finish(self, reason: str | None) -> None:
+        recorder = self._recorder
+        assert recorder is not None and self.path is not None
+        try:
+            events = self._engine.flush()
+            self.view.add_scores(self._engine.take_frames().p0)
+            self._publish(events, time.monotonic())
+        except Exception as exc:
+            log.exception("flushing the engine failed")
+            self._results.put(LiveProblem(f"the last segment could not be closed: {exc}", False))
+        recorder.close()
+        segments = self.view.all_segments()
+        json_path: Path | None = self.path.with_suffix(".json")
+        try:
+            write_session_json(self.path.with_suffix(".json"), self.path, segments,
+                               recorder.duration_ms, self._params, True)
+        except OSError as exc:
+            self._results.put(LiveProblem(f"could not write the segments file: {exc}", False))
+            json_path = None
+        self._summary = LiveSummary(self.path, json_path, recorder.duration_ms, segments,
+                                    self.capture.overflow_count, reason)
+        self.view.overflow_count = self.capture.overflow_count
+        self._results.put(SessionEnded(self._summary))
+        self._ended.set()
