@@ -1,0 +1,115 @@
+"""Real recordings generated for the decode/export/CLI tests (espeak-ng, sox, ffmpeg).
+
+One master: espeak-ng sentences with pauses of 0.4-2.5 s over faint noise, 48 kHz float mono.
+Every variant is that master encoded by ffmpeg/sox the way real recorders and tools do it, so
+all variants hold the *same speech* and must give the same segments.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+MASTER_RATE: Final = 48_000
+SENTENCES: Final = (
+    "Good morning everyone, let's start the weekly meeting.",
+    "First item, the budget for next quarter.",
+    "Yes.",
+    "We need two more people on the support team before the summer.",
+    "Any questions so far?",
+)
+PAUSES_S: Final = (0.6, 1.8, 2.5, 0.4, 1.2)  # after each sentence (0.4 s keeps two in one segment)
+LEAD_S: Final = 0.7
+
+TOOLS: Final = ("espeak-ng", "sox", "ffmpeg")
+
+
+def tools_missing() -> list[str]:
+    return [t for t in TOOLS if shutil.which(t) is None]
+
+
+def run(*cmd: str | Path) -> None:
+    subprocess.run([str(c) for c in cmd], check=True, capture_output=True)
+
+
+def _speak(text: str, out: Path, voice: str = "en-us") -> np.ndarray:
+    run("espeak-ng", "-v", voice, "-s", "165", "-w", out, text)
+    data, rate = sf.read(out, dtype="float32")
+    return np.asarray(soxr.resample(data, rate, MASTER_RATE, quality="HQ"), np.float32)
+
+
+def make_master(folder: Path) -> Path:
+    """The 48 kHz float mono master (about 17 s); returns its path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "master_48k_float.wav"
+    if path.exists():
+        return path
+    parts = [np.zeros(int(LEAD_S * MASTER_RATE), np.float32)]
+    for i, (text, pause) in enumerate(zip(SENTENCES, PAUSES_S, strict=True)):
+        speech = _speak(text, folder / f"_s{i}.wav")
+        parts.append(0.5 * speech / max(1e-9, float(np.abs(speech).max())))
+        parts.append(np.zeros(int(pause * MASTER_RATE), np.float32))
+    audio = np.concatenate(parts)
+    rng = np.random.default_rng(1234)
+    audio = audio + rng.normal(0, 10 ** (-60 / 20), audio.shape).astype(np.float32)
+    sf.write(path, audio, MASTER_RATE, subtype="FLOAT")
+    return path
+
+
+# name -> (file name, ffmpeg output options); the "same speech" set of the agreement test.
+VARIANTS: Final = {
+    "wav16k": ("v_16k.wav", ["-ar", "16000", "-ac", "1", "-c:a", "pcm_s16le"]),
+    "stereo44k": ("v_44k_stereo.wav", ["-ar", "44100", "-ac", "2", "-c:a", "pcm_s16le"]),
+    "float48k": ("v_48k_float.wav", ["-ar", "48000", "-ac", "1", "-c:a", "pcm_f32le"]),
+    "phone8k": ("v_8k_phone.wav", ["-af", "highpass=f=300,lowpass=f=3400", "-ar", "8000",
+                                   "-ac", "1", "-c:a", "pcm_s16le"]),
+    "mp3": ("v.mp3", ["-ar", "44100", "-ac", "1", "-c:a", "libmp3lame", "-b:a", "96k"]),
+    "opus": ("v.opus", ["-ar", "48000", "-ac", "1", "-c:a", "libopus", "-b:a", "32k"]),
+    "m4a": ("v.m4a", ["-ar", "44100", "-ac", "2", "-c:a", "aac", "-b:a", "96k"]),
+}
+
+# More formats, rates, bit depths and channel counts that must decode (not segmented).
+EXTRA_FORMATS: Final = {
+    "flac96k24": ("x_96k_24.flac", ["-ar", "96000", "-c:a", "flac", "-sample_fmt", "s32"]),
+    "ogg": ("x.ogg", ["-ar", "44100", "-c:a", "libvorbis", "-q:a", "3"]),
+    "webm": ("x.webm", ["-ar", "48000", "-c:a", "libopus", "-b:a", "32k"]),
+    "wma": ("x.wma", ["-ar", "44100", "-c:a", "wmav2", "-b:a", "64k"]),
+    "mp4": ("x.mp4", ["-ar", "32000", "-c:a", "aac", "-b:a", "64k"]),
+    "aac": ("x.aac", ["-ar", "22050", "-c:a", "aac", "-b:a", "48k"]),
+    "aiff": ("x.aiff", ["-ar", "22050", "-c:a", "pcm_s16be"]),
+    "wav192k": ("x_192k.wav", ["-ar", "192000", "-c:a", "pcm_s24le"]),
+    "wav8bit": ("x_11k_u8.wav", ["-ar", "11025", "-c:a", "pcm_u8"]),
+    "wav32int": ("x_32k_s32.wav", ["-ar", "32000", "-c:a", "pcm_s32le"]),
+    "wav6ch": ("x_6ch.wav", ["-ar", "48000", "-ac", "6", "-c:a", "pcm_s16le"]),
+    "wav_f64": ("x_f64.wav", ["-ar", "24000", "-c:a", "pcm_f64le"]),
+}
+
+
+def encode(master: Path, out: Path, options: list[str]) -> Path:
+    if not out.exists():
+        run("ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", master, *options, out)
+    return out
+
+
+def make_variants(folder: Path, table: dict[str, tuple[str, list[str]]] | None = None
+                  ) -> dict[str, Path]:
+    master = make_master(folder)
+    return {name: encode(master, folder / fname, opts)
+            for name, (fname, opts) in (table or VARIANTS).items()}
+
+
+def master_16k(folder: Path) -> np.ndarray:
+    """The master as the engine should see it: 16 kHz mono float32."""
+    data, rate = sf.read(make_master(folder), dtype="float32")
+    return np.asarray(soxr.resample(data, rate, 16_000, quality="HQ"), np.float32)
+
+
+def write_wav(path: Path, data: np.ndarray, rate: int, subtype: str = "PCM_16") -> Path:
+    sf.write(path, data, rate, subtype=subtype)
+    return path
