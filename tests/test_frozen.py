@@ -16,7 +16,12 @@ import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile as sf
+
+from tests import virtual_mic
+from tests.virtual_mic import VirtualMic
 
 pytestmark = pytest.mark.frozen
 
@@ -139,57 +144,31 @@ def test_install_local_and_uninstall(bundle: Path, frozen_env: dict[str, str],
     assert [p.name for p in left if p.name != "icon-theme.cache"] == []
 
 
-# --- the virtual microphone (PulseAudio null sink + remap source) ----------------------------
-
-
-def _start(cmd: list[str], env: dict[str, str], **kwargs: object) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            **kwargs)  # type: ignore[call-overload]
+# --- the virtual microphone (H4's PulseAudio fixture: tests/virtual_mic.py) ------------------
 
 
 @pytest.fixture
-def pulse_env(frozen_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, str]]:
-    """A private PulseAudio daemon with the virtual mic `vmic` (recipe in the shared reference:
-    environment-recipes.md). Yields the environment under which PortAudio sees it."""
-    runtime = tmp_path / "pulse-runtime"
-    runtime.mkdir(mode=0o700)
-    env = dict(frozen_env, XDG_RUNTIME_DIR=str(runtime), HOME=str(runtime),
-               PULSE_SERVER=f"unix:{runtime}/pulse/native")
-    daemon = _start([
-        "pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "--system=false", "-n",
-        "--use-pid-file=no", f"--log-target=file:{runtime}/pulse.log",
-        "--load=module-native-protocol-unix auth-anonymous=1",
-        "--load=module-null-sink sink_name=vspk rate=48000 channels=2",
-        "--load=module-remap-source master=vspk.monitor source_name=vmic channels=1 "
-        "channel_map=mono",
-        "--load=module-always-sink",
-    ], env)
-    keepalive: subprocess.Popen[bytes] | None = None
+def vmic(frozen_env: dict[str, str]) -> Iterator[tuple[VirtualMic, dict[str, str]]]:
+    """A started virtual mic and the frozen-run environment under which PortAudio hears it."""
+    why_not = virtual_mic.available()
+    if why_not is not None:
+        pytest.fail(why_not)  # CI installs PulseAudio: a missing one is a setup error, not a skip
+    mic = VirtualMic().start()
+    env = dict(frozen_env, **{k: mic.env[k] for k in ("XDG_RUNTIME_DIR", "HOME", "PULSE_SERVER")})
     try:
-        deadline = time.monotonic() + 10
-        while subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode != 0:
-            assert daemon.poll() is None, (runtime / "pulse.log").read_text(errors="replace")
-            assert time.monotonic() < deadline, "PulseAudio did not start"
-            time.sleep(0.05)
-        subprocess.run(["pactl", "set-default-sink", "vspk"], env=env, check=True)
-        subprocess.run(["pactl", "set-default-source", "vmic"], env=env, check=True)
-        yield env
+        yield mic, env
     finally:
-        for process in (keepalive, daemon):
-            if process is not None and process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+        mic.stop()
 
 
 def _input_device_names(listing: str) -> list[str]:
     return [line.strip() for line in listing.splitlines() if line.strip()]
 
 
-def test_bundle_lists_the_virtual_microphone(bundle: Path, pulse_env: dict[str, str]) -> None:
+def test_bundle_lists_the_virtual_microphone(
+    bundle: Path, vmic: tuple[VirtualMic, dict[str, str]]
+) -> None:
+    _mic, pulse_env = vmic
     # Oracle: sounddevice from source, in the same PulseAudio session.
     query = (
         "import sounddevice as sd\n"
@@ -207,3 +186,51 @@ def test_bundle_lists_the_virtual_microphone(bundle: Path, pulse_env: dict[str, 
     for name in source_inputs:
         assert re.search(rf"(^|\W){re.escape(name)}(\W|$)", done.stdout, re.MULTILINE), (
             name, done.stdout)
+
+
+def _best_correlation(recorded: np.ndarray, played: np.ndarray) -> tuple[float, int]:
+    """Peak normalised cross-correlation of `played` inside `recorded`, and its lag (samples)."""
+    size = 1 << int(np.ceil(np.log2(len(recorded) + len(played))))
+    spectrum = np.fft.rfft(recorded, size) * np.conj(np.fft.rfft(played, size))
+    xcorr = np.fft.irfft(spectrum, size)[: len(recorded) - len(played) + 1]
+    lag = int(np.argmax(xcorr))
+    window = recorded[lag : lag + len(played)]
+    norm = float(np.linalg.norm(window) * np.linalg.norm(played))
+    return float(xcorr[lag]) / norm if norm > 0 else 0.0, lag
+
+
+def test_bundle_records_from_the_virtual_microphone(
+    bundle: Path, vmic: tuple[VirtualMic, dict[str, str]], tmp_path: Path
+) -> None:
+    # PortAudio, ALSA's pulse plugin and the streaming engine, all from inside the bundle.
+    mic, env = vmic
+    sample = bundle / "_internal" / "resources" / "sample" / "sample.wav"
+    out_dir = tmp_path / "recordings"
+    recorder = subprocess.Popen(
+        [str(CLI_EXE), "record", "--device", "pulse", "--duration", "9", "--out", str(out_dir)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd="/",
+    )
+    try:
+        assert recorder.stdout is not None
+        first_line = recorder.stdout.readline()  # printed once the stream is running
+        assert first_line.startswith("recording from 'pulse'"), (
+            first_line, recorder.stderr.read() if recorder.stderr else "")
+        player = mic.play(sample)
+        assert player.wait(timeout=30) == 0
+        rest, errors = recorder.communicate(timeout=60)
+    finally:
+        if recorder.poll() is None:
+            recorder.kill()
+            recorder.wait()
+    assert recorder.returncode == 0, first_line + rest + errors
+    recordings = sorted(out_dir.glob("*.wav"))
+    assert len(recordings) == 1, rest
+    recorded, rate = sf.read(recordings[0], dtype="float32")
+    played, _ = sf.read(sample, dtype="float32")
+    assert rate == 16_000
+    assert abs(len(recorded) - 9 * rate) <= rate // 10  # --duration 9, within 0.1 s
+    correlation, lag = _best_correlation(recorded, played)
+    assert correlation >= 0.95, (correlation, lag)
+    # Both phrases of the sample were heard as speech.
+    closed = [line for line in rest.splitlines() if line.startswith("segment ")]
+    assert len(closed) == 2, rest
