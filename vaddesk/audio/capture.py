@@ -90,6 +90,20 @@ def list_input_devices(sd_module: Any | None = None) -> list[InputDevice]:
     return out
 
 
+def rescan_devices(sd_module: Any | None = None) -> None:
+    """Make PortAudio enumerate devices again (it lists them once, when it is initialised):
+    a headset plugged in later, or a sound server started later, appears only after this.
+    Call it only while no stream is open."""
+    sd = sd_module if sd_module is not None else _sd()
+    # NB: sounddevice has no public re-initialise; _terminate/_initialize are what its own
+    # documentation suggests for refreshing the device list.
+    try:
+        sd._terminate()
+        sd._initialize()
+    except Exception as exc:
+        raise CaptureUnavailable(f"cannot rescan audio devices: {exc}") from exc
+
+
 _HW_SUFFIX = re.compile(r"\s*\((?:hw:\d+,\d+|\d+)\)\s*$")
 
 

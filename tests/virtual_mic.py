@@ -1,0 +1,91 @@
+"""A real microphone for tests: a private PulseAudio daemon with a null sink and a mono remap
+source (the recipe in environment-recipes.md). What ``paplay`` plays into the sink, PortAudio
+captures from the ``pulse`` ALSA device.
+
+Everything runs under a private XDG_RUNTIME_DIR/HOME and is torn down by PID. It works as root
+(CI runs as root): ``--system=false`` and a private HOME make the daemon run as a per-user
+instance; it only warns that it is not meant to run as root.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+WARM_UP_S = 2.5
+"""Without it the first ~0.5 s of audio is lost (the idle null sink renders in 2 s blocks)."""
+
+
+def available() -> str | None:
+    """None if a virtual mic can run here, else why not."""
+    for tool in ("pulseaudio", "pactl", "pacat", "paplay"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed (apt-get install pulseaudio pulseaudio-utils)"
+    return None
+
+
+class VirtualMic:
+    """Start with ``start()``, stop with ``stop()``; ``env`` is for subprocesses."""
+
+    def __init__(self) -> None:
+        self.runtime_dir = Path(tempfile.mkdtemp(prefix="vmic."))
+        self.env = dict(os.environ)
+        self.env.update(XDG_RUNTIME_DIR=str(self.runtime_dir), HOME=str(self.runtime_dir),
+                        PULSE_SERVER=f"unix:{self.runtime_dir}/pulse/native")
+        self._daemon: subprocess.Popen[bytes] | None = None
+        self._keep_alive: subprocess.Popen[bytes] | None = None
+        self.log_path = self.runtime_dir / "pulse.log"
+
+    def start(self) -> VirtualMic:
+        self._daemon = subprocess.Popen(
+            ["pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "--system=false", "-n",
+             "--use-pid-file=no", f"--log-target=file:{self.log_path}",
+             "--load=module-native-protocol-unix auth-anonymous=1",
+             "--load=module-null-sink sink_name=vspk rate=48000 channels=2",
+             "--load=module-remap-source master=vspk.monitor source_name=vmic channels=1 "
+             "channel_map=mono",
+             "--load=module-always-sink"],
+            env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while True:
+            ok = subprocess.run(["pactl", "info"], env=self.env, capture_output=True).returncode
+            if ok == 0:
+                break
+            if self._daemon.poll() is not None or time.monotonic() > deadline:
+                log = self.log_path.read_text() if self.log_path.exists() else "(no log)"
+                self.stop()
+                raise RuntimeError(f"pulseaudio did not start:\n{log}")
+            time.sleep(0.05)  # waiting for an external daemon's socket; nothing to wait on
+        for cmd in (["pactl", "set-default-sink", "vspk"],
+                    ["pactl", "set-default-source", "vmic"]):
+            subprocess.run(cmd, env=self.env, check=True, capture_output=True)
+        # Keep-alive: a low-latency stream keeps the null sink rendering in small blocks.
+        with open("/dev/zero", "rb") as zeros:  # the child keeps its own copy of the fd
+            self._keep_alive = subprocess.Popen(
+                ["pacat", "--playback", "-d", "vspk", "--latency-msec=20", "--rate=16000",
+                 "--channels=1", "--format=s16le"],
+                env=self.env, stdin=zeros, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL)
+        time.sleep(WARM_UP_S)
+        return self
+
+    def play(self, wav: Path) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(["paplay", "-d", "vspk", str(wav)], env=self.env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def stop(self) -> None:
+        for proc in (self._keep_alive, self._daemon):
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        self._keep_alive = self._daemon = None
+        shutil.rmtree(self.runtime_dir, ignore_errors=True)

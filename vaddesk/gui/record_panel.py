@@ -1,0 +1,410 @@
+"""The Record panel: pick a microphone, record, watch speech appear, get the file afterwards.
+
+A thin layer over vaddesk.audio.live: the LiveSession's worker does capture, file and engine;
+this widget starts/stops it and draws at a fixed frame rate from its LiveView (one QTimer:
+poll the bridge for results, then redraw). Nothing here runs per audio block.
+
+Signals: ``recording_started(Path)``, ``recording_finished(Path)`` (the WAV, after Stop or after
+a failure that kept the file; the main window opens it), ``recordings_recovered(list)``
+(RecoveredRecording items repaired at start-up).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from vaddesk.audio.capture import (
+    Capture,
+    CaptureUnavailable,
+    InputDevice,
+    StreamFactory,
+    list_input_devices,
+    rescan_devices,
+)
+from vaddesk.audio.live import LiveOptions, LiveSession, LiveSummary
+from vaddesk.audio.recorder import (
+    RecordingStorageError,
+    default_recordings_dir,
+    recover_recordings,
+)
+from vaddesk.core.presets import DEFAULT_PRESET, all_presets, get_preset
+from vaddesk.core.types import Segment
+from vaddesk.gui.live_bridge import LiveBridge
+from vaddesk.gui.live_plot import LivePlot
+
+log = logging.getLogger(__name__)
+
+FPS_DEFAULT = 30
+KEY_DEVICE = "record/device_name"
+KEY_WINDOW_S = "record/window_s"
+KEY_CLIPS = "record/write_clips"
+KEY_FOLDER = "record/folder"
+KEY_PRESET = "record/preset"
+
+
+def _fmt(ms: int, millis: bool = True) -> str:
+    s, milli = divmod(max(0, int(ms)), 1000)
+    head = f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+    return f"{head}.{milli:03d}" if millis else head
+
+
+class RecordPanel(QWidget):
+    recording_started = Signal(object)    # Path of the WAV being written
+    recording_finished = Signal(object)   # Path of the finished WAV
+    recordings_recovered = Signal(list)   # list[RecoveredRecording]
+
+    def __init__(self, parent: QWidget | None = None, *, settings: QSettings | None = None,
+                 stream_factory: StreamFactory | None = None,
+                 devices: Callable[[], Sequence[InputDevice]] | None = None,
+                 recordings_dir: Path | None = None, fps: int = FPS_DEFAULT,
+                 engine_factory: Any = None) -> None:
+        super().__init__(parent)
+        self._settings = settings if settings is not None else QSettings("vaddesk", "vaddesk")
+        self._stream_factory = stream_factory
+        self._devices_provider = devices
+        self._engine_factory = engine_factory
+        folder = self._settings.value(KEY_FOLDER)
+        self.recordings_dir = recordings_dir or (Path(str(folder)) if folder
+                                                 else default_recordings_dir())
+        self.session: LiveSession | None = None
+        self.bridge: LiveBridge | None = None
+        self.last_summary: LiveSummary | None = None
+        self._segments: list[Segment] = []
+        self._devices: list[InputDevice] = []
+        self._build_ui()
+        self._timer = QTimer(self)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.setInterval(max(1, round(1000 / fps)))
+        self._timer.timeout.connect(self._tick)
+        self.refresh_devices(rescan=False)
+        self._recover()
+
+    # --- layout ---------------------------------------------------------------------------
+    def _build_ui(self) -> None:
+        self.device_combo = QComboBox()
+        self.device_combo.setMinimumWidth(220)
+        self.device_combo.setToolTip("Input device (remembered by name)")
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.clicked.connect(lambda: self.refresh_devices(rescan=True))
+        self.preset_combo = QComboBox()
+        self.preset_combo.setToolTip("Preset; can be changed while recording (applies to "
+                                     "segments that close from now on)")
+        presets = all_presets()
+        self.preset_combo.addItems(list(presets))
+        remembered = str(self._settings.value(KEY_PRESET, DEFAULT_PRESET))
+        self.preset_combo.setCurrentText(remembered if remembered in presets else DEFAULT_PRESET)
+        self.preset_combo.currentTextChanged.connect(self._on_preset_changed)
+        self.window_spin = QSpinBox()
+        self.window_spin.setRange(5, 300)
+        self.window_spin.setSuffix(" s")
+        self.window_spin.setToolTip("Length of the scrolling live view")
+        self.window_spin.setValue(int(self._settings.value(KEY_WINDOW_S, 30)))
+        self.window_spin.valueChanged.connect(
+            lambda v: self._settings.setValue(KEY_WINDOW_S, v))
+        self.clips_check = QCheckBox("Write clips as they close")
+        self.clips_check.setChecked(str(self._settings.value(KEY_CLIPS, "false")) == "true")
+        self.clips_check.toggled.connect(lambda v: self._settings.setValue(
+            KEY_CLIPS, "true" if v else "false"))
+        self.folder_button = QPushButton("Folder…")
+        self.folder_button.setToolTip(str(self.recordings_dir))
+        self.folder_button.clicked.connect(self._choose_folder)
+
+        self.record_button = QPushButton("● Record")
+        self.record_button.setToolTip("Start / stop recording (Ctrl+R)")
+        self.record_button.clicked.connect(self.toggle_recording)
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setToolTip("Pause / resume (Ctrl+Shift+R); paused audio is not kept")
+        self.pause_button.setEnabled(False)
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.record_shortcut = QShortcut(QKeySequence("Ctrl+R"), self)
+        self.record_shortcut.activated.connect(self.toggle_recording)
+        self.pause_shortcut = QShortcut(QKeySequence("Ctrl+Shift+R"), self)
+        self.pause_shortcut.activated.connect(self.toggle_pause)
+
+        self.level_meter = QProgressBar()
+        self.level_meter.setRange(-60, 0)
+        self.level_meter.setValue(-60)
+        self.level_meter.setFormat("%v dBFS")
+        self.level_meter.setMaximumWidth(160)
+        self.elapsed_label = QLabel("0:00:00")
+        self.file_label = QLabel("not recording")
+        self.file_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.overflow_label = QLabel("overflows: 0")
+        self.status_label = QLabel("")
+        self.status_label.setWordWrap(True)
+        self.status_label.setStyleSheet("color: #c0392b; font-weight: bold;")
+        self.status_label.hide()
+
+        self.live_plot = LivePlot()
+        self.table = QTableWidget(0, 4)
+        self.table.setHorizontalHeaderLabels(["#", "start", "end", "duration"])
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.setMaximumWidth(360)
+
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Input:"))
+        top.addWidget(self.device_combo, 1)
+        top.addWidget(self.refresh_button)
+        top.addWidget(QLabel("Preset:"))
+        top.addWidget(self.preset_combo)
+        top.addWidget(QLabel("View:"))
+        top.addWidget(self.window_spin)
+        top.addWidget(self.clips_check)
+        top.addWidget(self.folder_button)
+        controls = QHBoxLayout()
+        controls.addWidget(self.record_button)
+        controls.addWidget(self.pause_button)
+        controls.addWidget(self.level_meter)
+        controls.addWidget(self.elapsed_label)
+        controls.addWidget(self.file_label, 1)
+        controls.addWidget(self.overflow_label)
+        middle = QHBoxLayout()
+        middle.addWidget(self.live_plot, 1)
+        middle.addWidget(self.table)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addLayout(controls)
+        layout.addWidget(self.status_label)
+        layout.addLayout(middle, 1)
+
+    # --- devices ----------------------------------------------------------------------------
+    def refresh_devices(self, rescan: bool = True) -> None:
+        if self.is_recording:
+            return
+        try:
+            if self._devices_provider is not None:
+                self._devices = list(self._devices_provider())
+            else:
+                if rescan:
+                    rescan_devices()
+                self._devices = list_input_devices()
+        except CaptureUnavailable as exc:
+            self._devices = []
+            self.show_problem(str(exc))
+        remembered = str(self._settings.value(KEY_DEVICE, ""))
+        self.device_combo.blockSignals(True)
+        self.device_combo.clear()
+        for dev in self._devices:
+            label = dev.name + ("  (default)" if dev.is_default else "")
+            self.device_combo.addItem(label, dev.name)
+        names = [d.name for d in self._devices]
+        if remembered in names:
+            self.device_combo.setCurrentIndex(names.index(remembered))
+        else:
+            defaults = [i for i, d in enumerate(self._devices) if d.is_default]
+            if defaults:
+                self.device_combo.setCurrentIndex(defaults[0])
+        self.device_combo.blockSignals(False)
+        if self._stream_factory is not None and not self._devices:
+            self.device_combo.addItem("simulated input", "")
+
+    def selected_device_name(self) -> str:
+        return str(self.device_combo.currentData() or "")
+
+    def select_device(self, name: str) -> None:
+        index = self.device_combo.findData(name)
+        if index >= 0:
+            self.device_combo.setCurrentIndex(index)
+
+    # --- recording --------------------------------------------------------------------------
+    @property
+    def is_recording(self) -> bool:
+        return self.session is not None
+
+    def toggle_recording(self) -> None:
+        if self.is_recording:
+            self.stop_recording()
+        else:
+            self.start_recording()
+
+    def start_recording(self) -> Path | None:
+        if self.is_recording:
+            return None
+        self.hide_problem()
+        name = self.selected_device_name()
+        try:
+            params = get_preset(self.preset_combo.currentText()).params
+            capture = Capture(name or None, stream_factory=self._stream_factory,
+                              devices=self._devices if self._devices else None)
+            session = LiveSession(capture, params, LiveOptions(
+                out_dir=self.recordings_dir, write_clips=self.clips_check.isChecked(),
+                engine_factory=self._engine_factory))
+            path = session.start()
+        except (CaptureUnavailable, RecordingStorageError, ValueError, RuntimeError,
+                OSError) as exc:
+            self.show_problem(f"Cannot start recording: {exc}")
+            return None
+        self._settings.setValue(KEY_DEVICE, name)
+        self.session = session
+        self.bridge = LiveBridge(session, self)
+        self.bridge.segment_closed.connect(self._on_segment_closed)
+        self.bridge.problem_reported.connect(self._on_problem)
+        self.bridge.session_ended.connect(self._on_session_ended)
+        self._segments = []
+        self.table.setRowCount(0)
+        self.live_plot.clear()
+        self.file_label.setText(path.name)
+        self.file_label.setToolTip(str(path))
+        self.record_button.setText("■ Stop")
+        self.pause_button.setEnabled(True)
+        self.pause_button.setText("Pause")
+        for widget in (self.device_combo, self.refresh_button, self.clips_check,
+                       self.folder_button):
+            widget.setEnabled(False)
+        self._timer.start()
+        self.recording_started.emit(path)
+        return path
+
+    def stop_recording(self) -> None:
+        """Ask the worker to stop; the panel finishes when the session reports its end."""
+        if self.session is not None:
+            self.session.request_stop()
+            self.record_button.setEnabled(False)
+            self.record_button.setText("Stopping…")
+
+    def toggle_pause(self) -> None:
+        if self.session is None:
+            return
+        if self.session.paused:
+            self.session.resume()
+            self.pause_button.setText("Pause")
+        else:
+            self.session.pause()
+            self.pause_button.setText("Resume")
+
+    def _on_preset_changed(self, name: str) -> None:
+        self._settings.setValue(KEY_PRESET, name)
+        if self.session is not None:
+            try:
+                self.session.set_params(get_preset(name).params)
+            except ValueError as exc:
+                self.show_problem(str(exc))
+
+    # --- the frame timer ---------------------------------------------------------------------
+    def _tick(self) -> None:
+        session, bridge = self.session, self.bridge
+        if session is None or bridge is None:
+            return
+        bridge.poll()  # may end the session (then self.session is None)
+        snap = session.view.snapshot(self.window_spin.value() * 1000)
+        self.live_plot.show_snapshot(snap, self.window_spin.value() * 1000, self._segments)
+        self.level_meter.setValue(max(-60, min(0, round(snap.level_db))))
+        self.elapsed_label.setText(_fmt(snap.recorded_ms, millis=False)
+                                   + ("  (paused)" if snap.paused else ""))
+        self.overflow_label.setText(f"overflows: {snap.overflow_count}")
+        if snap.overflow_count:
+            self.overflow_label.setStyleSheet("color: #c0392b;")
+
+    def _on_segment_closed(self, segment: Segment) -> None:
+        self._segments.append(segment)
+        row = self.table.rowCount()
+        self.table.insertRow(row)
+        for col, text in enumerate((str(row + 1), _fmt(segment.start_ms), _fmt(segment.end_ms),
+                                    f"{segment.duration_ms / 1000:.2f} s")):
+            item = QTableWidgetItem(text)
+            item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.table.setItem(row, col, item)
+        self.table.scrollToBottom()
+
+    def _on_problem(self, message: str, fatal: bool) -> None:
+        self.show_problem(message if fatal else f"Warning: {message}")
+
+    def _on_session_ended(self, summary: LiveSummary) -> None:
+        self._timer.stop()
+        session = self.session
+        self.session = None
+        if session is not None:
+            session.stop()  # the worker has finished; this only joins it
+            snap = session.view.snapshot(self.window_spin.value() * 1000)
+            self.live_plot.show_snapshot(snap, self.window_spin.value() * 1000,
+                                         self._segments)
+        self.last_summary = summary
+        self.record_button.setEnabled(True)
+        self.record_button.setText("● Record")
+        self.pause_button.setEnabled(False)
+        self.pause_button.setText("Pause")
+        self.level_meter.setValue(-60)
+        for widget in (self.device_combo, self.refresh_button, self.clips_check,
+                       self.folder_button):
+            widget.setEnabled(True)
+        self.elapsed_label.setText(_fmt(summary.duration_ms, millis=False))
+        self.file_label.setText(f"{summary.path.name} — {len(summary.segments)} segment(s), "
+                                "saved")
+        if summary.stop_reason is not None:
+            self.show_problem(f"Recording stopped: {summary.stop_reason}. The audio up to "
+                              f"{_fmt(summary.duration_ms)} is kept in {summary.path}.")
+        self.recording_finished.emit(summary.path)
+
+    # --- messages, folder, recovery ------------------------------------------------------------
+    def show_problem(self, message: str) -> None:
+        log.warning("record panel: %s", message)
+        self.status_label.setText(message)
+        self.status_label.show()
+
+    def hide_problem(self) -> None:
+        self.status_label.hide()
+        self.status_label.setText("")
+
+    def _choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Recordings folder",
+                                                  str(self.recordings_dir))
+        if folder:
+            self.recordings_dir = Path(folder)
+            self.folder_button.setToolTip(folder)
+            self._settings.setValue(KEY_FOLDER, folder)
+            self._recover()
+
+    def _recover(self) -> None:
+        try:
+            found = recover_recordings(self.recordings_dir)
+        except OSError as exc:
+            self.show_problem(f"Could not check {self.recordings_dir} for interrupted "
+                              f"recordings: {exc}")
+            return
+        if found:
+            names = ", ".join(f"{f.path.name} ({_fmt(f.duration_ms, millis=False)})"
+                              for f in found)
+            self.show_problem(f"Repaired {len(found)} recording(s) interrupted by a crash: "
+                              f"{names}")
+            # Emitted after construction so a main window connected later still hears it.
+            QTimer.singleShot(0, lambda: self.recordings_recovered.emit(found))
+
+    def shutdown(self) -> None:
+        """Stop a running recording and wait for the file to be closed (window closing)."""
+        if self.session is not None:
+            session = self.session
+            session.request_stop()
+            summary = session.stop()
+            if self.bridge is not None:
+                self.bridge.poll()
+            if self.session is not None:
+                self._on_session_ended(summary)
+
+    def closeEvent(self, event: Any) -> None:
+        self.shutdown()
+        super().closeEvent(event)
