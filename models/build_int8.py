@@ -1,0 +1,220 @@
+"""Build models/fsmn-vad-int8.onnx from models/fsmn-vad-fp32.onnx (static per-channel INT8).
+
+    cd <repo> && python models/build_int8.py            # rebuild, check, update manifest.json
+    python models/build_int8.py --compare              # also time/score QOperator vs QDQ variants
+
+How: ONNX Runtime ``quantize_static`` with per-channel INT8 weights and UINT8 activations,
+calibrated (MinMax) on features of deterministic espeak-ng speech over noise
+(models/calibration.py). The calibration inputs are what the model really sees in a stream:
+the FP32 model is run over each clip in chunks of CHUNK_FRAMES frames, and every chunk's
+``speech`` *and* the four ``in_cache`` tensors it was fed are recorded (zero caches would
+calibrate the cache paths on values they never take in use).
+
+Only MatMul, Conv and Add are quantised. The Softmax stays in float: a quantised softmax
+rounds p0 to 1/256 steps and makes p0 exactly 0 or 1, which moves decisions at the 0.2
+threshold; keeping it float costs nothing measurable.
+
+The result is deterministic for a given onnxruntime version, espeak-ng version and seed
+(recorded in models/README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+import onnxruntime as ort
+from onnxruntime.quantization import (
+    CalibrationDataReader,
+    CalibrationMethod,
+    QuantFormat,
+    QuantType,
+    quantize_static,
+)
+from onnxruntime.quantization.shape_inference import quant_pre_process
+
+MODELS_DIR: Final = Path(__file__).resolve().parent
+REPO_DIR: Final = MODELS_DIR.parent
+sys.path.insert(0, str(REPO_DIR))
+sys.path.insert(0, str(MODELS_DIR))
+
+from calibration import calibration_clips  # noqa: E402
+
+from vaddesk.core.frontend import compute_features  # noqa: E402
+from vaddesk.core.model import make_session  # noqa: E402
+
+FP32_MODEL: Final = MODELS_DIR / "fsmn-vad-fp32.onnx"
+INT8_MODEL: Final = MODELS_DIR / "fsmn-vad-int8.onnx"
+MANIFEST: Final = MODELS_DIR / "manifest.json"
+CHUNK_FRAMES: Final = 200
+SEED: Final = 2024
+OPS_TO_QUANTIZE: Final = ["MatMul", "Conv"]
+CACHE_SHAPE: Final = (1, 128, 19, 1)
+NODES_TO_EXCLUDE: Final[list[str]] = []
+
+
+def calibration_features(seed: int = SEED) -> list[np.ndarray]:
+    return [compute_features(clip.samples).features for clip in calibration_clips(seed)]
+
+
+def record_inputs(features: list[np.ndarray]) -> list[dict[str, np.ndarray]]:
+    """Run the FP32 model over each clip in chunks and record every chunk's full input."""
+    session = make_session(FP32_MODEL, threads=1)
+    outputs = ["logits"] + [f"out_cache{i}" for i in range(4)]
+    recorded: list[dict[str, np.ndarray]] = []
+    for feats in features:
+        caches = [np.zeros(CACHE_SHAPE, dtype=np.float32) for _ in range(4)]
+        for start in range(0, feats.shape[0], CHUNK_FRAMES):
+            feed = {"speech": feats[None, start : start + CHUNK_FRAMES]}
+            feed.update({f"in_cache{i}": c for i, c in enumerate(caches)})
+            if feed["speech"].shape[1] == CHUNK_FRAMES:
+                # Equal shapes only: the histogram calibrators stack the recorded tensors.
+                recorded.append(feed)
+            _, *caches = session.run(outputs, feed)
+    return recorded
+
+
+class _Reader(CalibrationDataReader):
+    def __init__(self, inputs: list[dict[str, np.ndarray]]) -> None:
+        self._inputs = inputs
+        self._it: Iterator[dict[str, np.ndarray]] = iter(inputs)
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        return next(self._it, None)
+
+    def rewind(self) -> None:
+        self._it = iter(self._inputs)
+
+
+def build(
+    out_path: Path,
+    inputs: list[dict[str, np.ndarray]],
+    *,
+    quant_format: QuantFormat = QuantFormat.QOperator,
+    per_channel: bool = True,
+    ops: list[str] | None = None,
+    exclude: list[str] | None = None,
+    method: CalibrationMethod = CalibrationMethod.Percentile,
+) -> None:
+    with tempfile.TemporaryDirectory(prefix="vaddesk-quant-") as tmp:
+        prepped = Path(tmp) / "prepped.onnx"
+        quant_pre_process(str(FP32_MODEL), str(prepped), skip_symbolic_shape=True)
+        quantize_static(
+            str(prepped),
+            str(out_path),
+            _Reader(inputs),
+            quant_format=quant_format,
+            op_types_to_quantize=ops or OPS_TO_QUANTIZE,
+            per_channel=per_channel,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            nodes_to_exclude=exclude if exclude is not None else NODES_TO_EXCLUDE,
+            calibrate_method=method,
+            extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
+        )
+
+
+def score(path: Path, features: list[np.ndarray], block: int = 512) -> np.ndarray:
+    """p0 for every frame of every clip, the way VadModel feeds the network."""
+    session = make_session(path, threads=1)
+    outputs = ["logits"] + [f"out_cache{i}" for i in range(4)]
+    p0: list[np.ndarray] = []
+    for feats in features:
+        caches = [np.zeros(CACHE_SHAPE, dtype=np.float32) for _ in range(4)]
+        for start in range(0, feats.shape[0], block):
+            feed = {"speech": feats[None, start : start + block]}
+            feed.update({f"in_cache{i}": c for i, c in enumerate(caches)})
+            logits, *caches = session.run(outputs, feed)
+            p0.append(logits[0, :, 0])
+    return np.concatenate(p0)
+
+
+def time_network(path: Path, feats: np.ndarray, block: int = 512, repeats: int = 7) -> float:
+    """Median seconds per frame over ``repeats`` passes of ``feats`` in ``block``-frame calls."""
+    session = make_session(path, threads=1)
+    outputs = ["logits"] + [f"out_cache{i}" for i in range(4)]
+    runs: list[float] = []
+    for _ in range(repeats):
+        caches = [np.zeros(CACHE_SHAPE, dtype=np.float32) for _ in range(4)]
+        t0 = time.perf_counter()
+        for start in range(0, feats.shape[0], block):
+            feed = {"speech": feats[None, start : start + block]}
+            feed.update({f"in_cache{i}": c for i, c in enumerate(caches)})
+            _, *caches = session.run(outputs, feed)
+        runs.append(time.perf_counter() - t0)
+    return float(np.median(runs)) / feats.shape[0]
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def update_manifest(path: Path) -> None:
+    data = json.loads(MANIFEST.read_text(encoding="utf-8"))
+    data["files"][path.name] = {"sha256": _sha256(path), "size_bytes": path.stat().st_size}
+    tmp = MANIFEST.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(MANIFEST)
+
+
+def report(name: str, path: Path, feats: list[np.ndarray], ref_p0: np.ndarray, t_fp32: float) -> None:
+    p0 = score(path, feats)
+    bench = np.concatenate(feats)
+    t = time_network(path, bench)
+    delta = np.abs(p0 - ref_p0)
+    flips = int(np.sum((p0 <= 0.2) != (ref_p0 <= 0.2)))
+    print(
+        f"{name:28s} {path.stat().st_size / 1e6:6.3f} MB  {t * 1e6:6.2f} us/frame  "
+        f"x{t_fp32 / t:4.2f} vs fp32  mean|d score| {delta.mean():.5f}  "
+        f"p95 {np.percentile(delta, 95):.5f}  max {delta.max():.4f}  "
+        f"frame flips at 0.2: {flips}/{p0.size}"
+    )
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--out", type=Path, default=INT8_MODEL)
+    ap.add_argument("--compare", action="store_true", help="also build and time other variants")
+    ap.add_argument("--no-manifest", action="store_true", help="do not update manifest.json")
+    args = ap.parse_args()
+
+    print(f"onnxruntime {ort.__version__}; generating calibration audio (seed {SEED}) ...")
+    feats = calibration_features()
+    inputs = record_inputs(feats)
+    print(f"{len(feats)} clips, {sum(f.shape[0] for f in feats)} frames, {len(inputs)} chunks")
+
+    build(args.out, inputs)
+    if not args.no_manifest and args.out.resolve() == INT8_MODEL:
+        update_manifest(args.out)
+    print(f"wrote {args.out} ({args.out.stat().st_size} bytes, sha256 {_sha256(args.out)})")
+
+    ref_p0 = score(FP32_MODEL, feats)
+    t_fp32 = time_network(FP32_MODEL, np.concatenate(feats))
+    print(f"{'fp32':28s} {FP32_MODEL.stat().st_size / 1e6:6.3f} MB  {t_fp32 * 1e6:6.2f} us/frame")
+    report("int8 (shipped)", args.out, feats, ref_p0, t_fp32)
+    if args.compare:
+        with tempfile.TemporaryDirectory(prefix="vaddesk-quant-cmp-") as tmp:
+            variants = {
+                "qdq per-channel": dict(quant_format=QuantFormat.QDQ),
+                "qop per-tensor": dict(per_channel=False),
+                "qop +add": dict(ops=[*OPS_TO_QUANTIZE, "Add"]),
+                "qop minmax": dict(method=CalibrationMethod.MinMax),
+                "qop +add +softmax": dict(ops=[*OPS_TO_QUANTIZE, "Add", "Softmax"]),
+            }
+            for name, kwargs in variants.items():
+                path = Path(tmp) / f"{name.replace(' ', '_')}.onnx"
+                build(path, inputs, **kwargs)  # type: ignore[arg-type]
+                report(name, path, feats, ref_p0, t_fp32)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
