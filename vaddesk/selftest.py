@@ -97,16 +97,16 @@ def _read_manifest(models: Path) -> dict[str, str]:
 
 
 def check_model_file(precision: str, manifest: dict[str, str]) -> str:
-    """The model file of `precision` exists and matches the manifest; returns a summary."""
-    from vaddesk.core.engine import model_info
+    """The model file of `precision` exists and matches the manifest; returns a summary.
 
-    try:
-        info = model_info(precision)  # type: ignore[arg-type]
-    except Exception as exc:  # the engine's own message names the file and the problem
-        raise SelfTestError(str(exc)) from exc
-    path = Path(info.path)
+    Checked here first, for a message a user can act on; then the engine's own verification
+    (the one every model load does) must agree.
+    """
+    from vaddesk.core.model import MODEL_FILES, model_info
+
+    path = paths.model_file(MODEL_FILES[precision])
     if not path.is_file():
-        raise SelfTestError(f"the {precision} model file is missing: {path}")
+        raise SelfTestError(f"the {precision} model file is missing: {path} (reinstall vaddesk)")
     expected = manifest.get(path.name)
     if expected is None:
         raise SelfTestError(f"{path.name} is not listed in {MANIFEST_NAME}")
@@ -116,7 +116,14 @@ def check_model_file(precision: str, manifest: dict[str, str]) -> str:
             f"{path} is damaged or was replaced: its sha256 is {actual[:16]}…, "
             f"the manifest expects {expected[:16]}… (reinstall vaddesk)"
         )
-    return f"{path.name} sha256 {actual[:16]}… matches the manifest ({path.stat().st_size} bytes)"
+    try:
+        info = model_info(precision)  # type: ignore[arg-type]
+    except Exception as exc:  # the engine's message names the file and the problem
+        raise SelfTestError(str(exc)) from exc
+    if info.sha256 != actual or Path(info.path) != path:
+        raise SelfTestError(f"the engine verified {info.path} ({info.sha256[:16]}…), "
+                            f"not {path} ({actual[:16]}…)")
+    return f"{path.name} sha256 {actual[:16]}… matches the manifest ({info.size_bytes} bytes)"
 
 
 def _expected_segments(precision: str) -> list[list[int]]:
