@@ -32,3 +32,268 @@ CONTRACT (other layers code against these names; keep them):
     @dataclass(frozen=True) class ModelInfo: name: str; precision: str; sha256: str; path: Path
     def model_info(precision: Precision = "int8") -> ModelInfo
 """
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+
+from vaddesk.core.detector import EndpointDetector, detect_segments
+from vaddesk.core.frontend import FrontendFrames, StreamingFrontend
+from vaddesk.core.model import ModelInfo, Precision, VadModel, model_info
+from vaddesk.core.params import VadParams
+from vaddesk.core.types import (
+    FRAME_SHIFT_MS,
+    SAMPLE_RATE,
+    FrameTrack,
+    Segment,
+    SegmentClosed,
+    VadEvent,
+)
+
+__all__ = [
+    "ModelInfo",
+    "Precision",
+    "StreamingVad",
+    "VadResult",
+    "check_waveform",
+    "model_info",
+    "resegment",
+    "segment_array",
+    "segment_blocks",
+]
+
+log = logging.getLogger(__name__)
+
+TAKE_FRAMES_LIMIT: Final = 60_000
+"""take_frames() keeps at most this many untaken frames (10 minutes); older ones are dropped
+so a caller that never polls cannot make memory grow."""
+
+OFFLINE_BLOCK_SAMPLES: Final = SAMPLE_RATE * 60
+"""segment_array() feeds the engine one minute at a time (bounded temporaries, same result)."""
+
+
+def check_waveform(samples: object, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Validate one block of audio and return it as a 1-D float32 array.
+
+    Accepted: a 1-D float32 array (used as is) or float64/float16 (converted to float32, the
+    precision the model and the reference runtime work in), values nominally in [-1, 1].
+    Refused with ValueError: integer or other dtypes (PCM must be scaled to [-1, 1] first),
+    2-D or 0-D arrays (downmix to mono first), NaN or infinite samples, and a sample rate other
+    than 16 kHz (resample first).
+    """
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, int | np.integer):
+        raise ValueError(f"sample_rate must be an integer in Hz, got {sample_rate!r}")
+    if int(sample_rate) != SAMPLE_RATE:
+        raise ValueError(f"the model needs {SAMPLE_RATE} Hz audio, got {int(sample_rate)} Hz: "
+                         "resample first (vaddesk's decoder does it for files)")
+    if not isinstance(samples, np.ndarray):
+        raise ValueError(f"samples must be a numpy array of float32, got {type(samples).__name__}")
+    if samples.ndim != 1:
+        hint = " (multi-channel audio: downmix to mono first)" if samples.ndim == 2 else ""
+        raise ValueError(f"samples must be a 1-D mono array, got shape {samples.shape}{hint}")
+    if samples.dtype != np.float32:
+        if samples.dtype.kind != "f":
+            hint = (" (integer PCM: divide by 32768 for int16, 2**31 for int32)"
+                    if samples.dtype.kind in "iu" else "")
+            raise ValueError(f"samples must be float32 in [-1, 1], got dtype {samples.dtype}"
+                             f"{hint}")
+        samples = samples.astype(np.float32)
+    if samples.size and not np.isfinite(samples).all():
+        bad = int(np.flatnonzero(~np.isfinite(samples))[0])
+        raise ValueError(f"samples contain NaN or infinite values (first at sample {bad})")
+    return samples
+
+
+@dataclass(frozen=True, slots=True)
+class VadResult:
+    """Offline result: the segments, the per-frame track (for plots and resegment) and the
+    audio duration in whole milliseconds."""
+
+    segments: list[Segment]
+    track: FrameTrack
+    duration_ms: int
+
+
+def _empty_track() -> FrameTrack:
+    return FrameTrack(np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.float64))
+
+
+def _join(parts: list[tuple[np.ndarray, np.ndarray]]) -> FrameTrack:
+    if not parts:
+        return _empty_track()
+    return FrameTrack(np.concatenate([p for p, _ in parts]).astype(np.float32, copy=False),
+                      np.concatenate([e for _, e in parts]).astype(np.float64, copy=False))
+
+
+class StreamingVad:
+    """Frontend -> ONNX model -> endpoint detector for one stream, fed blocks of any length.
+
+    Not thread-safe: use one instance per stream and thread (it owns its onnxruntime session).
+    Memory stays flat however long the stream runs, unless ``keep_track=True`` (then the track,
+    12 bytes per 10 ms frame, is kept for :meth:`track`).
+    """
+
+    def __init__(self, params: VadParams | None = None, *, precision: Precision = "int8",
+                 threads: int = 1, keep_track: bool = False,
+                 sample_rate: int = SAMPLE_RATE) -> None:
+        check_waveform(np.zeros(0, dtype=np.float32), sample_rate)
+        if params is not None and not isinstance(params, VadParams):
+            raise ValueError(f"params must be a VadParams, got {type(params).__name__}")
+        self._model = VadModel(precision, threads)
+        self._frontend = StreamingFrontend()
+        self._detector = EndpointDetector(params)
+        self._keep_track = keep_track
+        self._samples = 0
+        self._flushed = False
+        self._untaken: deque[tuple[np.ndarray, np.ndarray]] = deque()
+        self._untaken_frames = 0
+        self._track_parts: list[tuple[np.ndarray, np.ndarray]] = []
+
+    # --- parameters and state ------------------------------------------------------------
+    @property
+    def params(self) -> VadParams:
+        return self._detector.params
+
+    @property
+    def info(self) -> ModelInfo:
+        return self._model.info
+
+    def set_params(self, params: VadParams) -> None:
+        """Change parameters live: they apply from the next frame; decided segments stay."""
+        if not isinstance(params, VadParams):
+            raise ValueError(f"params must be a VadParams, got {type(params).__name__}")
+        self._detector.set_params(params)
+
+    @property
+    def is_speech_detected(self) -> bool:
+        """A segment has been opened and not yet closed (or discarded)."""
+        return self._detector.is_speech_detected
+
+    @property
+    def open_start_ms(self) -> int | None:
+        return self._detector.open_start_ms
+
+    @property
+    def processed_ms(self) -> int:
+        """Audio accepted so far, in whole milliseconds."""
+        return self._samples * 1000 // SAMPLE_RATE
+
+    @property
+    def frames_scored(self) -> int:
+        return self._detector.frames_done
+
+    # --- feeding -------------------------------------------------------------------------
+    def accept_waveform(self, samples: np.ndarray) -> list[VadEvent]:
+        """Feed float32 16 kHz mono samples (any length); returns the events they decided."""
+        if self._flushed:
+            raise RuntimeError("this stream was flushed; call reset() to start a new one")
+        block = check_waveform(samples)
+        self._samples += int(block.shape[0])
+        if block.shape[0] == 0:
+            return []
+        return self._score(self._frontend.accept(block))
+
+    def flush(self) -> list[VadEvent]:
+        """End of stream: score the last frames and close an open segment."""
+        if self._flushed:
+            return []
+        events = self._score(self._frontend.finish(), last=True)
+        events += self._detector.finish()
+        self._flushed = True
+        return events
+
+    def reset(self) -> None:
+        """Forget the stream (model caches, features, detector); parameters are kept."""
+        self._model.reset()
+        self._frontend.reset()
+        self._detector.reset()
+        self._samples = 0
+        self._flushed = False
+        self._untaken.clear()
+        self._untaken_frames = 0
+        self._track_parts = []
+
+    def _score(self, frames: FrontendFrames, last: bool = False) -> list[VadEvent]:
+        if frames.num_frames == 0:
+            return []
+        p0 = self._model.silence_prob(frames.features)
+        energy = frames.energy_db
+        self._untaken.append((p0, energy))
+        self._untaken_frames += int(p0.shape[0])
+        while self._untaken_frames > TAKE_FRAMES_LIMIT and len(self._untaken) > 1:
+            dropped, _ = self._untaken.popleft()
+            self._untaken_frames -= int(dropped.shape[0])
+        if self._keep_track:
+            self._track_parts.append((p0, energy))
+        return self._detector.push(p0, energy, last=last)
+
+    # --- per-frame outputs ---------------------------------------------------------------
+    def take_frames(self) -> FrameTrack:
+        """Frames scored since the last call (at most the last TAKE_FRAMES_LIMIT), for plots."""
+        parts = list(self._untaken)
+        self._untaken.clear()
+        self._untaken_frames = 0
+        return _join(parts)
+
+    def track(self) -> FrameTrack:
+        """Every frame of the stream so far (needs ``keep_track=True``)."""
+        if not self._keep_track:
+            raise RuntimeError("StreamingVad was created without keep_track=True")
+        if len(self._track_parts) > 1:
+            whole = _join(self._track_parts)
+            self._track_parts = [(whole.p0, whole.energy_db)]
+        return _join(self._track_parts)
+
+
+def segment_blocks(blocks: Iterable[np.ndarray], params: VadParams | None = None, *,
+                   precision: Precision = "int8", threads: int = 1,
+                   progress: Callable[[int], None] | None = None,
+                   sample_rate: int = SAMPLE_RATE) -> VadResult:
+    """Segment a stream given as blocks (e.g. ``soundfile.blocks``); large blocks are fastest.
+
+    ``progress(samples_done)`` is called after each block. Same segments as streaming the
+    audio in any chunks, and as :func:`segment_array`.
+    """
+    check_waveform(np.zeros(0, dtype=np.float32), sample_rate)
+    vad = StreamingVad(params, precision=precision, threads=threads, keep_track=True)
+    events: list[VadEvent] = []
+    done = 0
+    for block in blocks:
+        events += vad.accept_waveform(block)
+        vad.take_frames()  # nobody plots here; keep the plot queue empty
+        done += int(np.shape(block)[0])
+        if progress is not None:
+            progress(done)
+    events += vad.flush()
+    segments = [e.segment for e in events if isinstance(e, SegmentClosed)]
+    return VadResult(segments, vad.track(), vad.processed_ms)
+
+
+def segment_array(samples: np.ndarray, params: VadParams | None = None, *,
+                  precision: Precision = "int8", threads: int = 1,
+                  sample_rate: int = SAMPLE_RATE) -> VadResult:
+    """Segment a whole 16 kHz mono float32 array (float64 is converted)."""
+    samples = check_waveform(samples, sample_rate)
+    blocks = (samples[i:i + OFFLINE_BLOCK_SAMPLES]
+              for i in range(0, samples.shape[0], OFFLINE_BLOCK_SAMPLES))
+    return segment_blocks(blocks, params, precision=precision, threads=threads)
+
+
+def resegment(track: FrameTrack, params: VadParams) -> list[Segment]:
+    """Segments for ``params`` from a cached track, without the network (fast: ~ms per hour).
+
+    Gives exactly the segments of a fresh run with ``params`` over the same audio.
+    """
+    if not isinstance(params, VadParams):
+        raise ValueError(f"params must be a VadParams, got {type(params).__name__}")
+    return detect_segments(track.p0, track.energy_db, params)
+
+
+# Keep the documented frame unit importable from here for callers that plot tracks.
+FRAME_MS: Final = FRAME_SHIFT_MS

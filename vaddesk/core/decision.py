@@ -1,0 +1,143 @@
+"""Per-frame speech/silence decision, bit-for-bit the reference's, vectorised.
+
+The reference (FunASR ``E2EVadModel.GetFrameState``) decides, for each 10 ms frame with
+silence probability ``p0`` (float32) and energy ``energy_db``::
+
+    silence  if energy_db < decibel_thres                  (no noise-level update)
+    speech   if exp(log(1 - p0)) >= exp(log(p0) * ratio) + thres
+             and energy_db - noise_average_db >= snr_thres and energy_db >= decibel_thres
+    silence  otherwise; when the score test failed, the noise level is updated:
+             noise = energy_db if noise < -99.9 else (energy_db + noise * (K - 1)) / K
+
+Two things differ from a literal port, on purpose:
+
+* ``log(0)``: the INT8 model's softmax can give exactly 0 or 1; the reference crashes there.
+  We use the limits (``exp(log 0) = 0``). Frames far from the threshold are decided with numpy;
+  frames within ``_TIE_EPS`` of it are recomputed with Python's ``math`` exactly as the
+  reference does, so float64 ulp differences between ``x`` and ``exp(log(x))`` cannot flip a
+  decision. Arithmetic is float64 (what numpy 1.26 gives the reference for ``1.0 - float32``),
+  whatever numpy we run on.
+* The reference's ONNX port processes a frame twice when ``decibel_thres`` is above the frame
+  energy (``GetFrameState`` calls ``DetectOneFrame`` itself before returning). We do not
+  reproduce that bug: such a frame is simply silence.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+import numpy as np
+
+from vaddesk.core.params import VadParams
+
+_TIE_EPS: Final = 1e-9
+"""Decisions whose margin is within this are recomputed the reference's way (float64 scale ~1)."""
+
+_NOISE_UNSET_DB: Final = -100.0
+_PENDING_NOISE_LIMIT: Final = 1 << 16
+"""Noise-frame energies folded lazily into the noise average; bounded so memory stays flat."""
+
+
+def _reference_score_test(p0: float, ratio: float, thres: float) -> bool:
+    """The reference's score test for one frame, with log(0) taken as its limit."""
+    noise = math.exp(math.log(p0) * ratio) if p0 > 0.0 else 0.0
+    speech_score = 1.0 - p0
+    speech = math.exp(math.log(speech_score)) if speech_score > 0.0 else 0.0
+    return speech >= noise + thres
+
+
+def score_test(p0: np.ndarray, ratio: float, thres: float) -> np.ndarray:
+    """Boolean per frame: does the network's score alone say speech? (no energy gates)."""
+    p = np.asarray(p0, dtype=np.float32).astype(np.float64)
+    noise = p if ratio == 1.0 else np.power(p, ratio)
+    margin = (1.0 - p) - (noise + thres)
+    out: np.ndarray = margin >= 0.0
+    near = np.flatnonzero(np.abs(margin) <= _TIE_EPS)
+    for i in near.tolist():
+        out[i] = _reference_score_test(float(p[i]), ratio, thres)
+    return out
+
+
+class FrameClassifier:
+    """Turns (p0, energy_db) blocks into speech decisions, carrying the noise level across blocks.
+
+    The noise average is a sequential recurrence; it only matters when the SNR gate can reject
+    a frame. Energies of noise frames are kept pending and folded into the exact average (a
+    Python loop, in the reference's float order) only when a frame's gate is in doubt or when
+    the pending list gets long, so the default parameters cost nothing.
+    """
+
+    def __init__(self, params: VadParams) -> None:
+        self._params = params
+        self._noise_db = _NOISE_UNSET_DB
+        self._pending: list[np.ndarray] = []
+        self._pending_count = 0
+        self._pending_max_db = -math.inf
+
+    def set_params(self, params: VadParams) -> None:
+        self._params = params
+
+    def reset(self) -> None:
+        self._noise_db = _NOISE_UNSET_DB
+        self._pending = []
+        self._pending_count = 0
+        self._pending_max_db = -math.inf
+
+    def _fold(self) -> None:
+        k = self._params.noise_frames_for_snr
+        noise = self._noise_db
+        for block in self._pending:
+            for x in block.tolist():
+                noise = x if noise < -99.9 else (x + noise * (k - 1)) / k
+        self._noise_db = noise
+        self._pending = []
+        self._pending_count = 0
+        self._pending_max_db = -math.inf
+
+    def classify(self, p0: np.ndarray, energy_db: np.ndarray, *, last: bool = False) -> np.ndarray:
+        """Decisions (bool array) for the next frames. ``last``: no more blocks will follow."""
+        p = self._params
+        energy = np.asarray(energy_db, dtype=np.float64)
+        scored = score_test(p0, p.speech_to_noise_ratio, p.speech_noise_thres)
+        loud = energy >= p.decibel_thres_db
+        noise_frames = loud & ~scored
+        speech = scored & loud
+        candidates = np.flatnonzero(speech)
+        if candidates.size:
+            # Upper bound of the noise level before any frame of this block: the noise level is
+            # a running mean of noise-frame energies (or the -100 dB sentinel).
+            noise_energy = energy[noise_frames]
+            upper = max(self._noise_db, self._pending_max_db,
+                        float(noise_energy.max()) if noise_energy.size else -math.inf)
+            if float(energy[candidates].min()) - upper < p.snr_thres_db:
+                speech = self._apply_snr_gate(energy, noise_frames, speech)
+                return speech
+        self._add_pending(energy[noise_frames], last)
+        return speech
+
+    def _add_pending(self, noise_energy: np.ndarray, last: bool) -> None:
+        if noise_energy.size == 0:
+            return
+        self._pending.append(noise_energy.copy())
+        self._pending_count += int(noise_energy.size)
+        self._pending_max_db = max(self._pending_max_db, float(noise_energy.max()))
+        if self._pending_count > _PENDING_NOISE_LIMIT and not last:
+            self._fold()
+
+    def _apply_snr_gate(self, energy: np.ndarray, noise_frames: np.ndarray,
+                        speech: np.ndarray) -> np.ndarray:
+        """Exact sequential noise average; returns decisions with the SNR gate applied."""
+        self._fold()
+        k = self._params.noise_frames_for_snr
+        noise = self._noise_db
+        before = np.empty(energy.shape[0], dtype=np.float64)
+        energies = energy.tolist()
+        flags = noise_frames.tolist()
+        for i, x in enumerate(energies):
+            before[i] = noise
+            if flags[i]:
+                noise = x if noise < -99.9 else (x + noise * (k - 1)) / k
+        self._noise_db = noise
+        out: np.ndarray = speech & ((energy - before) >= self._params.snr_thres_db)
+        return out

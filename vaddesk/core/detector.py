@@ -1,0 +1,429 @@
+"""Endpoint detector: the reference's smoothing window and start/end state machine, frame-exact.
+
+The reference (FunASR ``E2EVadModel``) walks every frame through a 20-frame window and a
+three-state machine, moving a "data buffer" pointer as it goes. This module computes the same
+segments without visiting frames one by one: frame decisions and window sums are numpy arrays,
+and the state machine jumps from one window flip to the next. It is causal, so feeding frames
+in blocks of any size gives the same events at the same frames; memory is bounded by the window
+(plus, with ``split_at_pause``, one segment of history).
+
+Reference behaviour reproduced (F = 10 ms frames; W, T1, T2 = window, sil->speech and
+speech->sil thresholds in frames):
+
+* Window: the number of speech decisions among the last W frames *since the last segment end*
+  (the reference resets its window after every end). Silence -> speech when the sum >= T1;
+  speech -> silence when the sum <= T2.
+* Start: at the silence -> speech flip at frame t the segment starts at
+  ``max(data_start, t - (W + lookback))``; ``data_start`` is the reference's data-buffer pointer,
+  one past the previous segment's last frame (two past it when ``extend`` is off, a quirk of
+  the reference's bookkeeping that we keep because it moves starts).
+* End: after a speech -> silence flip at frame f the segment ends at frame
+  ``e = f + k`` (``k = (max_end_silence - speech_to_sil) / F``) unless the window flips back;
+  the end frame is ``e - max(0, k - lookahead - 1)`` (``e - k`` without extend).
+  ``end_ms = (end_frame + 1) * 10``, ``start_ms = start_frame * 10``.
+* Hard cut: at the first frame after the opening flip with ``t - start + 1 > max_segment``
+  the segment ends at ``t`` (a silence-count end at the same frame wins).
+* ``detect_mode`` single: stop after the first segment, or give up when no speech started
+  within ``max_start_silence_ms``.
+* End of stream: an open segment closes at the last frame.
+
+Beyond the reference (all off in the ``funasr`` preset):
+
+* ``split_at_pause``: at the hard-cut frame, a segment in a pause (window already silent) ends
+  at that pause as if its end silence had elapsed; a segment in speech is split at the longest
+  run of silence frames in the second half of the segment before the limit (ties: the latest;
+  no silence frame: the lowest smoothed speech score). The split is at the middle of the run;
+  the first part ends and the remainder opens there, and continues as a new segment.
+* ``dynamic_end_silence``: the end silence shrinks as the segment grows, see
+  :func:`dynamic_end_silence_ms`.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from bisect import bisect_left
+from typing import Final
+
+import numpy as np
+
+from vaddesk.core.decision import FrameClassifier
+from vaddesk.core.params import VadParams
+from vaddesk.core.postprocess import SegmentShaper
+from vaddesk.core.types import FRAME_SHIFT_MS, Segment, SegmentClosed, VadEvent
+
+log = logging.getLogger(__name__)
+
+DYNAMIC_FULL_UNTIL_MS: Final = 10_000
+"""Dynamic end silence: the full ``max_end_silence_ms`` applies to the first 10 s of a segment."""
+DYNAMIC_FLOOR_FROM_MS: Final = 50_000
+"""... then it falls linearly to its floor, reached after 50 s of segment."""
+DYNAMIC_FLOOR_MS: Final = 300
+"""The floor is max(300 ms, max_end_silence_ms / 4) (never above max_end_silence_ms)."""
+
+_TRIM_SLACK_FRAMES: Final = 4096
+
+
+def dynamic_end_silence_ms(max_end_silence_ms: int, elapsed_ms: int) -> int:
+    """End silence for a segment that has lasted ``elapsed_ms`` (multiple of 10 ms).
+
+    Full value up to 10 s, then linear down to ``max(300, max_end_silence_ms // 4)`` at 50 s,
+    rounded down to a whole frame. E.g. 1200 ms -> 1200 (0-10 s), 750 (30 s), 300 (>= 50 s).
+    """
+    floor = min(max_end_silence_ms, max(DYNAMIC_FLOOR_MS, max_end_silence_ms // 4 // 10 * 10))
+    if elapsed_ms <= DYNAMIC_FULL_UNTIL_MS:
+        return max_end_silence_ms
+    if elapsed_ms >= DYNAMIC_FLOOR_FROM_MS:
+        return floor
+    span = DYNAMIC_FLOOR_FROM_MS - DYNAMIC_FULL_UNTIL_MS
+    drop = (max_end_silence_ms - floor) * (elapsed_ms - DYNAMIC_FULL_UNTIL_MS) // span
+    value = max_end_silence_ms - drop
+    return value - value % FRAME_SHIFT_MS
+
+
+class _Phase(enum.Enum):
+    IDLE = "idle"  # no segment open (reference: start point not detected)
+    SPEECH = "speech"  # segment open, window says speech
+    PAUSE = "pause"  # segment open, window flipped to silence; counting end silence
+    DONE = "done"  # detect_mode single finished
+
+
+class _Frames:
+    """Decision history from frame ``base`` on, with the per-push flip lists."""
+
+    def __init__(self) -> None:
+        self.base = 0
+        self.dec = np.zeros(0, dtype=np.int32)
+        self.p0 = np.zeros(0, dtype=np.float32)
+        self.csum = np.zeros(1, dtype=np.int64)  # csum[i] = sum(dec[:i])
+        self.hi: list[int] = []  # frames t >= scan_from with full-window sum >= T1
+        self.lo: list[int] = []  # ... with full-window sum <= T2
+
+    @property
+    def end(self) -> int:
+        return self.base + int(self.dec.shape[0])
+
+    def append(self, dec: np.ndarray, p0: np.ndarray) -> None:
+        self.dec = np.concatenate([self.dec, dec.astype(np.int32)])
+        self.p0 = np.concatenate([self.p0, np.asarray(p0, dtype=np.float32)])
+        self.csum = np.concatenate([[0], np.cumsum(self.dec, dtype=np.int64)])
+
+    def trim(self, keep_from: int) -> None:
+        drop = keep_from - self.base
+        if drop <= _TRIM_SLACK_FRAMES:
+            return
+        self.dec = self.dec[drop:].copy()
+        self.p0 = self.p0[drop:].copy()
+        self.csum = np.concatenate([[0], np.cumsum(self.dec, dtype=np.int64)])
+        self.base = keep_from
+
+
+class EndpointDetector:
+    """Streaming endpoint detector over per-frame (p0, energy_db).
+
+    ``push`` takes the next frames' silence probabilities and energies and returns the events
+    decided by them; ``finish`` ends the stream. ``detect_segments`` is the one-call form.
+    """
+
+    def __init__(self, params: VadParams | None = None) -> None:
+        self._params = params if params is not None else VadParams()
+        self._classifier = FrameClassifier(self._params)
+        self._shaper = SegmentShaper(self._params)
+        self._derive()
+        self.reset()
+
+    # --- configuration -----------------------------------------------------------------------
+    def _derive(self) -> None:
+        p = self._params
+        f = FRAME_SHIFT_MS
+        self._win = p.window_size_ms // f
+        self._t_up = p.sil_to_speech_ms // f
+        self._t_down = p.speech_to_sil_ms // f
+        self._latency = self._win + (p.lookback_start_ms // f if p.extend else 0)
+        self._lookahead = p.lookahead_end_ms // f
+        self._max_seg = p.max_segment_ms // f
+        self._k_end = (p.max_end_silence_ms - p.speech_to_sil_ms) // f
+        self._start_timeout = p.max_start_silence_ms // f
+
+    @property
+    def params(self) -> VadParams:
+        return self._params
+
+    def set_params(self, params: VadParams) -> None:
+        """New parameters apply from the next frame; decided segments stay as they are."""
+        self._params = params
+        self._classifier.set_params(params)
+        self._shaper.set_params(params)
+        self._derive()
+        if self._phase is _Phase.PAUSE:
+            self._end_at = self._end_frame_after(self._pause_flip)
+
+    def reset(self) -> None:
+        self._classifier.reset()
+        self._shaper.reset()
+        self._frames = _Frames()
+        self._pos = 0  # next frame to run through the state machine
+        self._phase = _Phase.IDLE
+        self._reset_frame = -1  # window counts frames after this one
+        self._data_start = 0  # the reference's data_buf_start_frame
+        self._seg_start = 0
+        self._check_from = 0  # first frame where the hard-cut check applies
+        self._pause_flip = 0
+        self._end_at = 0
+        self._raw_open = False
+
+    # --- state -------------------------------------------------------------------------------
+    @property
+    def frames_done(self) -> int:
+        return self._frames.end
+
+    @property
+    def is_speech_detected(self) -> bool:
+        return self._shaper.open_start_ms is not None
+
+    @property
+    def open_start_ms(self) -> int | None:
+        return self._shaper.open_start_ms
+
+    # --- feeding -----------------------------------------------------------------------------
+    def push(self, p0: np.ndarray, energy_db: np.ndarray, *, last: bool = False) -> list[VadEvent]:
+        """Run the next frames; ``last=True`` promises that no more frames follow (a hint only)."""
+        p0 = np.asarray(p0, dtype=np.float32).reshape(-1)
+        energy = np.asarray(energy_db, dtype=np.float64).reshape(-1)
+        if p0.shape != energy.shape:
+            raise ValueError(f"p0 and energy_db differ in length ({p0.shape[0]} vs "
+                             f"{energy.shape[0]})")
+        if p0.shape[0] == 0:
+            return []
+        dec = self._classifier.classify(p0, energy, last=last)
+        self._frames.append(dec, p0)
+        events = self._run()
+        events += self._shaper.on_progress(self._earliest_next_start() * FRAME_SHIFT_MS,
+                                           self._frames.end * FRAME_SHIFT_MS)
+        self._trim()
+        return events
+
+    def finish(self) -> list[VadEvent]:
+        """End of stream: an open segment closes at the last frame. Call reset() to reuse."""
+        events: list[VadEvent] = []
+        end_ms = self._frames.end * FRAME_SHIFT_MS
+        if self._phase in (_Phase.SPEECH, _Phase.PAUSE):
+            events += self._close(end_ms)
+            self._phase = _Phase.DONE
+        events += self._shaper.on_finish(end_ms)
+        return events
+
+    # --- the state machine -------------------------------------------------------------------
+    def _earliest_next_start(self) -> int:
+        if self._phase is _Phase.DONE:
+            return 1 << 62
+        if self._phase is _Phase.IDLE:
+            return max(self._data_start, self._pos - self._latency)
+        return self._pos  # a split may open a segment; the shaper has nothing pending then
+
+    def _trim(self) -> None:
+        keep = self._pos - self._win
+        if self._params.split_at_pause and self._phase in (_Phase.SPEECH, _Phase.PAUSE):
+            keep = min(keep, self._seg_start)
+        self._frames.trim(max(0, keep))
+
+    def _open(self, start_frame: int) -> list[VadEvent]:
+        self._raw_open = True
+        return self._shaper.on_open(start_frame * FRAME_SHIFT_MS)
+
+    def _close(self, end_ms: int) -> list[VadEvent]:
+        self._raw_open = False
+        return self._shaper.on_close(end_ms)
+
+    def _window_scan(self, scan_from: int) -> None:
+        """Full-window sums for frames [scan_from, end) and their threshold crossings."""
+        fr = self._frames
+        t = np.arange(scan_from, fr.end, dtype=np.int64)
+        left = np.maximum(t - self._win + 1, 0)
+        sums = fr.csum[t + 1 - fr.base] - fr.csum[left - fr.base]
+        fr.hi = (np.flatnonzero(sums >= self._t_up) + scan_from).tolist()
+        fr.lo = (np.flatnonzero(sums <= self._t_down) + scan_from).tolist()
+
+    def _first(self, up: bool, a: int, lim: int) -> int | None:
+        """First frame t in [a, lim) whose window sum crosses the up (>= T1) or down (<= T2)
+        threshold, counting only frames after the last reset."""
+        if a >= lim:
+            return None
+        fr = self._frames
+        edge = self._reset_frame + self._win  # below this the window is cut by the reset
+        if a < edge:
+            b = min(lim, edge)
+            t = np.arange(a, b, dtype=np.int64)
+            left = np.maximum(t - self._win + 1, self._reset_frame + 1)
+            sums = fr.csum[t + 1 - fr.base] - fr.csum[left - fr.base]
+            hits = np.flatnonzero(sums >= self._t_up if up else sums <= self._t_down)
+            if hits.size:
+                return a + int(hits[0])
+            a = b
+            if a >= lim:
+                return None
+        flips = fr.hi if up else fr.lo
+        i = bisect_left(flips, a)
+        if i < len(flips) and flips[i] < lim:
+            return flips[i]
+        return None
+
+    def _k_at(self, frame: int) -> int:
+        """End-silence count (frames) that ends the segment when reached at ``frame``."""
+        p = self._params
+        if not p.dynamic_end_silence:
+            return self._k_end
+        elapsed = (frame - self._seg_start) * FRAME_SHIFT_MS
+        sil = dynamic_end_silence_ms(p.max_end_silence_ms, elapsed)
+        sil = max(sil, p.speech_to_sil_ms + FRAME_SHIFT_MS)
+        return (sil - p.speech_to_sil_ms) // FRAME_SHIFT_MS
+
+    def _end_frame_after(self, flip: int) -> int:
+        """Frame at which the silence that began after ``flip`` ends the segment."""
+        k0 = self._k_at(flip + 1)
+        if not self._params.dynamic_end_silence or self._k_at(flip + k0) == k0:
+            return flip + k0
+        t = flip + 1
+        while t - flip < self._k_at(t):  # k shrinks as t grows: at most k0 steps
+            t += 1
+        return t
+
+    def _cut_frame(self) -> int:
+        return max(self._seg_start + self._max_seg, self._check_from, self._pos)
+
+    def _run(self) -> list[VadEvent]:
+        events: list[VadEvent] = []
+        n = self._frames.end
+        if self._pos >= n:
+            return events
+        self._window_scan(self._pos)
+        single = self._params.detect_mode == "single"
+        while self._pos < n:
+            phase = self._phase
+            if phase is _Phase.DONE:
+                self._pos = n
+                break
+            if phase is _Phase.IDLE:
+                t = self._first(True, self._pos, n)
+                to = self._start_timeout
+                if single and to < n and (t is None or t > to):
+                    self._phase = _Phase.DONE  # no speech within max_start_silence_ms
+                    continue
+                if t is None:
+                    self._pos = n
+                    break
+                start = max(self._data_start, t - self._latency)
+                self._seg_start = start
+                self._check_from = t + 1
+                self._phase = _Phase.SPEECH
+                self._pos = t + 1
+                events += self._open(start)
+            elif phase is _Phase.SPEECH:
+                cut = self._cut_frame()
+                f = self._first(False, self._pos, min(n, cut + 1))
+                if f is not None and f < cut:
+                    self._enter_pause(f)
+                elif cut < n:
+                    events += self._hard_cut(cut, flip_down=f == cut)
+                else:
+                    self._pos = n
+            else:  # PAUSE
+                cut = self._cut_frame()
+                end_at = self._end_at
+                g = self._first(True, self._pos, min(n, end_at + 1))
+                if cut < end_at and cut < n and (g is None or cut <= g):
+                    events += self._hard_cut(cut, flip_down=False)
+                elif g is not None:
+                    self._phase = _Phase.SPEECH
+                    self._pos = g + 1
+                elif end_at < n:
+                    events += self._silence_end(end_at, single)
+                else:
+                    self._pos = n
+        return events
+
+    def _enter_pause(self, flip: int) -> None:
+        self._phase = _Phase.PAUSE
+        self._pause_flip = flip
+        self._end_at = self._end_frame_after(flip)
+        self._pos = flip + 1
+
+    def _after_end(self, frame: int) -> None:
+        self._reset_frame = frame
+        self._pos = frame + 1
+        self._phase = _Phase.DONE if self._params.detect_mode == "single" else _Phase.IDLE
+
+    def _silence_end(self, e: int, single: bool) -> list[VadEvent]:
+        p = self._params
+        f = self._pause_flip
+        k = self._k_at(e)
+        if p.extend:
+            end_frame = e - max(0, k - self._lookahead - 1)
+            last_kept = f + min(self._lookahead, e - f - 1)
+        else:
+            end_frame = e - k
+            last_kept = f
+        # The reference's data pointer: one past every frame it has handed out, and the end
+        # frame is handed out once more (hence +2 when extend is off).
+        self._data_start = max(last_kept + 1, end_frame) + 1
+        events = self._close((end_frame + 1) * FRAME_SHIFT_MS)
+        self._after_end(e)
+        return events
+
+    def _hard_cut(self, cut: int, flip_down: bool) -> list[VadEvent]:
+        if not self._params.split_at_pause:
+            self._data_start = cut + 1
+            events = self._close((cut + 1) * FRAME_SHIFT_MS)
+            self._after_end(cut)
+            return events
+        if self._phase is _Phase.PAUSE:
+            # Already in a pause: end here as if the end silence had elapsed.
+            f = self._pause_flip
+            extra = min(self._lookahead + 1, self._k_end) if self._params.extend else 0
+            end_frame = min(f + extra, cut)
+            self._data_start = cut + 1
+            events = self._close((end_frame + 1) * FRAME_SHIFT_MS)
+            self._after_end(cut)
+            return events
+        split = self._split_frame(cut)
+        events = self._close(split * FRAME_SHIFT_MS)
+        events += self._open(split)
+        self._seg_start = split
+        self._check_from = cut + 1
+        if flip_down:
+            self._enter_pause(cut)
+        else:
+            self._pos = cut + 1
+        return events
+
+    def _split_frame(self, cut: int) -> int:
+        """Middle of the longest silence run in [start + max_seg/2, cut); see module doc."""
+        fr = self._frames
+        lo = self._seg_start + self._max_seg // 2
+        lo = min(max(lo, self._seg_start + 1, fr.base), cut - 1)
+        dec = fr.dec[lo - fr.base: cut - fr.base]
+        silent = np.concatenate([[0], (dec == 0).astype(np.int8), [0]])
+        edges = np.diff(silent)
+        run_starts = np.flatnonzero(edges == 1)
+        run_ends = np.flatnonzero(edges == -1)
+        if run_starts.size:
+            lengths = run_ends - run_starts
+            best = int(np.flatnonzero(lengths == lengths.max())[-1])
+            return lo + int(run_starts[best]) + int(lengths[best]) // 2
+        score = 1.0 - fr.p0[lo - fr.base: cut - fr.base].astype(np.float64)
+        half = self._win // 2
+        csum = np.concatenate([[0.0], np.cumsum(score)])
+        idx = np.arange(score.shape[0])
+        left = np.maximum(idx - half, 0)
+        right = np.minimum(idx + half + 1, score.shape[0])
+        smooth = (csum[right] - csum[left]) / (right - left)
+        best = int(np.flatnonzero(smooth == smooth.min())[-1])
+        return lo + best
+
+
+def detect_segments(p0: np.ndarray, energy_db: np.ndarray,
+                    params: VadParams | None = None) -> list[Segment]:
+    """Segments of a whole stream given its per-frame silence probability and energy."""
+    det = EndpointDetector(params)
+    events = det.push(p0, energy_db, last=True) + det.finish()
+    return [e.segment for e in events if isinstance(e, SegmentClosed)]
