@@ -4,7 +4,9 @@
     python packaging/make_sample.py --audio          # also (re)synthesise sample.wav first
 
 sample.wav: two espeak-ng phrases with a 1.2 s pause between them, 0.6 s of silence before and
-after, over quiet seeded white noise (-60 dBFS), 16 kHz mono PCM-16 (about 5 s, ~160 KB).
+1.5 s after (longer than the default end-silence, so the last segment closes on silence, not
+at the end of the stream), over quiet seeded white noise (-60 dBFS), 16 kHz mono
+PCM-16 (about 7 s, ~220 KB).
 It is committed; `--audio` is only needed to change it (espeak-ng output differs by version).
 
 sample.expected.json: the segments the engine finds with the default parameters, for each
@@ -39,7 +41,7 @@ VOICE = "en-us"
 RATE_WPM = 160
 LEAD_S = 0.6
 PAUSE_S = 1.2
-TAIL_S = 0.6
+TAIL_S = 1.5
 NOISE_DBFS = -60.0
 TRIM_DBFS = -50.0
 SEED = 20241126
