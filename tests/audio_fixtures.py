@@ -113,3 +113,16 @@ def master_16k(folder: Path) -> np.ndarray:
 def write_wav(path: Path, data: np.ndarray, rate: int, subtype: str = "PCM_16") -> Path:
     sf.write(path, data, rate, subtype=subtype)
     return path
+
+
+_SHARED: dict[str, Path] = {}
+
+
+def shared_dir(factory: object) -> Path:
+    """One folder of generated files per test session, shared by every test module."""
+    if "dir" not in _SHARED:
+        folder: Path = factory.mktemp("audio_fx")  # type: ignore[attr-defined]
+        make_variants(folder)
+        make_variants(folder, EXTRA_FORMATS)
+        _SHARED["dir"] = folder
+    return _SHARED["dir"]

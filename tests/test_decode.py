@@ -28,10 +28,7 @@ pytestmark = pytest.mark.skipif(bool(af.tools_missing()),
 
 @pytest.fixture(scope="session")
 def fx_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("decode_fx")
-    af.make_variants(folder)
-    af.make_variants(folder, af.EXTRA_FORMATS)
-    return folder
+    return af.shared_dir(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,37 @@
+"""Exporters: JSON, WAV clips, Audacity labels, RTTM, SRT, WebVTT, CSV (atomic writes, no Qt)."""
+
+from vaddesk.export.atomic import (
+    PendingFile,
+    atomic_open,
+    atomic_path,
+    atomic_write_bytes,
+    atomic_write_text,
+)
+from vaddesk.export.formats import EXTENSIONS, FORMATS
+from vaddesk.export.report import (
+    SCHEMA_ID,
+    SCHEMA_VERSION,
+    SegmentationReport,
+    report_to_json,
+    segments_from_json,
+)
+from vaddesk.export.writer import OutputExistsError, OutputPlan, export_report, plan_outputs
+
+__all__ = [
+    "EXTENSIONS",
+    "FORMATS",
+    "SCHEMA_ID",
+    "SCHEMA_VERSION",
+    "OutputExistsError",
+    "OutputPlan",
+    "PendingFile",
+    "SegmentationReport",
+    "atomic_open",
+    "atomic_path",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "export_report",
+    "plan_outputs",
+    "report_to_json",
+    "segments_from_json",
+]

@@ -1,0 +1,120 @@
+"""Write every requested output of one report: clips first, then text formats, JSON last.
+
+JSON comes last because it names the clips: a JSON file present means its outputs are
+complete. Nothing is overwritten unless asked; every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from vaddesk.audio.decode import open_audio
+from vaddesk.export import formats as fmt
+from vaddesk.export.atomic import atomic_write_text
+from vaddesk.export.clips import write_clips
+from vaddesk.export.names import clip_name, clip_pattern, safe_stem
+from vaddesk.export.report import SegmentationReport, report_to_json
+
+log = logging.getLogger(__name__)
+
+
+class OutputExistsError(FileExistsError):
+    """Outputs are already there; the message lists them and says how to proceed."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        self.paths = paths
+        shown = ", ".join(str(p) for p in paths[:5])
+        more = f" and {len(paths) - 5} more" if len(paths) > 5 else ""
+        super().__init__(f"output already exists: {shown}{more} (use --overwrite to replace, "
+                         "or choose another folder with --out)")
+
+
+@dataclass(frozen=True, slots=True)
+class OutputPlan:
+    """Where each output of one input goes."""
+
+    files: dict[str, Path]          # format -> path
+    clips_dir: Path | None
+    clip_paths: list[Path]
+
+    def all_paths(self) -> list[Path]:
+        return [*self.files.values(), *self.clip_paths]
+
+
+def plan_outputs(report: SegmentationReport, out_dir: Path, stem: str,
+                 formats: Iterable[str], clips: bool = False,
+                 json_path: Path | None = None) -> OutputPlan:
+    stem = safe_stem(stem)
+    chosen = fmt.check_formats(list(formats))
+    files = {f: out_dir / f"{stem}{fmt.EXTENSIONS[f]}" for f in chosen}
+    if json_path is not None:
+        files["json"] = Path(json_path)
+    clips_dir = out_dir / f"{stem}_clips" if clips else None
+    clip_paths = ([clips_dir / clip_name(stem, i, s, len(report.segments))
+                   for i, s in enumerate(report.segments, 1)] if clips_dir else [])
+    return OutputPlan(files, clips_dir, clip_paths)
+
+
+def existing_outputs(plan: OutputPlan, stem: str) -> list[Path]:
+    """Planned paths that exist, plus any earlier clips of this stem in the clips folder."""
+    found = [p for p in plan.all_paths() if p.exists()]
+    if plan.clips_dir is not None and plan.clips_dir.is_dir():
+        pattern = clip_pattern(safe_stem(stem))
+        found += sorted(p for p in plan.clips_dir.iterdir()
+                        if pattern.match(p.name) and p not in found)
+    return found
+
+
+def export_report(report: SegmentationReport, out_dir: Path, stem: str, formats: Iterable[str],
+                  clips: bool = False, pad_ms: int = 0, overwrite: bool = False,
+                  json_path: Path | None = None) -> list[Path]:
+    """Write the requested formats (and clips) for one input; returns the written paths.
+
+    `json_path` sends the JSON to a chosen file instead of `<out_dir>/<stem>.json` (it is
+    written when given, whether or not "json" is in `formats`). Raises OutputExistsError
+    before writing anything when an output exists and `overwrite` is false.
+    """
+    formats = list(formats)
+    if json_path is not None and "json" not in formats:
+        formats.append("json")
+    plan = plan_outputs(report, Path(out_dir), stem, formats, clips, json_path)
+    existing = existing_outputs(plan, stem)
+    if existing and not overwrite:
+        raise OutputExistsError(existing)
+    for path in plan.files.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    clip_names: list[str] | None = None
+    if plan.clips_dir is not None:
+        plan.clips_dir.mkdir(parents=True, exist_ok=True)
+        with open_audio(report.source.path) as reader:
+            written += write_clips(reader, report.segments, plan.clip_paths, pad_ms)
+        clip_names = [p.name for p in plan.clip_paths]
+        _remove_stale_clips(plan, stem)
+    segs = report.segments
+    texts = {
+        "audacity": lambda: fmt.render_audacity(segs),
+        "rttm": lambda: fmt.render_rttm(segs, safe_stem(stem)),
+        "srt": lambda: fmt.render_srt(segs),
+        "vtt": lambda: fmt.render_vtt(segs),
+        "csv": lambda: fmt.render_csv(segs, clip_names),
+        "json": lambda: fmt.render_json(report_to_json(report, clip_names)),
+    }
+    for name in [f for f in plan.files if f != "json"] + (["json"] if "json" in plan.files
+                                                          else []):
+        written.append(atomic_write_text(plan.files[name], texts[name]()))
+    return written
+
+
+def _remove_stale_clips(plan: OutputPlan, stem: str) -> None:
+    """After an --overwrite run, clips of an earlier run that no longer exist as segments."""
+    assert plan.clips_dir is not None
+    keep = {p.name for p in plan.clip_paths}
+    pattern = clip_pattern(safe_stem(stem))
+    for path in plan.clips_dir.iterdir():
+        if pattern.match(path.name) and path.name not in keep:
+            log.info("removing stale clip %s", path)
+            path.unlink()
