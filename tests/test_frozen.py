@@ -7,6 +7,7 @@ test runs the frozen executables as subprocesses with a private log folder.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -20,7 +21,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests import virtual_mic
+from tests import audio_fixtures, virtual_mic
 from tests.virtual_mic import VirtualMic
 
 pytestmark = pytest.mark.frozen
@@ -102,6 +103,56 @@ def test_self_test_passes_in_the_bundle(bundle: Path, frozen_env: dict[str, str]
     assert lines[-1] == "self-test passed: 6 checks", done.stdout
     log_text = (Path(frozen_env["VADDESK_LOG_DIR"]) / "vaddesk.log").read_text("utf-8")
     assert "frozen=True" in log_text
+
+
+@pytest.fixture(scope="module")
+def recordings(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of generated meeting-like recordings: a 48 kHz float WAV (espeak-ng sentences
+    with pauses over faint noise, tests/audio_fixtures.py) and the same audio as AAC in .m4a."""
+    missing = audio_fixtures.tools_missing()
+    assert not missing, f"CI installs these: {missing}"
+    folder = tmp_path_factory.mktemp("recordings")
+    master = audio_fixtures.make_master(folder / "src")
+    audio_fixtures.encode(master, folder / "meeting.wav", ["-c:a", "pcm_s16le"])
+    audio_fixtures.encode(master, folder / "meeting call.m4a", ["-c:a", "aac", "-b:a", "96k"])
+    return folder
+
+
+def _segments_from_source(path: Path, params: object) -> list[list[int]]:
+    """The oracle: the same file through the source tree's decoder and engine."""
+    from vaddesk.audio.decode import open_audio
+    from vaddesk.core.engine import segment_blocks
+
+    with open_audio(path) as reader:
+        result = segment_blocks(reader.blocks_16k(), params)  # type: ignore[arg-type]
+    return [[s.start_ms, s.end_ms] for s in result.segments]
+
+
+def test_window_opens_a_recording_and_exits_cleanly(
+    bundle: Path, frozen_env: dict[str, str], recordings: Path
+) -> None:
+    from vaddesk.core.params import VadParams
+
+    recording = recordings / "meeting call.m4a"  # AAC: PyAV's FFmpeg inside the bundle
+    env = dict(frozen_env, VADDESK_SMOKE_TEST="90")
+    done = run_frozen(GUI_EXE, recording, env=env, timeout=150)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert [line.split(" ")[1] for line in lines] == ["window", "file", "closed"], done.stdout
+    assert lines[0].startswith("smoke: window painted at ")
+    report = json.loads(lines[1].removeprefix("smoke: file shown "))
+    assert report["file"] == str(recording)
+    assert report["visible"] is True
+    assert report["title"].startswith("meeting call.m4a")
+    # What the frozen window shows equals the source tree's decoder + engine on the same file,
+    # with the parameters the window used.
+    params = VadParams(**report["params"])
+    assert report["segments_ms"] == _segments_from_source(recording, params)
+    assert len(report["segments_ms"]) >= 3
+    # The log holds no error and no traceback.
+    log_text = (Path(frozen_env["VADDESK_LOG_DIR"]) / "vaddesk.log").read_text("utf-8")
+    assert "Traceback" not in log_text and " ERROR " not in log_text, log_text
+    assert " CRITICAL " not in log_text, log_text
 
 
 def test_bundle_is_slim(bundle: Path) -> None:
