@@ -32,7 +32,7 @@ def _tone(seconds: float, seed: int = 0) -> np.ndarray:
 
 
 def _pcm16(x: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(x * 32767.0), -32768, 32767).astype(np.int16)
+    return np.clip(np.rint(x * 32768.0), -32768, 32767).astype(np.int16)
 
 
 def test_written_file_is_exact_pcm16_and_marker_removed(tmp_path: Path) -> None:

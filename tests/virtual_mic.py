@@ -89,3 +89,39 @@ class VirtualMic:
                     proc.wait()
         self._keep_alive = self._daemon = None
         shutil.rmtree(self.runtime_dir, ignore_errors=True)
+
+
+# --- test speech --------------------------------------------------------------------------
+
+SENTENCES = (
+    "The birch canoe slid on the smooth planks.",
+    "Glue the sheet to the dark blue background.",
+    "It's easy to tell the depth of a well.",
+    "These days a chicken leg is a rare dish.",
+)
+
+
+def make_speech(path: Path, pauses_s: tuple[float, ...] = (0.6, 1.2, 1.5, 1.0, 0.8),
+                seed: int = 7) -> Path:
+    """A 16 kHz mono PCM16 WAV of espeak-ng sentences separated by ``pauses_s`` (the first
+    is leading silence, the last trailing), over quiet white noise (-60 dBFS)."""
+    import numpy as np
+    import soundfile as sf
+    import soxr
+
+    rate = 16000
+    rng = np.random.default_rng(seed)
+    parts = [np.zeros(int(pauses_s[0] * rate), np.float32)]
+    for i, pause in enumerate(pauses_s[1:]):
+        raw = path.with_name(f"{path.stem}_s{i}.wav")
+        subprocess.run(["espeak-ng", "-v", "en-us", "-s", "160", "-w", str(raw),
+                        SENTENCES[i % len(SENTENCES)]], check=True, capture_output=True)
+        speech, speech_rate = sf.read(raw, dtype="float32")
+        raw.unlink()
+        parts.append(soxr.resample(speech, speech_rate, rate).astype(np.float32))
+        parts.append(np.zeros(int(pause * rate), np.float32))
+    audio = np.concatenate(parts)
+    audio *= 0.5 / float(np.abs(audio).max())
+    audio += (0.001 * rng.standard_normal(audio.shape[0])).astype(np.float32)
+    sf.write(path, audio, rate, subtype="PCM_16")
+    return path

@@ -429,20 +429,21 @@ class ArrayInputStream:
         aborted = False
         flags = _Flags()
         while not self._stop.is_set():
-            if pos + n > total:
+            if pos >= total:
                 if not self._loop:
                     break
                 pos = 0
             if self._fail_after is not None and self.blocks_delivered * block_s >= self._fail_after:
                 aborted = True
                 break
-            block = self._samples[pos:pos + n].reshape(n, 1)
+            # The array's last block may be short (a real stream's never is; a file's end is).
+            block = self._samples[pos:pos + n].reshape(-1, 1)
             if self.channels > 1:
                 block = np.repeat(block, self.channels, axis=1)
             flags.input_overflow = bool(self._overflow_every) and \
                 (self.blocks_delivered + 1) % self._overflow_every == 0
-            self._callback(block, n, None, flags)
-            pos += n
+            self._callback(block, block.shape[0], None, flags)
+            pos += block.shape[0]
             self.blocks_delivered += 1
             if self._speed > 0:
                 # Pacing like a sound card's clock (the producer is hardware; this wait is not

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, BinaryIO, Final
 
 import numpy as np
 
@@ -180,7 +180,8 @@ class _Overview:
             i += take
             if self._acc_frames == self.bin_frames:
                 if self._n == self._min.shape[0]:
-                    self._halve()
+                    self._halve()  # bins now twice as wide: the one being filled is half full
+                    continue
                 self._min[self._n] = self._acc_min
                 self._max[self._n] = self._acc_max
                 self._n += 1
@@ -192,7 +193,6 @@ class _Overview:
         self._max[:half] = np.maximum(self._max[0:2 * half:2], self._max[1:2 * half:2])
         self._n = half
         self.bin_frames *= 2
-        # The bin being filled now needs twice as many frames; what it holds stays valid.
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         return self._min[:self._n].copy(), self._max[:self._n].copy()
@@ -338,6 +338,8 @@ class LiveOptions:
     precision: str = "int8"
     view_capacity_s: int = VIEW_CAPACITY_S
     engine_factory: EngineFactory | None = field(default=None, repr=False)
+    recorder_opener: Callable[[Path], BinaryIO] | None = field(default=None, repr=False)
+    """Opens the WAV file (tests inject a failing file object to simulate a full disk)."""
 
 
 class LiveSession:
@@ -375,7 +377,10 @@ class LiveSession:
         self._engine = factory(self._params)  # a model error surfaces here, before any file
         folder = opts.out_dir if opts.out_dir is not None else default_recordings_dir()
         path = opts.path if opts.path is not None else new_recording_path(folder)
-        self._recorder = WavRecorder(path)
+        if opts.recorder_opener is not None:
+            self._recorder = WavRecorder(path, opener=opts.recorder_opener)
+        else:
+            self._recorder = WavRecorder(path)
         self.path = path
         if opts.write_clips:
             self._sink = _ClipSink(path, self._params)

@@ -133,7 +133,9 @@ class WavRecorder:
             raise RecordingStorageError(errno.EBADF, f"{self.path} is closed")
         if samples.size == 0:
             return
-        pcm = np.clip(np.rint(samples * 32767.0), -32768, 32767).astype("<i2").tobytes()
+        # x32768 (not 32767): a 16-bit file read back as float (k / 32768, as soundfile does)
+        # and recorded again gives the very same samples.
+        pcm = np.clip(np.rint(samples * 32768.0), -32768, 32767).astype("<i2").tobytes()
         if self._data_bytes + len(pcm) > MAX_DATA_BYTES:
             self._fail(RecordingStorageError(errno.EFBIG, "the WAV size limit (4 GB) is reached"))
         try:

@@ -65,8 +65,10 @@ KEY_PRESET = "record/preset"
 
 
 def _fmt(ms: int, millis: bool = True) -> str:
+    """h:mm:ss[.mmm]; under an hour m:ss[.mmm] (the table stays narrow)."""
     s, milli = divmod(max(0, int(ms)), 1000)
-    head = f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+    head = f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 \
+        else f"{s // 60}:{s % 60:02d}"
     return f"{head}.{milli:03d}" if millis else head
 
 
@@ -120,7 +122,7 @@ class RecordPanel(QWidget):
         self.window_spin.setRange(5, 300)
         self.window_spin.setSuffix(" s")
         self.window_spin.setToolTip("Length of the scrolling live view")
-        self.window_spin.setValue(int(self._settings.value(KEY_WINDOW_S, 30)))
+        self.window_spin.setValue(int(str(self._settings.value(KEY_WINDOW_S, 30))))
         self.window_spin.valueChanged.connect(
             lambda v: self._settings.setValue(KEY_WINDOW_S, v))
         self.clips_check = QCheckBox("Write clips as they close")
@@ -163,8 +165,11 @@ class RecordPanel(QWidget):
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.table.setMaximumWidth(360)
+        self.table.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setMinimumWidth(330)
+        self.table.setMaximumWidth(420)
 
         top = QHBoxLayout()
         top.addWidget(QLabel("Input:"))

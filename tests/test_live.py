@@ -1,0 +1,212 @@
+"""LiveSession: the real streaming INT8 engine and the real WAV writer, fed through a SIMULATED
+microphone (ArrayInputStream: a thread calling the capture callback with 20 ms blocks, as
+PortAudio would; there is no sound card in CI).
+
+Device loss, overflows and the full disk are SIMULATED too (the fake stream aborts / flags
+overflows; the writer's file object raises ENOSPC). Real capture: test_record_integration.py.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tests.virtual_mic import make_speech
+from vaddesk.audio.capture import ArrayInputStream, Capture
+from vaddesk.audio.live import (
+    OVERVIEW_BINS,
+    ClipWritten,
+    LiveOptions,
+    LiveProblem,
+    LiveSession,
+    LiveView,
+    SegmentEvent,
+    SessionEnded,
+)
+from vaddesk.core.engine import segment_array
+from vaddesk.core.presets import get_preset
+from vaddesk.core.types import Segment, SegmentClosed, SegmentOpened
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray]:
+    path = make_speech(tmp_path_factory.mktemp("speech") / "speech.wav")
+    audio, rate = sf.read(path, dtype="float32")
+    assert rate == 16000
+    return path, audio
+
+
+def _session(audio: np.ndarray, out: Path, params: Any = None, *, stream: dict[str, Any]
+             | None = None, **options: Any) -> tuple[LiveSession, list[ArrayInputStream]]:
+    made: list[ArrayInputStream] = []
+
+    def factory(**kwargs: Any) -> ArrayInputStream:
+        made.append(ArrayInputStream(audio, **{**kwargs, **(stream or {"speed": 0})}))
+        return made[-1]
+
+    capture = Capture("simulated", stream_factory=factory)
+    params = params or get_preset("meeting").params
+    return LiveSession(capture, params, LiveOptions(out_dir=out, **options)), made
+
+
+def _run_to_end(session: LiveSession, made: list[ArrayInputStream]) -> Any:
+    session.start()
+    assert made[0].exhausted.wait(60)
+    return session.stop()
+
+
+@pytest.mark.parametrize("preset", ["meeting", "funasr"])
+def test_live_segments_equal_offline_segments(speech: tuple[Path, np.ndarray], tmp_path: Path,
+                                              preset: str) -> None:
+    _, audio = speech
+    params = get_preset(preset).params
+    session, made = _session(audio, tmp_path, params)
+    summary = _run_to_end(session, made)
+    offline = segment_array(audio, params).segments
+    assert len(offline) >= 3
+    assert list(summary.segments) == offline
+    assert summary.stop_reason is None and summary.overflow_count == 0
+    # The file is the audio, sample for sample, and its JSON holds the same segments.
+    recorded, _ = sf.read(summary.path, dtype="float32")
+    np.testing.assert_array_equal(recorded, audio)
+    assert summary.duration_ms == len(audio) * 1000 // 16000
+    body = json.loads(summary.json_path.read_text())
+    assert [Segment(s["start_ms"], s["end_ms"]) for s in body["segments"]] == offline
+    assert body["complete"] is True
+    # Events came in order: each close preceded by its open, decided after the segment's end.
+    events = [r for r in session.results() if isinstance(r, SegmentEvent)]
+    opened = [e.event.start_ms for e in events if isinstance(e.event, SegmentOpened)]
+    closed = [e for e in events if isinstance(e.event, SegmentClosed)]
+    assert opened == [s.start_ms for s in offline]
+    assert all(e.decided_at_ms >= e.event.segment.end_ms for e in closed)
+
+
+def test_recording_file_resegments_like_live(speech: tuple[Path, np.ndarray],
+                                             tmp_path: Path) -> None:
+    """After Stop the recording is an ordinary file: offline on it gives the live segments."""
+    _, audio = speech
+    session, made = _session(audio, tmp_path, stream={"speed": 0, "blocksize": 1234})
+    summary = _run_to_end(session, made)
+    recorded, _ = sf.read(summary.path, dtype="float32")
+    assert list(summary.segments) == segment_array(recorded, get_preset("meeting").params).segments
+
+
+def test_clips_and_json_written_as_segments_close(speech: tuple[Path, np.ndarray],
+                                                  tmp_path: Path) -> None:
+    _, audio = speech
+    session, made = _session(audio, tmp_path, write_clips=True)
+    summary = _run_to_end(session, made)
+    clips = [r for r in session.results() if isinstance(r, ClipWritten)]
+    assert [c.segment for c in clips] == list(summary.segments)
+    for clip in clips:
+        data, _ = sf.read(clip.path, dtype="float32")
+        seg = clip.segment
+        np.testing.assert_array_equal(data, audio[seg.start_ms * 16:seg.end_ms * 16])
+    assert sorted(p.name for p in clips[0].path.parent.iterdir()) == \
+        sorted(c.path.name for c in clips)
+
+
+def test_device_lost_keeps_audio_and_says_so(speech: tuple[Path, np.ndarray],
+                                             tmp_path: Path) -> None:
+    """SIMULATED: the stream aborts after 4 s, as PortAudio does when a USB mic is pulled."""
+    _, audio = speech
+    session, _ = _session(audio, tmp_path, stream={"speed": 0, "fail_after_s": 4.0})
+    session.start()
+    assert session.wait(30)
+    summary = session.stop()
+    assert summary.stop_reason == "the input stream ended unexpectedly (device disconnected?)"
+    problems = [r for r in session.results() if isinstance(r, LiveProblem)]
+    assert problems == [LiveProblem("recording stopped: the input stream ended unexpectedly "
+                                    "(device disconnected?); the audio so far is kept", True)]
+    recorded, _ = sf.read(summary.path, dtype="float32")
+    np.testing.assert_array_equal(recorded, audio[:64000])
+    # Flushed at the loss: the segments are those of the 4 s that were captured.
+    assert list(summary.segments) == segment_array(audio[:64000],
+                                                   get_preset("meeting").params).segments
+    assert not summary.path.with_name(summary.path.name + ".recording").exists()
+
+
+class _FullDisk(io.RawIOBase):
+    """SIMULATED full disk: writes fail with ENOSPC once `budget` bytes are in the file."""
+
+    def __init__(self, path: Path, budget: int) -> None:
+        self._f = open(path, "xb", buffering=0)  # noqa: SIM115
+        self._budget = budget
+
+    def write(self, data: Any) -> int:
+        room = self._budget - self._f.tell()
+        if room <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return self._f.write(bytes(data)[:room]) or 0
+
+    def fileno(self) -> int:
+        return self._f.fileno()
+
+    def close(self) -> None:
+        self._f.close()
+        super().close()
+
+
+def test_full_disk_stops_cleanly(speech: tuple[Path, np.ndarray], tmp_path: Path) -> None:
+    _, audio = speech
+    budget = 44 + 2 * 3 * 16000  # room for 3 s
+
+    def opener(path: Path) -> BinaryIO:
+        return _FullDisk(path, budget)  # type: ignore[return-value]
+
+    session, _ = _session(audio, tmp_path, recorder_opener=opener)
+    session.start()
+    assert session.wait(30)
+    summary = session.stop()
+    assert summary.stop_reason == ("recording stopped: the disk is full; "
+                                   f"{summary.path.name} keeps the first 0:00:03.0")
+    assert [r.fatal for r in session.results() if isinstance(r, LiveProblem)] == [True]
+    recorded, _ = sf.read(summary.path, dtype="float32")
+    np.testing.assert_array_equal(recorded, audio[:48000])
+
+
+def test_overflows_are_counted(speech: tuple[Path, np.ndarray], tmp_path: Path) -> None:
+    """SIMULATED: every 50th block is flagged as an input overflow by the stream."""
+    _, audio = speech
+    session, made = _session(audio, tmp_path, stream={"speed": 0, "overflow_every": 50})
+    summary = _run_to_end(session, made)
+    expected = made[0].blocks_delivered // 50
+    assert summary.overflow_count == expected > 0
+    assert session.view.snapshot(1000).overflow_count == expected
+    warnings = [r for r in session.results() if isinstance(r, LiveProblem)]
+    assert warnings and not any(w.fatal for w in warnings)
+
+
+def test_max_duration_stops_exactly(speech: tuple[Path, np.ndarray], tmp_path: Path) -> None:
+    _, audio = speech
+    session, _ = _session(audio, tmp_path, max_duration_ms=2_345)
+    session.start()
+    assert session.wait(30)
+    summary = session.stop()
+    assert summary.duration_ms == 2_345 and summary.stop_reason is None
+    assert isinstance(session.results()[-1], SessionEnded)
+
+
+def test_view_ring_and_overview_stay_constant_and_exact() -> None:
+    view = LiveView(capacity_s=1)  # 100 frames
+    rng = np.random.default_rng(3)
+    audio = rng.uniform(-1, 1, 16000 * 50).astype(np.float32)  # 50 s > capacity, > overview
+    for block in np.array_split(audio, 997):  # odd block sizes: frames straddle blocks
+        view.add_samples(block)
+    snap = view.snapshot(window_ms=5000)
+    frames = audio.reshape(-1, 160)
+    assert snap.env_start_ms == 49_000  # only the last second is held
+    np.testing.assert_array_equal(snap.env_min, frames[-100:].min(axis=1))
+    np.testing.assert_array_equal(snap.env_max, frames[-100:].max(axis=1))
+    # 5000 frames in at most OVERVIEW_BINS bins: bin width doubled to 2 frames (20 ms).
+    assert snap.overview_bin_ms == 20
+    assert snap.overview_min.shape[0] == 2500 <= OVERVIEW_BINS
+    np.testing.assert_array_equal(snap.overview_max, frames.reshape(2500, 320).max(axis=1))
