@@ -1,0 +1,58 @@
+"""Start the desktop app: `run_app(files)` is what `vaddesk [FILE...]` calls."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+
+from vaddesk import __version__
+
+log = logging.getLogger(__name__)
+
+
+class _CrashRelay(QObject):
+    """Carries an unexpected error's message from any thread to a dialog in the GUI thread.
+
+    applog's excepthook calls `show` in the thread that raised; emitting a signal is the one
+    thread-safe way to reach the GUI thread (a queued connection).
+    """
+
+    crash_reported = Signal(str)
+
+    def __init__(self, parent_window: QWidget | None = None) -> None:
+        super().__init__()
+        self.window = parent_window
+        self.crash_reported.connect(self._show)
+
+    def _show(self, text: str) -> None:
+        box = QMessageBox(QMessageBox.Icon.Critical, "vaddesk hit an unexpected error", text,
+                          QMessageBox.StandardButton.Close, self.window)
+        box.open()  # window-modal, never blocks the event loop
+
+
+def run_app(files: list[str]) -> int:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("vaddesk")
+    app.setOrganizationName("vaddesk")
+    app.setApplicationVersion(__version__)
+
+    from vaddesk import applog
+    from vaddesk.gui.main_window import MainWindow
+
+    path = applog.setup_logging()
+    relay = _CrashRelay()
+    applog.install_excepthook(relay.crash_reported.emit)
+    log.info("vaddesk %s desktop app starting; log file %s", __version__, path)
+
+    window = MainWindow()
+    relay.window = window
+    window.show()
+    if files:
+        window.open_paths(files)
+    code = app.exec()
+    log.info("vaddesk desktop app exiting with %s", code)
+    return int(code)

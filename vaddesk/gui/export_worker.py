@@ -1,0 +1,64 @@
+"""Export in a worker thread with the same writers as the CLI (vaddesk.export)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from vaddesk.export import OutputExistsError, SegmentationReport, export_report
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ExportOptions:
+    out_dir: Path
+    formats: tuple[str, ...]
+    clips: bool = False
+    pad_ms: int = 0
+    overwrite: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ExportTask:
+    """One file's report and where it goes (out_dir / subdir / stem.*)."""
+
+    report: SegmentationReport
+    subdir: Path
+    stem: str
+    name: str  # shown in messages
+
+
+@dataclass(frozen=True)
+class ExportOutcome:
+    options: ExportOptions
+    written: list[Path] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (file name, reason)
+
+
+class ExportWorker(QObject):
+    export_progressed = Signal(int, int)  # files done, files total
+    export_finished = Signal(object)  # ExportOutcome
+
+    @Slot(object, object)
+    def run_export(self, tasks: list[ExportTask], options: ExportOptions) -> None:
+        written: list[Path] = []
+        failures: list[tuple[str, str]] = []
+        for n, task in enumerate(tasks):
+            try:
+                written += export_report(task.report, options.out_dir / task.subdir, task.stem,
+                                         options.formats, clips=options.clips,
+                                         pad_ms=options.pad_ms, overwrite=options.overwrite)
+            except OutputExistsError as exc:
+                failures.append((task.name, f"{exc} (tick “Overwrite” to replace)"))
+            except (ValueError, OSError) as exc:
+                log.warning("export of %s failed: %s", task.name, exc)
+                failures.append((task.name, str(exc)))
+            except Exception as exc:  # a bug in one file's export must not stop the others
+                log.exception("unexpected error exporting %s", task.name)
+                failures.append((task.name, f"unexpected error ({type(exc).__name__}: {exc})"))
+            self.export_progressed.emit(n + 1, len(tasks))
+        self.export_finished.emit(ExportOutcome(options, written, failures))

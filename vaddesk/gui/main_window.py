@@ -1,0 +1,679 @@
+"""The main window: opens files, shows one analysed file, tunes parameters, exports.
+
+Data flows one way: AnalysisQueue (worker thread: decode -> engine -> envelope) -> FileAnalysis
+-> this window -> views and exporters. Parameter changes never re-run the model: they call
+engine.resegment() on the cached frame track. All drawing happens on the frame timer.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QThread, QTimer, QUrl, Signal
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDesktopServices,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+)
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from vaddesk.core import presets as preset_store
+from vaddesk.core.engine import Precision, model_info, resegment
+from vaddesk.core.params import VadParams
+from vaddesk.core.types import Segment
+from vaddesk.export import SegmentationReport
+from vaddesk.gui.analysis_queue import AnalysisQueue, ItemState
+from vaddesk.gui.analysis_worker import FileAnalysis
+from vaddesk.gui.export_dialog import ExportDialog
+from vaddesk.gui.export_worker import ExportOptions, ExportOutcome, ExportTask, ExportWorker
+from vaddesk.gui.notifier import Notifier
+from vaddesk.gui.overview_strip import OverviewStrip
+from vaddesk.gui.param_panel import ParamPanel
+from vaddesk.gui.player import Player
+from vaddesk.gui.preset_picker import PresetPicker
+from vaddesk.gui.queue_panel import QueuePanel
+from vaddesk.gui.record_panel import RecordPanel
+from vaddesk.gui.segment_table import SegmentTable
+from vaddesk.gui.settings import Key, Settings
+from vaddesk.gui.timefmt import format_ms
+from vaddesk.gui.waveform_view import WaveformView
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "vaddesk"
+FRAME_INTERVAL_MS = 33  # ~30 fps: the only place views are redrawn
+DEFAULT_EXPORT_FORMATS = ("json", "audacity", "csv")
+
+
+def _audio_filter() -> str:
+    try:
+        from vaddesk.audio.decode import AUDIO_EXTENSIONS
+
+        patterns = " ".join(f"*{e}" if e.startswith(".") else f"*.{e}"
+                            for e in sorted(AUDIO_EXTENSIONS))
+    except ImportError:
+        patterns = "*.wav *.flac *.mp3 *.m4a *.ogg *.opus"
+    return f"Audio files ({patterns});;All files (*)"
+
+
+class MainWindow(QMainWindow):
+    file_shown = Signal(object)  # FileAnalysis now on screen
+    segments_changed = Signal(object)  # list[Segment] now on screen
+    export_finished = Signal(object)  # ExportOutcome
+
+    _export_requested = Signal(object, object)
+
+    def __init__(self, settings: Settings | None = None, notifier: Notifier | None = None,
+                 player: Player | None = None, precision: Precision = "int8",
+                 record_panel: bool = True) -> None:
+        super().__init__()
+        self._with_record_panel = record_panel
+        self.record_panel: RecordPanel | None = None
+        self.setObjectName("vaddesk-main-window")
+        self.settings = settings or Settings()
+        self.notifier = notifier or Notifier()
+        self.notifier.set_parent(self)
+        self.player = player or Player()
+        self.player.setParent(self)
+        self.precision = precision
+        self._params = VadParams()
+        self._current: FileAnalysis | None = None
+        self._current_item: int | None = None
+        self._wanted_item: int | None = None
+        self._wanted_batch: list[int] = []
+        self._segments: list[Segment] = []
+        self._resegment_pending = False
+        self._export_busy = False
+        self.export_dialog: ExportDialog | None = None
+
+        self.queue = AnalysisQueue(lambda: self._params, precision, self)
+        self._build_views()
+        self._build_actions()
+        self._build_export_thread()
+        self._connect()
+        self.setAcceptDrops(True)
+        self.resize(1280, 800)
+        self._restore_settings()
+        self._frame_timer = QTimer(self)
+        self._frame_timer.setInterval(FRAME_INTERVAL_MS)
+        self._frame_timer.timeout.connect(self._on_frame)
+        self._frame_timer.start()
+        self._update_title()
+
+    # --- construction ----------------------------------------------------------------------
+    def _build_views(self) -> None:
+        self.overview = OverviewStrip()
+        self.waveform = WaveformView()
+        self.placeholder = QLabel("Open a recording (Ctrl+O), a folder (Ctrl+Shift+O) or drop "
+                                  "files here.")
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setStyleSheet("color: #666; font-size: 15px; padding: 6px;")
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(4, 4, 4, 0)
+        layout.addWidget(self.placeholder)
+        layout.addWidget(self.overview)
+        layout.addWidget(self.waveform, 1)
+        self.setCentralWidget(central)
+
+        self.param_panel = ParamPanel()
+        self.preset_picker = PresetPicker(lambda: self._params, self.notifier)
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.addWidget(QLabel("<b>Preset</b>"))
+        side_layout.addWidget(self.preset_picker)
+        side_layout.addWidget(QLabel("<b>Parameters</b>"))
+        side_layout.addWidget(self.param_panel, 1)
+        self.params_dock = self._dock("Parameters", side, Qt.DockWidgetArea.RightDockWidgetArea)
+
+        self.segment_table = SegmentTable()
+        self.segments_dock = self._dock("Segments", self.segment_table,
+                                        Qt.DockWidgetArea.RightDockWidgetArea)
+        self.queue_panel = QueuePanel(self.queue)
+        self.queue_dock = self._dock("Files", self.queue_panel,
+                                     Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.record_dock = self._add_record_panel()
+        self.resizeDocks([self.queue_dock], [150], Qt.Orientation.Vertical)
+        self.resizeDocks([self.params_dock, self.segments_dock], [330, 330],
+                         Qt.Orientation.Vertical)
+        self.resizeDocks([self.params_dock], [400], Qt.Orientation.Horizontal)
+
+        self.status_label = QLabel()
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setMaximumWidth(220)
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.hide()
+        self.statusBar().addWidget(self.status_label, 1)
+        self.statusBar().addPermanentWidget(self.progress_bar)
+
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock-{title.lower()}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _add_record_panel(self) -> QDockWidget | None:
+        """The live-recording panel (issue 5) as a "Record" dock; a finished recording opens
+        like any file."""
+        if not self._with_record_panel:
+            return None
+        try:
+            panel = RecordPanel(settings=self.settings.store)
+        except Exception:  # a broken audio stack must not keep the window from opening
+            log.exception("the Record panel failed to start")
+            return None
+        self.record_panel = panel
+        panel.recording_finished.connect(lambda path: self.open_paths([str(path)]))
+        panel.recordings_recovered.connect(self._on_recordings_recovered)
+        dock = self._dock("Record", panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.queue_dock, dock)
+        self.queue_dock.raise_()
+        return dock
+
+    def _on_recordings_recovered(self, found: list) -> None:
+        lines = "\n".join(f"• {r.path} ({format_ms(r.duration_ms, millis=False)})"
+                          for r in found)
+        self.notifier.info("Recordings recovered",
+                           f"These recordings were left open by a crash and have been "
+                           f"repaired; they open like any file:\n{lines}")
+
+    def _action(self, text: str, slot, shortcut: QKeySequence | str | None = None,
+                tip: str = "", checkable: bool = False) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setToolTip(tip or text)
+        action.setStatusTip(tip or text)
+        action.setCheckable(checkable)
+        if checkable:
+            action.toggled.connect(slot)
+        else:
+            action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        a = self._action
+        keys = QKeySequence.StandardKey
+        self.open_action = a("Open files…", self.choose_files, QKeySequence(keys.Open),
+                             "Open one or more recordings")
+        self.open_folder_action = a("Open folder…", self.choose_folder, "Ctrl+Shift+O",
+                                    "Open every recording in a folder (and its sub-folders)")
+        self.export_action = a("Export…", self.export_current, "Ctrl+E",
+                               "Export the segments of the file on screen")
+        self.export_all_action = a("Export all…", self.export_all, "Ctrl+Shift+E",
+                                   "Export every finished file in the queue")
+        self.quit_action = a("Quit", self.close, QKeySequence(QKeySequence.StandardKey.Quit))
+        self.play_action = a("Play/Pause", self.toggle_play, "Space",
+                             "Play from the cursor, or stop")
+        self.play_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.play_segment_action = a("Play segment", self.play_selected_segment, "P",
+                                     "Play the selected segment")
+        self.score_action = a("Speech score", self._set_score_visible, "S",
+                              "Show the model's per-frame speech score", checkable=True)
+        self.zoom_in_action = a("Zoom in", lambda: self.waveform.zoom(1.5), "Ctrl+=")
+        self.zoom_out_action = a("Zoom out", lambda: self.waveform.zoom(1 / 1.5), "Ctrl+-")
+        self.zoom_fit_action = a("Whole file", self.waveform.show_all, "Ctrl+0")
+
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        file_menu.addActions([self.open_action, self.open_folder_action])
+        self.recent_menu = file_menu.addMenu("Open recent")
+        file_menu.addSeparator()
+        file_menu.addActions([self.export_action, self.export_all_action])
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        view_menu = menu.addMenu("&View")
+        view_menu.addActions([self.score_action, self.zoom_in_action, self.zoom_out_action,
+                              self.zoom_fit_action])
+        view_menu.addSeparator()
+        for dock in (self.params_dock, self.segments_dock, self.queue_dock, self.record_dock):
+            if dock is not None:
+                view_menu.addAction(dock.toggleViewAction())
+        play_menu = menu.addMenu("&Play")
+        play_menu.addActions([self.play_action, self.play_segment_action])
+
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("toolbar-main")
+        toolbar.addActions([self.open_action, self.open_folder_action, self.export_action])
+        toolbar.addSeparator()
+        toolbar.addActions([self.play_action, self.play_segment_action])
+        toolbar.addSeparator()
+        toolbar.addActions([self.zoom_in_action, self.zoom_out_action, self.zoom_fit_action,
+                            self.score_action])
+        self._rebuild_recent_menu()
+
+    def _build_export_thread(self) -> None:
+        self._export_thread = QThread(self)
+        self._export_thread.setObjectName("vaddesk-export")
+        self._export_worker = ExportWorker()
+        self._export_worker.moveToThread(self._export_thread)
+        self._export_requested.connect(self._export_worker.run_export)
+        self._export_worker.export_finished.connect(self._on_export_finished)
+        self._export_thread.start()
+
+    def _connect(self) -> None:
+        self.queue.item_changed.connect(self._on_item_changed)
+        self.queue.item_finished.connect(self._on_item_finished)
+        self.queue.partial_envelope_arrived.connect(self._on_partial_envelope)
+        self.queue_panel.item_chosen.connect(self.show_item)
+        self.queue_panel.export_all_requested.connect(self.export_all)
+        self.param_panel.params_edited.connect(self._on_params_edited)
+        self.preset_picker.preset_chosen.connect(self.apply_preset)
+        self.segment_table.segment_selected.connect(self._on_row_selected)
+        self.segment_table.segment_activated.connect(self.play_segment)
+        self.waveform.segment_clicked.connect(self._on_region_clicked)
+        self.waveform.view_range_changed.connect(self.overview.set_visible_range)
+        self.overview.range_requested.connect(self.waveform.set_visible_range)
+        self.player.playback_failed.connect(
+            lambda text: self.notifier.error("Cannot play audio", text))
+        self.player.playback_stopped.connect(lambda: self.waveform.set_playhead(None))
+
+    def _restore_settings(self) -> None:
+        geometry = self.settings.get_bytes(Key.WINDOW_GEOMETRY)
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        state = self.settings.get_bytes(Key.WINDOW_STATE)
+        if state is not None:
+            self.restoreState(state)
+        self.score_action.setChecked(self.settings.get_bool(Key.SHOW_SCORE, True))
+        self._set_score_visible(self.score_action.isChecked())
+        name = self.settings.get_str(Key.LAST_PRESET, preset_store.DEFAULT_PRESET)
+        if not self.preset_picker.select(name):
+            self.preset_picker.select(preset_store.DEFAULT_PRESET)
+
+    # --- opening files ---------------------------------------------------------------------
+    def choose_files(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Open recordings",
+                                                self.settings.get_str(Key.LAST_OPEN_DIR),
+                                                _audio_filter())
+        if files:
+            self.open_paths(files)
+
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of recordings",
+                                                  self.settings.get_str(Key.LAST_OPEN_DIR))
+        if folder:
+            self.open_paths([folder])
+
+    def open_paths(self, paths: list[str]) -> list[int]:
+        """Queue files and folders (folders recursively); returns the new queue item ids."""
+        from vaddesk.audio.decode import find_audio_files
+
+        missing = [p for p in paths if not Path(p).exists()]
+        if missing:
+            self.notifier.error("Not found", "These paths do not exist:\n"
+                                + "\n".join(missing) + "\nCheck the name and try again.")
+        new_ids: list[int] = []
+        for raw in paths:
+            path = Path(raw)
+            if not path.exists():
+                continue
+            if path.is_dir():
+                found = find_audio_files([path], True)
+                if not found:
+                    self.notifier.error("No recordings found",
+                                        f"{path} holds no audio files vaddesk can read.")
+                for file, relpath in found:
+                    new_ids.append(self.queue.add(Path(file), Path(relpath)))
+                self.settings.set(Key.LAST_OPEN_DIR, str(path))
+            else:
+                new_ids.append(self.queue.add(path))
+                self.settings.set(Key.LAST_OPEN_DIR, str(path.parent))
+            self.settings.add_recent_file(str(path.resolve()))
+        self._rebuild_recent_menu()
+        if new_ids:
+            self._wanted_batch = list(new_ids)
+            self._wanted_item = new_ids[0]
+            self._show_progress_of(new_ids[0])
+        return new_ids
+
+    def _rebuild_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = self.settings.get_list(Key.RECENT_FILES)
+        for path in recent:
+            action = self.recent_menu.addAction(path)
+            action.triggered.connect(lambda _checked=False, p=path: self.open_paths([p]))
+        self.recent_menu.setEnabled(bool(recent))
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_paths(paths)
+
+    # --- queue events ----------------------------------------------------------------------
+    def _show_progress_of(self, item_id: int) -> None:
+        """Put a file that is not analysed yet on screen (title, progress, partial wave)."""
+        self._current_item = item_id
+        self._current = None
+        self._set_segments([])
+        self.waveform.clear_file()
+        self._update_title()
+
+    def _on_item_changed(self, item_id: int) -> None:
+        if item_id == self._current_item:
+            self._update_title()
+
+    def _on_partial_envelope(self, item_id: int, envelope) -> None:
+        if item_id == self._current_item and self._current is None:
+            item = self.queue.item(item_id)
+            duration_s = item.total_ms / 1000.0
+            self.placeholder.hide()
+            self.waveform.set_envelope(envelope, duration_s)
+            self.overview.set_envelope(envelope, duration_s)
+
+    def _on_item_finished(self, item_id: int) -> None:
+        item = self.queue.item(item_id)
+        if item_id != self._wanted_item:
+            return
+        if item.state is ItemState.DONE:
+            self._wanted_item = None
+            self.show_item(item_id)
+            return
+        if item.state is ItemState.FAILED and len(self._wanted_batch) == 1:
+            self.notifier.error(f"Cannot open {item.path.name}",
+                                f"{item.reason}\n\nFile: {item.path}")
+        # In a batch, try to show the next file of the same batch instead.
+        later = [i for i in self._wanted_batch if i > item_id]
+        self._wanted_item = later[0] if later else None
+        if self._wanted_item is not None:
+            self._show_progress_of(self._wanted_item)
+        else:
+            self._update_title()
+
+    def show_item(self, item_id: int) -> None:
+        item = self.queue.item(item_id)
+        self.queue_panel.select_item(item_id)
+        if item.analysis is None:
+            if item.state in (ItemState.WAITING, ItemState.RUNNING):
+                self._wanted_item = item_id
+                self._show_progress_of(item_id)
+            return
+        self._current_item = item_id
+        self.show_analysis(item.analysis)
+
+    def show_analysis(self, analysis: FileAnalysis) -> None:
+        self.player.stop()
+        self._current = analysis
+        self.placeholder.hide()
+        duration_s = analysis.duration_ms / 1000.0
+        self.waveform.set_envelope(analysis.envelope, duration_s)
+        self.waveform.set_track(analysis.track)
+        self.waveform.set_cursor(0.0)
+        self.overview.set_envelope(analysis.envelope, duration_s)
+        self.waveform.show_all()
+        if analysis.params == self._params:
+            self._set_segments(list(analysis.segments))
+        else:
+            self._resegment_now()
+        self._update_title()
+        self.file_shown.emit(analysis)
+
+    # --- parameters ------------------------------------------------------------------------
+    def params(self) -> VadParams:
+        return self._params
+
+    def segments(self) -> list[Segment]:
+        return list(self._segments)
+
+    def current_analysis(self) -> FileAnalysis | None:
+        return self._current
+
+    def apply_preset(self, name: str) -> None:
+        try:
+            preset = preset_store.get_preset(name)
+        except ValueError as exc:
+            self.notifier.error("Unknown preset", str(exc))
+            return
+        self._params = preset.params
+        self.param_panel.set_params(preset.params)
+        self.preset_picker.set_modified(False)
+        self.settings.set(Key.LAST_PRESET, name)
+        self._params_changed()
+
+    def _on_params_edited(self, params: VadParams) -> None:
+        self._params = params
+        preset = self.preset_picker.current_preset()
+        self.preset_picker.set_modified(preset is None or preset.params != params)
+        self._params_changed()
+
+    def _params_changed(self) -> None:
+        self.waveform.set_params(self._params)
+        self._update_title()
+        # Coalesce: a slider drag emits many values; re-segment once per event-loop pass.
+        if not self._resegment_pending:
+            self._resegment_pending = True
+            QTimer.singleShot(0, self._resegment_now)
+
+    def _resegment_now(self) -> None:
+        self._resegment_pending = False
+        if self._current is None:
+            return
+        self._set_segments(list(resegment(self._current.track, self._params)))
+
+    def _set_segments(self, segments: list[Segment]) -> None:
+        selected = self.segment_table.selected_row()
+        self._segments = segments
+        self.waveform.set_segments(segments)
+        self.overview.set_segments(segments)
+        self.segment_table.set_segments(segments)
+        if selected is not None and selected < len(segments):
+            self.segment_table.select_row(selected)
+            self.waveform.set_selected(selected)
+        else:
+            self.waveform.set_selected(None)
+        self._update_status()
+        self.segments_changed.emit(list(segments))
+
+    # --- table <-> plot --------------------------------------------------------------------
+    def _on_row_selected(self, row: int) -> None:
+        seg = self._segments[row]
+        self.waveform.set_selected(row)
+        self.waveform.ensure_visible(seg.start_ms / 1000.0, seg.end_ms / 1000.0)
+        self.waveform.set_cursor(seg.start_ms / 1000.0)
+
+    def _on_region_clicked(self, index: int) -> None:
+        self.waveform.set_selected(index)
+        self.segment_table.select_row(index)
+
+    # --- playback --------------------------------------------------------------------------
+    def toggle_play(self) -> None:
+        if self.player.is_playing():
+            self.player.stop()
+            return
+        if self._current is None:
+            return
+        self._play(int(self.waveform.cursor_s() * 1000), None)
+
+    def play_selected_segment(self) -> None:
+        row = self.segment_table.selected_row()
+        if row is None:
+            self.notifier.error("No segment selected",
+                                "Select a segment in the table or click a shaded region first.")
+            return
+        self.play_segment(row)
+
+    def play_segment(self, row: int) -> None:
+        if self._current is None or not 0 <= row < len(self._segments):
+            return
+        seg = self._segments[row]
+        self._play(seg.start_ms, seg.end_ms)
+
+    def _play(self, start_ms: int, stop_ms: int | None) -> None:
+        assert self._current is not None
+        info = self._current.info
+        self.player.play(self._current.path, info.sample_rate, info.channels, start_ms, stop_ms)
+
+    # --- export ----------------------------------------------------------------------------
+    def export_current(self) -> None:
+        if self._current is None:
+            self.notifier.error("Nothing to export", "Open a recording and wait for its "
+                                "analysis to finish, then export.")
+            return
+        self._open_export_dialog(f"the {len(self._segments)} segments of "
+                                 f"{self._current.path.name}", all_files=False)
+
+    def export_all(self) -> None:
+        done = self.queue.done_items()
+        if not done:
+            self.notifier.error("Nothing to export", "No file in the queue has finished yet.")
+            return
+        self._open_export_dialog(f"{len(done)} finished file(s) with the current values",
+                                 all_files=True)
+
+    def _open_export_dialog(self, what: str, all_files: bool) -> None:
+        if self._export_busy:
+            self.notifier.error("Export running", "Wait for the current export to finish.")
+            return
+        default_dir = self.settings.get_str(Key.LAST_EXPORT_DIR)
+        if not default_dir and self._current is not None:
+            default_dir = str(self._current.path.parent)
+        formats = self.settings.get_list(Key.EXPORT_FORMATS) or list(DEFAULT_EXPORT_FORMATS)
+        dialog = ExportDialog(Path(default_dir or Path.home()), formats,
+                              self.settings.get_bool(Key.EXPORT_CLIPS, False),
+                              self.settings.get_int(Key.EXPORT_PAD_MS, 0), what, self)
+        dialog.accepted.connect(lambda: self._start_export(dialog.options(), all_files))
+        self.export_dialog = dialog
+        dialog.open()  # window-modal, never blocks the event loop
+
+    def _report(self, analysis: FileAnalysis, segments: list[Segment]) -> SegmentationReport:
+        return SegmentationReport(source=analysis.info, model=model_info(analysis.precision),
+                                  preset=self.preset_picker.current_name(), params=self._params,
+                                  segments=segments, channel=analysis.channel)
+
+    def _start_export(self, options: ExportOptions, all_files: bool) -> None:
+        self.settings.set(Key.LAST_EXPORT_DIR, str(options.out_dir))
+        self.settings.set(Key.EXPORT_FORMATS, list(options.formats))
+        self.settings.set(Key.EXPORT_CLIPS, options.clips)
+        self.settings.set(Key.EXPORT_PAD_MS, options.pad_ms)
+        tasks: list[ExportTask] = []
+        try:
+            if all_files:
+                for item in self.queue.done_items():
+                    assert item.analysis is not None
+                    segs = list(resegment(item.analysis.track, self._params))
+                    tasks.append(ExportTask(self._report(item.analysis, segs),
+                                            item.relpath.parent, item.relpath.stem,
+                                            str(item.relpath)))
+            elif self._current is not None:
+                tasks.append(ExportTask(self._report(self._current, self._segments), Path(),
+                                        self._current.path.stem, self._current.path.name))
+        except (ValueError, OSError) as exc:
+            self.notifier.error("Export failed", str(exc))
+            return
+        self._export_busy = True
+        self.statusBar().showMessage(f"Exporting {len(tasks)} file(s)…")
+        self._export_requested.emit(tasks, options)
+
+    def _on_export_finished(self, outcome: ExportOutcome) -> None:
+        self._export_busy = False
+        self.statusBar().clearMessage()
+        folder = outcome.options.out_dir
+        if outcome.failures:
+            lines = "\n".join(f"• {name}: {reason}" for name, reason in outcome.failures)
+            self.notifier.error("Export incomplete",
+                                f"Wrote {len(outcome.written)} file(s) to {folder}; these "
+                                f"failed:\n{lines}")
+        else:
+            self.notifier.info("Export finished",
+                               f"Wrote {len(outcome.written)} file(s) to {folder}",
+                               {"Open folder": lambda: self.open_folder(folder)})
+        self.export_finished.emit(outcome)
+
+    def open_folder(self, folder: Path) -> None:
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+            self.notifier.error("Cannot open folder", f"No file manager opened {folder}.")
+
+    # --- frame timer, title, status --------------------------------------------------------
+    def _on_frame(self) -> None:
+        self.waveform.refresh()
+        self.player.poll()
+        position = self.player.position_ms()
+        if position is not None:
+            self.waveform.set_playhead(position / 1000.0)
+        self._update_progress()
+
+    def _update_progress(self) -> None:
+        running = [i for i in self.queue.items() if i.state is ItemState.RUNNING]
+        if running or self.queue.is_busy():
+            waiting = sum(1 for i in self.queue.items() if i.state is ItemState.WAITING)
+            fraction = running[0].fraction if running else 0.0
+            self.progress_bar.setValue(int(fraction * 1000))
+            name = running[0].path.name if running else ""
+            self.progress_bar.setFormat(f"{name} %p%" + (f" (+{waiting} waiting)"
+                                                         if waiting else ""))
+            self.progress_bar.show()
+        elif self.progress_bar.isVisible():
+            self.progress_bar.hide()
+
+    def _update_title(self) -> None:
+        name = ""
+        suffix = ""
+        if self._current_item is not None and self._current_item in {
+                i.item_id for i in self.queue.items()}:
+            item = self.queue.item(self._current_item)
+            name = item.path.name
+            if item.state is ItemState.RUNNING:
+                suffix = f" (analysing {item.fraction * 100:.0f} %)"
+            elif item.state is ItemState.WAITING:
+                suffix = " (waiting)"
+            elif item.state is ItemState.FAILED:
+                suffix = " (failed)"
+        # [*] shows as '*' while the parameters differ from the chosen preset.
+        head = f"{name}{suffix}[*] — {APP_NAME}" if name else f"{APP_NAME}[*]"
+        self.setWindowTitle(head)
+        preset = self.preset_picker.current_preset()
+        self.setWindowModified(preset is not None and preset.params != self._params)
+        self.placeholder.setVisible(not name)
+
+    def _update_status(self) -> None:
+        if self._current is None:
+            self.status_label.setText("")
+            return
+        info = self._current.info
+        speech_ms = sum(s.duration_ms for s in self._segments)
+        share = 100.0 * speech_ms / self._current.duration_ms if self._current.duration_ms else 0
+        rate, channels = info.sample_rate, info.channels
+        self.status_label.setText(
+            f"{format_ms(self._current.duration_ms, millis=False)} · {rate / 1000:g} kHz · "
+            f"{channels} ch · {len(self._segments)} segments · speech {share:.0f} %")
+
+    def _set_score_visible(self, visible: bool) -> None:
+        self.waveform.set_score_visible(visible)
+        self.settings.set(Key.SHOW_SCORE, visible)
+
+    # --- shutdown --------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.settings.set(Key.WINDOW_GEOMETRY, self.saveGeometry())
+        self.settings.set(Key.WINDOW_STATE, self.saveState())
+        self.settings.sync()
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Stop playback and every worker thread (idempotent)."""
+        self._frame_timer.stop()
+        self.player.stop()
+        if self.record_panel is not None:
+            self.record_panel.shutdown()
+        self.queue.shutdown()
+        self._export_thread.quit()
+        self._export_thread.wait()

@@ -1,0 +1,82 @@
+"""One graphics item that shades every speech segment (thousands stay cheap).
+
+A LinearRegionItem per segment costs a QGraphicsItem each and makes a 3-hour file with 3000
+segments crawl; this item keeps the segments as two sorted arrays and paints only those that
+intersect the visible x range.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QBrush, QColor, QPainter, QPen
+
+from vaddesk.core.types import Segment
+
+SEGMENT_FILL = QColor(46, 160, 67, 70)
+SEGMENT_EDGE = QColor(46, 160, 67, 200)
+SELECTED_FILL = QColor(255, 190, 40, 110)
+SELECTED_EDGE = QColor(255, 160, 0, 255)
+
+
+class SegmentRegionsItem(pg.GraphicsObject):
+    def __init__(self, y_low: float = -1e3, y_high: float = 1e3) -> None:
+        super().__init__()
+        self._starts_s = np.zeros(0)
+        self._ends_s = np.zeros(0)
+        self._selected: int | None = None
+        self._y_low, self._y_high = y_low, y_high
+        self.setZValue(-10)  # under the waveform
+
+    def set_segments(self, segments: list[Segment]) -> None:
+        self.prepareGeometryChange()
+        self._starts_s = np.array([s.start_ms for s in segments], dtype=np.float64) / 1000.0
+        self._ends_s = np.array([s.end_ms for s in segments], dtype=np.float64) / 1000.0
+        if self._selected is not None and self._selected >= len(segments):
+            self._selected = None
+        self.update()
+
+    def set_selected(self, index: int | None) -> None:
+        self._selected = index
+        self.update()
+
+    def index_at(self, x_s: float) -> int | None:
+        """The segment containing time x_s (seconds), if any."""
+        i = int(np.searchsorted(self._starts_s, x_s, side="right")) - 1
+        if 0 <= i < self._ends_s.size and x_s <= self._ends_s[i]:
+            return i
+        return None
+
+    def boundingRect(self) -> QRectF:
+        end = float(self._ends_s[-1]) if self._ends_s.size else 0.0
+        return QRectF(0.0, self._y_low, max(end, 1e-3), self._y_high - self._y_low)
+
+    def paint(self, painter: QPainter, *args) -> None:
+        if not self._starts_s.size:
+            return
+        view = self.getViewBox()
+        if view is None:
+            return
+        (x0, x1), _ = view.viewRange()
+        first = int(np.searchsorted(self._ends_s, x0, side="left"))
+        last = int(np.searchsorted(self._starts_s, x1, side="right"))
+        height = self._y_high - self._y_low
+        edge = QPen(SEGMENT_EDGE)
+        edge.setCosmetic(True)
+        painter.setPen(edge)
+        painter.setBrush(QBrush(SEGMENT_FILL))
+        for i in range(first, last):
+            if i == self._selected:
+                continue
+            painter.drawRect(QRectF(self._starts_s[i], self._y_low,
+                                    self._ends_s[i] - self._starts_s[i], height))
+        if self._selected is not None and first <= self._selected < last:
+            sel = QPen(SELECTED_EDGE)
+            sel.setCosmetic(True)
+            sel.setWidth(2)
+            painter.setPen(sel)
+            painter.setBrush(QBrush(SELECTED_FILL))
+            i = self._selected
+            painter.drawRect(QRectF(self._starts_s[i], self._y_low,
+                                    self._ends_s[i] - self._starts_s[i], height))

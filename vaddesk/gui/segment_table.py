@@ -1,0 +1,114 @@
+"""The segment list (index, start, end, duration) as a Qt model + view, synced with the plot."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QItemSelectionModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+
+from vaddesk.core.types import Segment
+from vaddesk.gui.timefmt import format_ms
+
+COLUMNS = ("#", "start", "end", "duration")
+
+_Index = QModelIndex | QPersistentModelIndex
+
+
+class SegmentTableModel(QAbstractTableModel):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._segments: list[Segment] = []
+
+    def segments(self) -> list[Segment]:
+        return list(self._segments)
+
+    def set_segments(self, segments: list[Segment]) -> None:
+        self.beginResetModel()
+        self._segments = list(segments)
+        self.endResetModel()
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 (Qt API)
+        return 0 if parent.isValid() else len(self._segments)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        seg = self._segments[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == 0:
+                return str(index.row() + 1)
+            ms = (seg.start_ms, seg.end_ms, seg.duration_ms)[col - 1]
+            return format_ms(ms)
+        if role == Qt.ItemDataRole.UserRole:  # raw milliseconds for sorting and tests
+            return (index.row(), seg.start_ms, seg.end_ms, seg.duration_ms)[col]
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole):
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return COLUMNS[section]
+        return None
+
+
+class SegmentTable(QTableView):
+    segment_selected = Signal(int)  # row index chosen by the user
+    segment_activated = Signal(int)  # double-click / Enter: play it
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.table_model = SegmentTableModel(self)
+        self.setModel(self.table_model)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.verticalHeader().hide()
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.setAlternatingRowColors(True)
+        self._syncing = False
+        self.selectionModel().currentRowChanged.connect(self._on_current_changed)
+        self.activated.connect(lambda index: self.segment_activated.emit(index.row()))
+
+    def set_segments(self, segments: list[Segment]) -> None:
+        self._syncing = True
+        try:
+            self.table_model.set_segments(segments)
+        finally:
+            self._syncing = False
+
+    def segments(self) -> list[Segment]:
+        return self.table_model.segments()
+
+    def selected_row(self) -> int | None:
+        rows = self.selectionModel().selectedRows()
+        return rows[0].row() if rows else None
+
+    def select_row(self, row: int | None) -> None:
+        """Select a row without announcing it (the plot asked for it)."""
+        self._syncing = True
+        try:
+            if row is None or not 0 <= row < self.table_model.rowCount():
+                self.clearSelection()
+                return
+            index = self.table_model.index(row, 0)
+            self.selectionModel().setCurrentIndex(
+                index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows)
+            self.scrollTo(index)
+        finally:
+            self._syncing = False
+
+    def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if not self._syncing and current.isValid():
+            self.segment_selected.emit(current.row())

@@ -1,0 +1,271 @@
+"""The main plot: peak envelope, shaded segments, cursor, play-head and the speech-score lane.
+
+Nothing here redraws on its own: changes mark the view dirty and `refresh()` (called by the
+window's frame timer at a fixed rate) re-slices the envelope for the visible range. The
+envelope drawn is always ~2 points per pixel from the matching level, so a 3-hour file costs
+the same per frame as a 3-second one. The score curve uses pyqtgraph's peak downsampling and
+clip-to-view for the same reason.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QKeyEvent
+
+from vaddesk.audio.envelope import PeakEnvelope
+from vaddesk.core.params import VadParams
+from vaddesk.core.types import FRAME_SHIFT_MS, FrameTrack, Segment
+from vaddesk.gui.segment_regions import SegmentRegionsItem
+from vaddesk.gui.time_axis import TimeAxisItem
+
+MIN_VISIBLE_S = 0.5  # deepest zoom: 2 ms envelope bins still give ~1 point per pixel
+WAVE_COLOR = QColor(60, 110, 200)
+SCORE_COLOR = QColor(200, 80, 40)
+ZOOM_STEP = 1.5
+
+
+def score_threshold(params: VadParams) -> float:
+    """The speech score (1 - p0) above which one frame counts as speech for these params.
+
+    Solves 1 - p0 = p0 ** ratio + thres for p0 by bisection (monotone in p0), so the line drawn
+    is the engine's frame decision, not an approximation of it.
+    """
+    lo, hi = 0.0, 1.0
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        if 1 - mid >= mid ** params.speech_to_noise_ratio + params.speech_noise_thres:
+            lo = mid
+        else:
+            hi = mid
+    return 1.0 - lo
+
+
+class WaveformView(pg.GraphicsLayoutWidget):
+    segment_clicked = Signal(int)  # index into the current segments
+    cursor_moved = Signal(float)  # seconds
+    view_range_changed = Signal(float, float)  # seconds
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setBackground("w")
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setToolTip("Wheel: zoom · drag: pan · +/−: zoom · ←/→: pan · 0: whole file · "
+                        "click: set cursor or select a segment")
+        self._envelope = PeakEnvelope.empty()
+        self._duration_s = 0.0
+        self._dirty = True
+        self._peak = 1.0
+
+        self.wave_plot: pg.PlotItem = self.addPlot(row=0, col=0,
+                                                   axisItems={"bottom": TimeAxisItem()})
+        self.wave_plot.setLabel("left", "amplitude")
+        self.wave_plot.setMouseEnabled(x=True, y=False)
+        self.wave_plot.hideButtons()
+        self.wave_plot.setMenuEnabled(False)
+        self.wave_plot.showGrid(x=True, y=False, alpha=0.15)
+        self.wave_plot.getViewBox().setDefaultPadding(0.0)
+        self.regions = SegmentRegionsItem()
+        self.wave_plot.addItem(self.regions, ignoreBounds=True)
+        self.wave_curve = pg.PlotDataItem(pen=pg.mkPen(WAVE_COLOR, width=1), antialias=False)
+        self.wave_plot.addItem(self.wave_curve)
+        dashed = pg.mkPen((90, 90, 90), width=1, style=Qt.PenStyle.DashLine)
+        self.cursor_line = pg.InfiniteLine(0.0, angle=90, movable=True, pen=dashed)
+        self.cursor_line.sigPositionChangeFinished.connect(
+            lambda line: self.cursor_moved.emit(float(line.value())))
+        self.playhead = pg.InfiniteLine(0.0, angle=90, movable=False,
+                                        pen=pg.mkPen((220, 30, 30), width=2))
+        self.playhead.setVisible(False)
+        self.wave_plot.addItem(self.cursor_line, ignoreBounds=True)
+        self.wave_plot.addItem(self.playhead, ignoreBounds=True)
+
+        self.score_plot: pg.PlotItem = self.addPlot(row=1, col=0,
+                                                    axisItems={"bottom": TimeAxisItem()})
+        self.score_plot.setLabel("left", "speech score")
+        self.score_plot.setXLink(self.wave_plot)
+        self.score_plot.setMouseEnabled(x=True, y=False)
+        self.score_plot.hideButtons()
+        self.score_plot.setMenuEnabled(False)
+        self.score_plot.setYRange(0.0, 1.0, padding=0.05)
+        self.score_plot.getAxis("left").setTicks([[(0.0, "0"), (0.5, "0.5"), (1.0, "1")]])
+        self.score_regions = SegmentRegionsItem()
+        self.score_plot.addItem(self.score_regions, ignoreBounds=True)
+        self.score_curve = pg.PlotDataItem(pen=pg.mkPen(SCORE_COLOR, width=1), antialias=False)
+        # Peak downsampling keeps single-frame spikes visible; clip-to-view draws only what shows.
+        self.score_curve.setDownsampling(auto=True, method="peak")
+        self.score_curve.setClipToView(True)
+        self.score_plot.addItem(self.score_curve)
+        self.threshold_line = pg.InfiniteLine(0.8, angle=0, movable=False,
+                                              pen=pg.mkPen(SCORE_COLOR, width=1,
+                                                           style=Qt.PenStyle.DotLine))
+        self.score_plot.addItem(self.threshold_line, ignoreBounds=True)
+        # Equal left-axis widths keep the two plots' time axes aligned pixel for pixel.
+        for plot in (self.wave_plot, self.score_plot):
+            plot.getAxis("left").setWidth(56)
+        self.ci.layout.setRowStretchFactor(0, 3)
+        self.ci.layout.setRowStretchFactor(1, 1)
+        self.wave_plot.getAxis("bottom").setStyle(showValues=False)
+
+        self.wave_plot.sigXRangeChanged.connect(self._on_x_range_changed)
+        self.scene().sigMouseClicked.connect(self._on_scene_clicked)
+        self.set_duration(0.0)
+
+    # --- data ------------------------------------------------------------------------------
+    def set_envelope(self, envelope: PeakEnvelope, duration_s: float | None = None) -> None:
+        self._envelope = envelope
+        top = envelope.levels[-1]
+        if top.num_bins:
+            peak = float(max(-top.mins.min(), top.maxs.max()))
+            self._peak = peak if peak > 1e-4 else 1.0
+        self.wave_plot.setYRange(-self._peak, self._peak, padding=0.05)
+        self.set_duration(duration_s if duration_s is not None else envelope.duration_s)
+        self._dirty = True
+
+    def set_duration(self, duration_s: float) -> None:
+        first = self._duration_s == 0.0
+        self._duration_s = max(duration_s, 0.0)
+        limit = max(self._duration_s, MIN_VISIBLE_S)
+        for plot in (self.wave_plot, self.score_plot):
+            plot.setLimits(xMin=0.0, xMax=limit, minXRange=min(MIN_VISIBLE_S, limit),
+                           maxXRange=limit)
+        if first or self._duration_s > 0:
+            self.wave_plot.setXRange(0.0, limit, padding=0.0)
+
+    def set_track(self, track: FrameTrack | None) -> None:
+        if track is None or track.num_frames == 0:
+            self.score_curve.setData([], [])
+            return
+        x = np.arange(track.num_frames, dtype=np.float64) * (FRAME_SHIFT_MS / 1000.0)
+        self.score_curve.setData(x, track.speech_score.astype(np.float32))
+
+    def set_segments(self, segments: list[Segment]) -> None:
+        self.regions.set_segments(segments)
+        self.score_regions.set_segments(segments)
+
+    def set_params(self, params: VadParams) -> None:
+        self.threshold_line.setValue(score_threshold(params))
+
+    def set_selected(self, index: int | None) -> None:
+        self.regions.set_selected(index)
+        self.score_regions.set_selected(index)
+
+    def set_score_visible(self, visible: bool) -> None:
+        self.score_plot.setVisible(visible)
+        self.wave_plot.getAxis("bottom").setStyle(showValues=not visible)
+
+    def set_playhead(self, seconds: float | None) -> None:
+        if seconds is None:
+            self.playhead.setVisible(False)
+        else:
+            self.playhead.setValue(seconds)
+            self.playhead.setVisible(True)
+
+    def cursor_s(self) -> float:
+        return float(self.cursor_line.value())
+
+    def set_cursor(self, seconds: float) -> None:
+        self.cursor_line.setValue(max(0.0, min(seconds, self._duration_s)))
+
+    def clear_file(self) -> None:
+        self._envelope = PeakEnvelope.empty()
+        self.wave_curve.setData([], [])
+        self.set_track(None)
+        self.set_segments([])
+        self.set_playhead(None)
+        self._duration_s = 0.0
+        self._dirty = True
+
+    # --- view range ------------------------------------------------------------------------
+    def visible_range(self) -> tuple[float, float]:
+        (x0, x1), _ = self.wave_plot.viewRange()
+        return float(x0), float(x1)
+
+    def set_visible_range(self, start_s: float, stop_s: float) -> None:
+        self.wave_plot.setXRange(start_s, stop_s, padding=0.0)
+
+    def zoom(self, factor: float, center_s: float | None = None) -> None:
+        x0, x1 = self.visible_range()
+        center = (x0 + x1) / 2 if center_s is None else center_s
+        half = (x1 - x0) / 2 / factor
+        self.set_visible_range(center - half, center + half)
+
+    def pan(self, fraction: float) -> None:
+        x0, x1 = self.visible_range()
+        shift = (x1 - x0) * fraction
+        self.set_visible_range(x0 + shift, x1 + shift)
+
+    def show_all(self) -> None:
+        self.set_visible_range(0.0, max(self._duration_s, MIN_VISIBLE_S))
+
+    def ensure_visible(self, start_s: float, stop_s: float) -> None:
+        """Scroll (and zoom out if needed) so that [start_s, stop_s] shows with a margin."""
+        x0, x1 = self.visible_range()
+        if start_s >= x0 and stop_s <= x1:
+            return
+        width = max(x1 - x0, (stop_s - start_s) * 1.5)
+        center = (start_s + stop_s) / 2
+        self.set_visible_range(center - width / 2, center + width / 2)
+
+    def _on_x_range_changed(self, *_args) -> None:
+        self._dirty = True
+        x0, x1 = self.visible_range()
+        self.view_range_changed.emit(x0, x1)
+
+    def is_dirty(self) -> bool:
+        return self._dirty
+
+    def refresh(self) -> None:
+        """Re-slice the envelope for the visible range (the frame timer calls this)."""
+        if not self._dirty:
+            return
+        self._dirty = False
+        if self._envelope.num_samples == 0:
+            self.wave_curve.setData([], [])
+            return
+        x0, x1 = self.visible_range()
+        pixels = max(200, int(self.wave_plot.getViewBox().width()))
+        win = self._envelope.window(x0, x1, max_bins=2 * pixels)
+        # Interleave min and max of each bin: the zig-zag fills the band at >= 1 bin per pixel.
+        x = np.repeat(win.start_s + win.bin_samples / (2 * self._envelope.sample_rate), 2)
+        y = np.empty(x.size, dtype=np.float32)
+        y[0::2] = win.mins
+        y[1::2] = win.maxs
+        self.wave_curve.setData(x, y)
+
+    # --- input -----------------------------------------------------------------------------
+    def _on_scene_clicked(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton or event.double():
+            return
+        for plot in (self.wave_plot, self.score_plot):
+            view = plot.getViewBox()
+            if plot.isVisible() and view.sceneBoundingRect().contains(event.scenePos()):
+                x = float(view.mapSceneToView(event.scenePos()).x())
+                self.set_cursor(x)
+                self.cursor_moved.emit(self.cursor_s())
+                index = self.regions.index_at(x)
+                if index is not None:
+                    self.segment_clicked.emit(index)
+                return
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        big = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        if key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+            self.zoom(ZOOM_STEP)
+        elif key in (Qt.Key.Key_Minus, Qt.Key.Key_Underscore):
+            self.zoom(1 / ZOOM_STEP)
+        elif key == Qt.Key.Key_Left:
+            self.pan(-0.5 if big else -0.1)
+        elif key == Qt.Key.Key_Right:
+            self.pan(0.5 if big else 0.1)
+        elif key == Qt.Key.Key_Home:
+            x0, x1 = self.visible_range()
+            self.set_visible_range(0.0, x1 - x0)
+        elif key == Qt.Key.Key_End:
+            x0, x1 = self.visible_range()
+            self.set_visible_range(self._duration_s - (x1 - x0), self._duration_s)
+        elif key == Qt.Key.Key_0:
+            self.show_all()
+        else:
+            super().keyPressEvent(event)
