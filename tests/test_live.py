@@ -33,7 +33,8 @@ from vaddesk.audio.live import (
 )
 from vaddesk.core.engine import segment_array
 from vaddesk.core.presets import get_preset
-from vaddesk.core.types import Segment, SegmentClosed, SegmentOpened
+from vaddesk.core.types import SegmentClosed, SegmentOpened
+from vaddesk.export import segments_from_json
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +54,10 @@ def _session(audio: np.ndarray, out: Path, params: Any = None, *, stream: dict[s
         return made[-1]
 
     capture = Capture("simulated", stream_factory=factory)
+    preset = "meeting" if params is None else "custom"
     params = params or get_preset("meeting").params
-    return LiveSession(capture, params, LiveOptions(out_dir=out, **options)), made
+    return LiveSession(capture, params, LiveOptions(out_dir=out, **options),
+                       preset=preset), made
 
 
 def _run_to_end(session: LiveSession, made: list[ArrayInputStream]) -> Any:
@@ -69,6 +72,7 @@ def test_live_segments_equal_offline_segments(speech: tuple[Path, np.ndarray], t
     _, audio = speech
     params = get_preset(preset).params
     session, made = _session(audio, tmp_path, params)
+    session.preset = preset
     summary = _run_to_end(session, made)
     offline = segment_array(audio, params).segments
     assert len(offline) >= 3
@@ -79,8 +83,10 @@ def test_live_segments_equal_offline_segments(speech: tuple[Path, np.ndarray], t
     np.testing.assert_array_equal(recorded, audio)
     assert summary.duration_ms == len(audio) * 1000 // 16000
     body = json.loads(summary.json_path.read_text())
-    assert [Segment(s["start_ms"], s["end_ms"]) for s in body["segments"]] == offline
-    assert body["complete"] is True
+    assert segments_from_json(body) == offline
+    assert body["live"] == {"complete": True}
+    assert body["preset"] == preset and body["model"]["precision"] == "int8"
+    assert body["source"]["duration_ms"] == summary.duration_ms
     # Events came in order: each close preceded by its open, decided after the segment's end.
     events = [r for r in session.results() if isinstance(r, SegmentEvent)]
     opened = [e.event.start_ms for e in events if isinstance(e.event, SegmentOpened)]
@@ -112,6 +118,11 @@ def test_clips_and_json_written_as_segments_close(speech: tuple[Path, np.ndarray
         np.testing.assert_array_equal(data, audio[seg.start_ms * 16:seg.end_ms * 16])
     assert sorted(p.name for p in clips[0].path.parent.iterdir()) == \
         sorted(c.path.name for c in clips)
+    first = summary.segments[0]
+    assert clips[0].path.name == f"{summary.path.stem}_001_{first.start_ms}-{first.end_ms}.wav"
+    body = json.loads(summary.json_path.read_text())
+    assert [s["clip"] for s in body["segments"]] == [
+        f"{c.path.parent.name}/{c.path.name}" for c in clips]
 
 
 def test_device_lost_keeps_audio_and_says_so(speech: tuple[Path, np.ndarray],

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import queue
 import threading
 import time
@@ -273,49 +272,58 @@ class LiveView:
 
 # --- clips and JSON while recording ---------------------------------------------------------
 
+def session_report(wav_path: Path, segments: tuple[Segment, ...], duration_ms: int,
+                   params: VadParams, preset: str, model: Any) -> Any:
+    """The session as an export SegmentationReport (the same JSON as `vaddesk segment`)."""
+    from vaddesk.audio.decode import AudioInfo
+    from vaddesk.export import SegmentationReport
+
+    info = AudioInfo(path=wav_path, duration_ms=duration_ms, sample_rate=SAMPLE_RATE,
+                     channels=1, format="WAV", num_frames=duration_ms * SAMPLE_RATE // 1000,
+                     codec="PCM_16")
+    return SegmentationReport(source=info, model=model, preset=preset, params=params,
+                              segments=list(segments), channel=None)
+
+
+def write_session_json(json_path: Path, report: Any, complete: bool,
+                       clip_names: list[str] | None = None) -> None:
+    """The session's segments as JSON beside the recording (temp file + rename).
+
+    ``live.complete`` is false while the recording is still running (clips mode)."""
+    from vaddesk.export import atomic_write_text, report_to_json
+
+    doc = report_to_json(report, clip_names)
+    doc["live"] = {"complete": complete}
+    atomic_write_text(json_path, json.dumps(doc, indent=2) + "\n")
+
+
 class _ClipSink:
     """Writes each closed segment's clip and rewrites the session JSON (atomically)."""
 
-    def __init__(self, wav_path: Path, params: VadParams) -> None:
+    def __init__(self, wav_path: Path) -> None:
+        from vaddesk.export.names import safe_stem
+
         self.folder = wav_path.with_name(wav_path.stem + "_clips")
         self.json_path = wav_path.with_suffix(".json")
-        self._wav_path = wav_path
-        self._params = params
+        self._stem = safe_stem(wav_path.stem)
+        self.clip_names: list[str] = []
 
     def clip(self, recorder: WavRecorder, index: int, segment: Segment) -> Path:
         import soundfile as sf
 
+        from vaddesk.export import atomic_path
+        from vaddesk.export.names import clip_name
+
         start = segment.start_ms * SAMPLE_RATE // 1000
         stop = segment.end_ms * SAMPLE_RATE // 1000
-        samples = recorder.read_samples(start, stop)
+        samples = recorder.read_samples(start, stop)  # read back from the file being written
         self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / f"{self._wav_path.stem}_{index:04d}_{segment.start_ms:09d}-" \
-                             f"{segment.end_ms:09d}.wav"
-        tmp = path.with_name(path.name + ".tmp")
-        sf.write(tmp, samples, SAMPLE_RATE, subtype="PCM_16", format="WAV")
-        os.replace(tmp, path)
+        name = clip_name(self._stem, index, segment, index)
+        path = self.folder / name
+        with atomic_path(path) as tmp:
+            sf.write(tmp, samples, SAMPLE_RATE, subtype="PCM_16", format="WAV")
+        self.clip_names.append(f"{self.folder.name}/{name}")
         return path
-
-    def write_json(self, segments: tuple[Segment, ...], duration_ms: int, params: VadParams,
-                   complete: bool) -> Path:
-        write_session_json(self.json_path, self._wav_path, segments, duration_ms, params,
-                           complete)
-        return self.json_path
-
-
-def write_session_json(json_path: Path, wav_path: Path, segments: tuple[Segment, ...],
-                       duration_ms: int, params: VadParams, complete: bool) -> None:
-    """The session's segments as JSON beside the recording (temp file + rename)."""
-    body: dict[str, Any] = {
-        "source": wav_path.name,
-        "duration_ms": duration_ms,
-        "complete": complete,
-        "parameters": params.to_dict(),
-        "segments": [{"start_ms": s.start_ms, "end_ms": s.end_ms} for s in segments],
-    }
-    tmp = json_path.with_name(json_path.name + ".tmp")
-    tmp.write_text(json.dumps(body, indent=1) + "\n", "utf-8")
-    os.replace(tmp, json_path)
 
 
 # --- the session ---------------------------------------------------------------------------
@@ -351,11 +359,12 @@ class LiveSession:
     moving). ``set_params()`` applies from the next block: closed segments stay.
     """
 
-    def __init__(self, capture: Capture, params: VadParams, options: LiveOptions | None = None
-                 ) -> None:
+    def __init__(self, capture: Capture, params: VadParams, options: LiveOptions | None = None,
+                 *, preset: str = "custom") -> None:
         self.options = options or LiveOptions()
         self.capture = capture
         self._params = params
+        self.preset = preset
         self.view = LiveView(self.options.view_capacity_s)
         self._results: queue.Queue[LiveResult] = queue.Queue()
         self._stop_requested = threading.Event()
@@ -383,7 +392,7 @@ class LiveSession:
             self._recorder = WavRecorder(path)
         self.path = path
         if opts.write_clips:
-            self._sink = _ClipSink(path, self._params)
+            self._sink = _ClipSink(path)
         try:
             self.capture.start()
         except Exception:
@@ -416,7 +425,8 @@ class LiveSession:
     def params(self) -> VadParams:
         return self._pending_params or self._params
 
-    def set_params(self, params: VadParams) -> None:
+    def set_params(self, params: VadParams, preset: str = "custom") -> None:
+        self.preset = preset
         # NB: a single reference assignment is atomic; the worker picks it up before its next
         # block, so a block is never analysed with half-changed parameters.
         self._pending_params = params
@@ -541,13 +551,19 @@ class LiveSession:
         segments = self.view.all_segments()
         try:
             path = self._sink.clip(self._recorder, len(segments), segment)
-            self._sink.write_json(segments, self._recorder.duration_ms, self._params, False)
+            write_session_json(self._sink.json_path, self._report(segments), False,
+                               self._sink.clip_names)
         except OSError as exc:
             # Clips are a convenience: the recording goes on, the user is told once per clip.
             self._results.put(LiveProblem(f"could not write the clip of segment "
                                           f"{len(segments)}: {exc}", False))
             return
         self._results.put(ClipWritten(path, segment))
+
+    def _report(self, segments: tuple[Segment, ...]) -> Any:
+        assert self._recorder is not None and self.path is not None
+        return session_report(self.path, segments, self._recorder.duration_ms, self._params,
+                              self.preset, self._engine.info)
 
     def _finish(self, reason: str | None) -> None:
         recorder = self._recorder
@@ -562,9 +578,12 @@ class LiveSession:
         recorder.close()
         segments = self.view.all_segments()
         json_path: Path | None = self.path.with_suffix(".json")
+        clip_names = self._sink.clip_names if self._sink is not None else None
+        if clip_names is not None and len(clip_names) != len(segments):
+            clip_names = None  # a clip failed to write (reported then): no names at all
         try:
-            write_session_json(self.path.with_suffix(".json"), self.path, segments,
-                               recorder.duration_ms, self._params, True)
+            write_session_json(self.path.with_suffix(".json"), self._report(segments), True,
+                               clip_names)
         except OSError as exc:
             self._results.put(LiveProblem(f"could not write the segments file: {exc}", False))
             json_path = None

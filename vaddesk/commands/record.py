@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     duration_ms = None if args.duration is None else round(args.duration * 1000)
     session = LiveSession(capture, params, LiveOptions(
         out_dir=out_dir, write_clips=args.clips, max_duration_ms=duration_ms,
-        precision=args.precision))
+        precision=args.precision), preset=args.preset or DEFAULT_PRESET)
     try:
         path = session.start()
     except (CaptureUnavailable, RecordingStorageError, ValueError, RuntimeError) as exc:

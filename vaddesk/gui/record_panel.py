@@ -258,7 +258,7 @@ class RecordPanel(QWidget):
                               devices=self._devices if self._devices else None)
             session = LiveSession(capture, params, LiveOptions(
                 out_dir=self.recordings_dir, write_clips=self.clips_check.isChecked(),
-                engine_factory=self._engine_factory))
+                engine_factory=self._engine_factory), preset=self.preset_combo.currentText())
             path = session.start()
         except (CaptureUnavailable, RecordingStorageError, ValueError, RuntimeError,
                 OSError) as exc:
@@ -306,7 +306,7 @@ class RecordPanel(QWidget):
         self._settings.setValue(KEY_PRESET, name)
         if self.session is not None:
             try:
-                self.session.set_params(get_preset(name).params)
+                self.session.set_params(get_preset(name).params, name)
             except ValueError as exc:
                 self.show_problem(str(exc))
 
