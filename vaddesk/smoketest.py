@@ -87,6 +87,7 @@ def arm_from_env() -> None:
             return
         window = state["window"]
         report = {
+            "at_unix_s": round(time.time(), 3),
             "file": str(getattr(analysis, "path", "")),
             "duration_ms": int(getattr(analysis, "duration_ms", -1)),
             "params": dataclasses.asdict(window.params()),
