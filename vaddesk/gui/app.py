@@ -33,12 +33,26 @@ class _CrashRelay(QObject):
         box.open()  # window-modal, never blocks the event loop
 
 
+def _set_app_icon(app: QApplication) -> None:
+    """Window/taskbar icon and the link to packaging/linux/vaddesk.desktop (Wayland app id)."""
+    from PySide6.QtGui import QIcon
+
+    from vaddesk.paths import resource
+
+    app.setDesktopFileName("vaddesk")
+    icon = QIcon()
+    for size in (16, 24, 32, 48, 64, 128, 256, 512):
+        icon.addFile(str(resource("icons", f"vaddesk-{size}.png")))
+    app.setWindowIcon(icon)
+
+
 def run_app(files: list[str]) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("vaddesk")
     app.setOrganizationName("vaddesk")
     app.setApplicationVersion(__version__)
+    _set_app_icon(app)
 
     from vaddesk import applog
     from vaddesk.gui.main_window import MainWindow
