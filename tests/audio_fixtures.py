@@ -1,6 +1,7 @@
 """Real recordings generated for the decode/export/CLI tests (espeak-ng, sox, ffmpeg).
 
-One master: espeak-ng sentences with pauses of 0.4-2.5 s over faint noise, 48 kHz float mono.
+One master: espeak-ng sentences with pauses of 0.25-2.5 s over faint noise, band-limited to
+300-3400 Hz, 48 kHz float mono.
 Every variant is that master encoded by ffmpeg/sox the way real recorders and tools do it, so
 all variants hold the *same speech* and must give the same segments.
 """
@@ -24,7 +25,9 @@ SENTENCES: Final = (
     "We need two more people on the support team before the summer.",
     "Any questions so far?",
 )
-PAUSES_S: Final = (0.6, 1.8, 2.5, 0.4, 1.2)  # after each sentence (0.4 s keeps two in one segment)
+# Pauses after each sentence: 0.25 s and 0.3 s are far below every preset's end silence (the
+# sentences stay in one segment), 1.6-2.5 s far above it: no boundary depends on a near tie.
+PAUSES_S: Final = (0.25, 2.0, 2.5, 0.3, 1.6)
 LEAD_S: Final = 0.7
 
 TOOLS: Final = ("espeak-ng", "sox", "ffmpeg")
@@ -41,11 +44,14 @@ def run(*cmd: str | Path) -> None:
 def _speak(text: str, out: Path, voice: str = "en-us") -> np.ndarray:
     run("espeak-ng", "-v", voice, "-s", "165", "-w", out, text)
     data, rate = sf.read(out, dtype="float32")
+    # espeak-ng pads its output with silence; trim it so the pauses are exactly PAUSES_S.
+    loud = np.flatnonzero(np.abs(data) > 10 ** (-50 / 20))
+    data = data[loud[0]: loud[-1] + 1]
     return np.asarray(soxr.resample(data, rate, MASTER_RATE, quality="HQ"), np.float32)
 
 
 def make_master(folder: Path) -> Path:
-    """The 48 kHz float mono master (about 17 s); returns its path."""
+    """The 48 kHz float mono master (about 19.5 s, telephone band); returns its path."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "master_48k_float.wav"
     if path.exists():
@@ -58,7 +64,12 @@ def make_master(folder: Path) -> Path:
     audio = np.concatenate(parts)
     rng = np.random.default_rng(1234)
     audio = audio + rng.normal(0, 10 ** (-60 / 20), audio.shape).astype(np.float32)
-    sf.write(path, audio, MASTER_RATE, subtype="FLOAT")
+    wide = folder / "_master_wideband.wav"
+    sf.write(wide, audio, MASTER_RATE, subtype="FLOAT")
+    # Telephone band (300-3400 Hz, sox's linear-phase sinc, delay compensated): an 8 kHz
+    # phone call cannot carry more, so only band-limited speech is "the same speech" in all
+    # variants. Without it the 8 kHz file loses the /s/ of "Yes." and ends 110 ms earlier.
+    run("sox", wide, "-e", "floating-point", "-b", "32", path, "sinc", "300-3400")
     return path
 
 
@@ -69,9 +80,9 @@ VARIANTS: Final = {
     "float48k": ("v_48k_float.wav", ["-ar", "48000", "-ac", "1", "-c:a", "pcm_f32le"]),
     "phone8k": ("v_8k_phone.wav", ["-af", "highpass=f=300,lowpass=f=3400", "-ar", "8000",
                                    "-ac", "1", "-c:a", "pcm_s16le"]),
-    "mp3": ("v.mp3", ["-ar", "44100", "-ac", "1", "-c:a", "libmp3lame", "-b:a", "96k"]),
-    "opus": ("v.opus", ["-ar", "48000", "-ac", "1", "-c:a", "libopus", "-b:a", "32k"]),
-    "m4a": ("v.m4a", ["-ar", "44100", "-ac", "2", "-c:a", "aac", "-b:a", "96k"]),
+    "mp3": ("v.mp3", ["-ar", "44100", "-ac", "1", "-c:a", "libmp3lame", "-b:a", "128k"]),
+    "opus": ("v.opus", ["-ar", "48000", "-ac", "1", "-c:a", "libopus", "-b:a", "64k"]),
+    "m4a": ("v.m4a", ["-ar", "44100", "-ac", "2", "-c:a", "aac", "-b:a", "128k"]),
 }
 
 # More formats, rates, bit depths and channel counts that must decode (not segmented).

@@ -1,16 +1,270 @@
-"""`vaddesk segment` (placeholder until its issue lands)."""
+"""`vaddesk segment`: find the speech in recordings and folders of them, headless."""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from vaddesk.core.presets import DEFAULT_PRESET
+
+EXIT_OK = 0
+EXIT_FAILED = 1   # some files failed (all others were processed)
+EXIT_USAGE = 2    # bad command line: nothing was processed
+EXIT_INTERRUPTED = 130
+
+DESCRIPTION = """\
+Find the speech in recordings and write, for each input, its segments as JSON (and, on
+request, Audacity labels, RTTM, SRT, WebVTT, CSV and one WAV clip per segment).
+
+Any recording works: wav, flac, ogg, opus, mp3, m4a, aac, mp4, webm, wma, aiff ... at any
+sample rate, mono, stereo or more channels (mixed down unless --channel is given).
+"""
+
+EPILOG = f"""\
+examples:
+  vaddesk segment meeting.m4a
+      writes meeting.json beside meeting.m4a (preset '{DEFAULT_PRESET}')
+  vaddesk segment calls/ --recursive --preset phone --out results/ --formats json,srt,csv
+      every recording under calls/, outputs mirrored under results/
+  vaddesk segment talk.wav --clips --pad-ms 200 --out clips/
+      also one WAV per segment (original rate and channels), 200 ms extra each side
+  vaddesk segment talk.wav --set max_end_silence_ms=800 --set speech_noise_thres=0.7 \\
+      --json-out talk-strict.json
+  vaddesk presets        lists the presets and every parameter value
+
+outputs (per input, in --out DIR or beside the input):
+  <stem>.json  <stem>.labels.txt (Audacity)  <stem>.rttm  <stem>.srt  <stem>.vtt  <stem>.csv
+  <stem>_clips/<stem>_<NNN>_<start_ms>-<end_ms>.wav
+  Existing outputs are never replaced without --overwrite.
+
+exit status: 0 all files done; 1 some failed (the others were still done; the summary lists
+each failure with its reason); 2 bad command line; 130 interrupted.
+"""
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = sub.add_parser("segment", help="(not yet available)")
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "segment", help="find the speech in recordings (files or folders)",
+        description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("inputs", nargs="+", type=Path, metavar="INPUT",
+                        help="audio files and/or folders")
+    parser.add_argument("-r", "--recursive", action="store_true",
+                        help="also look in sub-folders of folder inputs")
+    parser.add_argument("--preset", default=DEFAULT_PRESET, metavar="NAME",
+                        help=f"scenario preset (default: {DEFAULT_PRESET}); see 'vaddesk presets'")
+    parser.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE",
+                        dest="assignments",
+                        help="change one parameter of the preset (repeatable), e.g. "
+                             "--set max_end_silence_ms=800")
+    parser.add_argument("--precision", choices=("int8", "fp32"), default="int8",
+                        help="model precision (default: int8, faster; fp32 is the reference)")
+    parser.add_argument("--channel", type=int, default=None, metavar="N",
+                        help="analyse only channel N (0 = first/left, 1 = second/right); "
+                             "default: mix all channels")
+    parser.add_argument("--out", type=Path, default=None, metavar="DIR",
+                        help="write outputs under DIR, mirroring sub-folders of folder inputs "
+                             "(default: beside each input)")
+    parser.add_argument("--json-out", type=Path, default=None, metavar="FILE",
+                        help="write the JSON of a single input to FILE")
+    parser.add_argument("--formats", action="append", default=None, metavar="LIST",
+                        help="comma-separated: json,audacity,rttm,srt,vtt,csv or 'all' "
+                             "(default: json)")
+    parser.add_argument("--clips", action="store_true",
+                        help="also write each segment as a WAV clip cut from the original audio")
+    parser.add_argument("--pad-ms", type=int, default=0, metavar="N",
+                        help="extend each clip by N ms on both sides (clips only; default 0)")
+    parser.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
+                        help=f"files processed in parallel (default: cores = {os.cpu_count()})")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace existing outputs")
     return parser
 
 
+class UsageError(Exception):
+    pass
+
+
+def _formats(raw: list[str] | None, json_out: Path | None) -> tuple[str, ...]:
+    from vaddesk.export.formats import FORMATS, check_formats
+
+    if raw is None:
+        return () if json_out is not None else ("json",)
+    names = [n for chunk in raw for n in chunk.split(",")]
+    if any(n.strip().lower() == "all" for n in names):
+        return FORMATS
+    try:
+        chosen = check_formats(names)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if not chosen:
+        raise UsageError("--formats needs at least one format")
+    return tuple(chosen)
+
+
+def _options(args: argparse.Namespace) -> Any:
+    from vaddesk.batch import BatchOptions
+    from vaddesk.core.params import VadParams, parse_assignment
+    from vaddesk.core.presets import get_preset
+
+    try:
+        preset = get_preset(args.preset)
+        changes = dict(parse_assignment(text) for text in args.assignments)
+        params = VadParams.from_mapping(changes, base=preset.params)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if args.pad_ms < 0:
+        raise UsageError(f"--pad-ms must be 0 or more, got {args.pad_ms}")
+    if args.channel is not None and args.channel < 0:
+        raise UsageError(f"--channel counts from 0, got {args.channel}")
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError(f"--jobs must be 1 or more, got {args.jobs}")
+    return BatchOptions(params=params, preset=preset.name, precision=args.precision,
+                        formats=_formats(args.formats, args.json_out), clips=args.clips,
+                        pad_ms=args.pad_ms, overwrite=args.overwrite, channel=args.channel)
+
+
 def run(args: argparse.Namespace) -> int:
-    print("vaddesk segment is not available yet")
-    return 2
+    from vaddesk.batch import plan_items, run_batch
+
+    try:
+        options = _options(args)
+        items = plan_items(args.inputs, args.recursive, args.out, args.json_out)
+        if not items:
+            raise UsageError("no audio files found in: " + ", ".join(map(str, args.inputs))
+                             + ("" if args.recursive else " (use --recursive for sub-folders)"))
+        if args.json_out is not None and len(items) > 1:
+            raise UsageError(f"--json-out takes a single input, but {len(items)} files were "
+                             "given; use --out DIR for several")
+    except UsageError as exc:
+        print(f"vaddesk segment: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    jobs = min(args.jobs or os.cpu_count() or 1, len(items))
+    bar = ProgressBar(items, sys.stderr) if sys.stderr.isatty() else None
+    started = time.perf_counter()
+    try:
+        results = run_batch(items, options, jobs, bar.on_event if bar else None)
+    except KeyboardInterrupt:
+        if bar:
+            bar.clear()
+        print("vaddesk segment: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if bar:
+        bar.clear()
+    print_summary(results, time.perf_counter() - started, sys.stdout)
+    return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
+
+
+# ---- terminal output ----------------------------------------------------------------------------
+
+
+def _hms(ms: float) -> str:
+    s = int(ms // 1000)
+    if s >= 3600:
+        return f"{s // 3600} h {s % 3600 // 60:02d} min"
+    if s >= 60:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{ms / 1000:.1f} s"
+
+
+def print_summary(results: list[Any], elapsed_s: float, out: TextIO) -> None:
+    ok = [r for r in results if r.ok]
+    failed = [r for r in results if not r.ok]
+    audio_ms = sum(r.duration_ms for r in ok)
+    speech_ms = sum(r.speech_ms for r in ok)
+    speed = audio_ms / 1000 / elapsed_s if elapsed_s > 0 else 0.0
+    out.write(f"{len(ok)} of {len(results)} files segmented: {_hms(audio_ms)} of audio, "
+              f"{sum(r.num_segments for r in ok)} segments ({_hms(speech_ms)} of speech) "
+              f"in {_hms(elapsed_s * 1000)} ({speed:.0f}x real time)\n")
+    if len(results) == 1 and ok:
+        for path in ok[0].outputs:
+            if not path.name.endswith(".wav"):
+                out.write(f"  wrote {path}\n")
+        clips = [p for p in ok[0].outputs if p.name.endswith(".wav")]
+        if clips:
+            out.write(f"  wrote {len(clips)} clips in {clips[0].parent}\n")
+    if failed:
+        out.write(f"{len(failed)} failed:\n")
+        for r in failed:
+            out.write(f"  {r.item.path}: {r.error}\n")
+    out.flush()
+
+
+class ProgressBar:
+    """One line on a terminal: files done / total, audio hours done, speed, current files."""
+
+    WIDTH = 24
+
+    def __init__(self, items: list[Any], stream: TextIO) -> None:
+        self._stream = stream
+        self._total = len(items)
+        self._items = items
+        self._done = 0
+        self._done_ms = 0
+        self._running: dict[int, int] = {}
+        self._finished: set[int] = set()
+        self._failed = 0
+        self._t0 = time.perf_counter()
+        self._last_draw = 0.0
+        self._total_ms = self._estimate_total_ms(items)
+
+    @staticmethod
+    def _estimate_total_ms(items: list[Any]) -> int | None:
+        from vaddesk.audio.decode import AudioError, probe
+
+        total = 0
+        for item in items:
+            try:
+                total += probe(item.path).duration_ms
+            except (AudioError, OSError):
+                continue  # it will fail properly when processed
+        return total or None
+
+    def on_event(self, event: Any) -> None:
+        from vaddesk.batch import FileFinished, FileProgress, FileStarted
+
+        if isinstance(event, FileFinished):
+            self._finished.add(event.index)
+            self._running.pop(event.index, None)
+            self._done += 1
+            self._done_ms += event.result.duration_ms
+            if not event.result.ok:
+                self._failed += 1
+                self.clear()
+                self._stream.write(f"failed: {event.result.item.path}: {event.result.error}\n")
+            self._draw(force=True)
+        elif event.index not in self._finished:
+            if isinstance(event, FileStarted):
+                self._running[event.index] = 0
+            elif isinstance(event, FileProgress):
+                self._running[event.index] = event.audio_ms
+            self._draw()
+
+    def _draw(self, force: bool = False) -> None:
+        now = time.perf_counter()
+        if not force and now - self._last_draw < 0.1:
+            return
+        self._last_draw = now
+        audio_ms = self._done_ms + sum(self._running.values())
+        elapsed = max(now - self._t0, 1e-6)
+        if self._total_ms:
+            fraction = min(1.0, audio_ms / self._total_ms)
+            hours = f"{audio_ms / 3_600_000:.2f}/{self._total_ms / 3_600_000:.2f} h"
+        else:
+            fraction = self._done / self._total
+            hours = f"{audio_ms / 3_600_000:.2f} h"
+        filled = int(fraction * self.WIDTH)
+        failed = f", {self._failed} failed" if self._failed else ""
+        line = (f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {self._done}/{self._total} "
+                f"files{failed}  {hours} audio  {audio_ms / 1000 / elapsed:.0f}x")
+        width = 100
+        self._stream.write("\r" + line[:width].ljust(min(width, len(line))) + "\x1b[K")
+        self._stream.flush()
+
+    def clear(self) -> None:
+        self._stream.write("\r\x1b[K")
+        self._stream.flush()

@@ -15,7 +15,13 @@ from vaddesk.export.report import (
     report_to_json,
     segments_from_json,
 )
-from vaddesk.export.writer import OutputExistsError, OutputPlan, export_report, plan_outputs
+from vaddesk.export.writer import (
+    OutputExistsError,
+    OutputPlan,
+    existing_before_run,
+    export_report,
+    plan_outputs,
+)
 
 __all__ = [
     "EXTENSIONS",
@@ -30,6 +36,7 @@ __all__ = [
     "atomic_path",
     "atomic_write_bytes",
     "atomic_write_text",
+    "existing_before_run",
     "export_report",
     "plan_outputs",
     "report_to_json",

@@ -118,3 +118,23 @@ def _remove_stale_clips(plan: OutputPlan, stem: str) -> None:
         if pattern.match(path.name) and path.name not in keep:
             log.info("removing stale clip %s", path)
             path.unlink()
+
+
+def existing_before_run(out_dir: Path, stem: str, formats: Iterable[str], clips: bool = False,
+                        json_path: Path | None = None) -> list[Path]:
+    """Outputs of an input that exist already, checked before segmenting it (the clip names
+    are not known yet: any clip of this stem in its clips folder counts)."""
+    formats = list(formats)
+    if json_path is not None and "json" not in formats:
+        formats.append("json")
+    stem_safe = safe_stem(stem)
+    files = [out_dir / f"{stem_safe}{fmt.EXTENSIONS[f]}" for f in fmt.check_formats(formats)
+             if not (f == "json" and json_path is not None)]
+    if json_path is not None:
+        files.append(Path(json_path))
+    found = [p for p in files if p.exists()]
+    clips_dir = out_dir / f"{stem_safe}_clips"
+    if clips and clips_dir.is_dir():
+        pattern = clip_pattern(stem_safe)
+        found += sorted(p for p in clips_dir.iterdir() if pattern.match(p.name))
+    return found

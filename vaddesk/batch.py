@@ -1,0 +1,267 @@
+"""Segment many recordings in parallel processes and export each one's results (no Qt).
+
+    items = plan_items(inputs, recursive=True, out_dir=Path("out"))
+    results = run_batch(items, BatchOptions(params, "meeting"), jobs=2, on_event=print)
+
+Each file is decoded, segmented and exported in a worker process (spawned, so it is safe from a
+Qt GUI too); a bad file becomes a failed FileResult with a specific reason and the others go on.
+Events (FileStarted / FileProgress / FileFinished) are delivered in the calling thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import os
+import queue
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Final
+
+from vaddesk.audio.decode import AudioError, find_audio_files, open_audio
+from vaddesk.core.model import ModelInfo, Precision
+from vaddesk.core.params import VadParams
+from vaddesk.export import OutputExistsError, SegmentationReport, export_report
+from vaddesk.export.names import safe_stem
+from vaddesk.export.writer import existing_before_run
+
+log = logging.getLogger(__name__)
+
+BLOCK_MS: Final = 30_000
+"""Decode/segment in 30 s blocks: the engine is fastest on large blocks, memory stays small."""
+PROGRESS_EVERY_S: Final = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOptions:
+    params: VadParams
+    preset: str
+    precision: Precision = "int8"
+    formats: tuple[str, ...] = ("json",)
+    clips: bool = False
+    pad_ms: int = 0
+    overwrite: bool = False
+    channel: int | None = None  # 0-based; None = downmix all channels
+
+
+@dataclass(frozen=True, slots=True)
+class BatchItem:
+    path: Path
+    out_dir: Path
+    stem: str
+    json_path: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FileResult:
+    item: BatchItem
+    ok: bool
+    error: str | None = None          # the problem, without the path
+    duration_ms: int = 0
+    num_segments: int = 0
+    speech_ms: int = 0
+    outputs: list[Path] = field(default_factory=list)
+    elapsed_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class FileStarted:
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class FileProgress:
+    index: int
+    audio_ms: int  # audio of this file segmented so far
+
+
+@dataclass(frozen=True, slots=True)
+class FileFinished:
+    index: int
+    result: FileResult
+
+
+BatchEvent = FileStarted | FileProgress | FileFinished
+
+
+def plan_items(inputs: Sequence[Path], recursive: bool, out_dir: Path | None = None,
+               json_out: Path | None = None) -> list[BatchItem]:
+    """Files to process and where each one's outputs go.
+
+    With `out_dir`, sub-folders of a folder input are mirrored under it; without, outputs go
+    beside each input. Two inputs whose outputs would collide (a.wav and a.mp3 in one folder,
+    or the same relative path under two input folders) keep their extension in the stem
+    (`a.wav.json`, `a.mp3.json`), then get a number if that is not enough. Names are compared
+    case-insensitively (Windows and macOS file systems).
+    """
+    found = find_audio_files(inputs, recursive)
+    planned = []
+    for file, rel in found:
+        folder = (out_dir / rel.parent) if out_dir is not None else file.parent
+        planned.append((file, folder, file.stem))
+
+    def key(folder: Path, stem: str) -> tuple[str, str]:
+        return (os.path.normcase(os.path.abspath(folder)), safe_stem(stem).casefold())
+
+    counts: dict[tuple[str, str], int] = {}
+    for _, folder, stem in planned:
+        counts[key(folder, stem)] = counts.get(key(folder, stem), 0) + 1
+    taken: set[tuple[str, str]] = set()
+    items = []
+    for file, folder, stem in planned:
+        if counts[key(folder, stem)] > 1:
+            stem = file.name
+        base, n = stem, 2
+        while key(folder, stem) in taken:
+            stem, n = f"{base}_{n}", n + 1
+        taken.add(key(folder, stem))
+        items.append(BatchItem(file, folder, stem, json_out))
+    return items
+
+
+@lru_cache(maxsize=2)
+def _model(precision: Precision) -> ModelInfo:
+    from vaddesk.core.engine import model_info
+
+    return model_info(precision)
+
+
+def process_file(item: BatchItem, options: BatchOptions,
+                 progress: Callable[[int], None] | None = None) -> FileResult:
+    """Decode, segment and export one file; problems become a failed result, never raise."""
+    from vaddesk.core.engine import segment_blocks  # onnxruntime only where needed
+
+    started = time.perf_counter()
+
+    def failed(reason: str) -> FileResult:
+        return FileResult(item, False, reason, elapsed_s=time.perf_counter() - started)
+
+    try:
+        existing = existing_before_run(item.out_dir, item.stem, options.formats, options.clips,
+                                       item.json_path)
+        if existing and not options.overwrite:
+            raise OutputExistsError(existing)
+        with open_audio(item.path) as reader:
+            samples_cb = None
+            if progress is not None:
+                report_cb = progress
+
+                def samples_cb(samples: int) -> None:
+                    report_cb(samples // 16)
+
+            result = segment_blocks(reader.blocks_16k(BLOCK_MS, options.channel),
+                                    options.params, precision=options.precision,
+                                    threads=1, progress=samples_cb)
+            info = reader.info  # exact length now that the whole file was read
+        report = SegmentationReport(info, _model(options.precision), options.preset,
+                                    options.params, result.segments, options.channel)
+        outputs = export_report(report, item.out_dir, item.stem, options.formats,
+                                clips=options.clips, pad_ms=options.pad_ms,
+                                overwrite=options.overwrite, json_path=item.json_path)
+    except AudioError as exc:
+        return failed(exc.problem)
+    except OutputExistsError as exc:
+        return failed(str(exc))
+    except OSError as exc:  # writing: disk full, permission denied on the output folder ...
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        return failed(f"cannot write output: {exc.strerror or exc}{where}")
+    except ValueError as exc:  # the engine's checks on the audio
+        return failed(str(exc))
+    except Exception as exc:  # a bug: report it with the file and keep the batch going
+        log.exception("unexpected error on %s", item.path)
+        return failed(f"unexpected error: {exc!r}")
+    return FileResult(item, True, None, info.duration_ms, len(result.segments),
+                      sum(s.duration_ms for s in result.segments), outputs,
+                      time.perf_counter() - started)
+
+
+# ---- parallel runner ----------------------------------------------------------------------------
+
+_progress_queue: Any = None
+
+
+def _init_worker(progress_queue: Any) -> None:
+    global _progress_queue
+    _progress_queue = progress_queue
+
+
+def _worker(index: int, item: BatchItem, options: BatchOptions) -> FileResult:
+    q = _progress_queue
+    last = [0.0]
+
+    def progress(audio_ms: int) -> None:
+        now = time.monotonic()
+        if q is not None and now - last[0] >= PROGRESS_EVERY_S:
+            last[0] = now
+            q.put_nowait((index, audio_ms))
+
+    if q is not None:
+        q.put_nowait((index, -1))  # started
+    return process_file(item, options, progress)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def run_batch(items: Sequence[BatchItem], options: BatchOptions, jobs: int = 1,
+              on_event: Callable[[BatchEvent], None] | None = None) -> list[FileResult]:
+    """Process every item (in `jobs` processes); results in the order of `items`.
+
+    Large files are started first so that the last minutes are not spent on one long file
+    while the other workers idle. KeyboardInterrupt cancels what has not started.
+    """
+    emit = on_event or (lambda event: None)
+    results: list[FileResult | None] = [None] * len(items)
+    if jobs <= 1 or len(items) <= 1:
+        for index, item in enumerate(items):
+            emit(FileStarted(index))
+            result = process_file(
+                item, options, lambda ms, i=index: emit(FileProgress(i, ms)))  # type: ignore[misc]
+            results[index] = result
+            emit(FileFinished(index, result))
+        return [r for r in results if r is not None]
+
+    ctx = mp.get_context("spawn")  # never fork: the parent may hold Qt or onnxruntime threads
+    progress_queue = ctx.Queue()
+    order = sorted(range(len(items)), key=lambda i: -_size(items[i].path))
+    with ProcessPoolExecutor(max_workers=min(jobs, len(items)), mp_context=ctx,
+                             initializer=_init_worker, initargs=(progress_queue,)) as pool:
+        futures: dict[Future[FileResult], int] = {
+            pool.submit(_worker, i, items[i], options): i for i in order}
+        pending = set(futures)
+        try:
+            while pending:
+                done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                _drain(progress_queue, emit)
+                for future in done:
+                    index = futures[future]
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool:
+                        result = FileResult(items[index], False, "the worker process crashed")
+                    results[index] = result
+                    emit(FileFinished(index, result))
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+    _drain(progress_queue, emit)
+    return [r for r in results if r is not None]
+
+
+def _drain(progress_queue: Any, emit: Callable[[BatchEvent], None]) -> None:
+    while True:
+        try:
+            index, audio_ms = progress_queue.get_nowait()
+        except queue.Empty:
+            return
+        emit(FileStarted(index) if audio_ms < 0 else FileProgress(index, audio_ms))
+
