@@ -16,7 +16,7 @@ app_pkgs="libportaudio2 libegl1 libgl1 libfontconfig1 fonts-dejavu-core libglib2
 # Test-only tools: speech synthesis and encoders for the generated corpus, a virtual microphone,
 # an X server for screenshots.
 dev_pkgs="espeak-ng sox ffmpeg pulseaudio pulseaudio-utils libasound2-plugins xvfb xauth
-  imagemagick binutils"
+  imagemagick binutils libpython3-dev"
 
 pkgs="$app_pkgs"
 [ $dev = 1 ] && pkgs="$pkgs $dev_pkgs"
