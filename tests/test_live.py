@@ -221,3 +221,110 @@ def test_view_ring_and_overview_stay_constant_and_exact() -> None:
     assert snap.overview_bin_ms == 20
     assert snap.overview_min.shape[0] == 2500 <= OVERVIEW_BINS
     np.testing.assert_array_equal(snap.overview_max, frames.reshape(2500, 320).max(axis=1))
+
+
+# --- the Record panel (offscreen Qt) over the simulated mic ---------------------------------
+
+@pytest.fixture
+def panel_factory(tmp_path: Path, qtbot: Any) -> Any:
+    from PySide6.QtCore import QSettings
+
+    from vaddesk.gui.record_panel import RecordPanel
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+    def make(audio: np.ndarray, **stream: Any) -> Any:
+        panel = RecordPanel(settings=settings, recordings_dir=tmp_path / "rec",
+                            stream_factory=ArrayInputStream.factory(audio, **stream),
+                            devices=lambda: [])
+        qtbot.addWidget(panel)
+        panel.show()
+        return panel
+
+    return make
+
+
+def test_panel_records_shows_segments_and_hands_over_the_file(
+        speech: tuple[Path, np.ndarray], panel_factory: Any, qtbot: Any) -> None:
+    _, audio = speech
+    panel = panel_factory(audio, speed=4.0)  # 15 s of audio in ~4 s
+    panel.preset_combo.setCurrentText("funasr")
+    with qtbot.waitSignal(panel.recording_started, timeout=5000):
+        panel.record_shortcut.activated.emit()  # Ctrl+R
+    assert panel.file_label.text().startswith("recording-")
+    qtbot.waitUntil(lambda: panel.session.view.recorded_ms >= len(audio) // 16, timeout=20_000)
+    with qtbot.waitSignal(panel.recording_finished, timeout=10_000) as finished:
+        panel.record_button.click()
+    summary = panel.last_summary
+    assert finished.args == [summary.path]
+    assert list(summary.segments) == segment_array(audio, get_preset("funasr").params).segments
+    assert panel.table.rowCount() == len(summary.segments)
+    assert panel.record_button.text() == "● Record" and not panel.pause_button.isEnabled()
+    assert panel.live_plot.frames_drawn > 10
+
+
+def test_panel_pause_drops_audio_and_preset_changes_live(
+        speech: tuple[Path, np.ndarray], panel_factory: Any, qtbot: Any) -> None:
+    _, audio = speech
+    panel = panel_factory(audio, speed=2.0)
+    panel.start_recording()
+    session = panel.session
+    qtbot.waitUntil(lambda: session.view.recorded_ms >= 1000, timeout=10_000)
+    panel.pause_shortcut.activated.emit()
+    assert session.paused and panel.pause_button.text() == "Resume"
+    paused_at = session.view.recorded_ms
+    qtbot.waitUntil(lambda: session.view.snapshot(1000).paused, timeout=1000)
+    qtbot.wait(500)  # real time passes while paused: 1 s of simulated audio is dropped
+    assert session.view.recorded_ms - paused_at <= 100  # at most the block in flight
+    panel.toggle_pause()
+    qtbot.waitUntil(lambda: session.view.recorded_ms >= paused_at + 1500, timeout=10_000)
+    panel.preset_combo.setCurrentText("dialogue")
+    assert session.params == get_preset("dialogue").params and session.preset == "dialogue"
+    with qtbot.waitSignal(panel.recording_finished, timeout=20_000):
+        panel.stop_recording()
+    recorded, _ = sf.read(panel.last_summary.path, dtype="float32")
+    # The file is the audio before the pause, then the audio from the resume on: whole 20 ms
+    # blocks were dropped in between.
+    seam = int(np.flatnonzero(recorded != audio[:len(recorded)])[0])
+    assert seam % 320 == 0 and abs(seam - paused_at * 16) <= 320 * 5
+    skips = [k for k in range(320, len(audio) - seam - 3200, 320)
+             if np.array_equal(recorded[seam:seam + 3200], audio[seam + k:seam + k + 3200])]
+    assert len(skips) == 1 and skips[0] >= 8000, skips  # >= 0.5 s dropped while paused
+    tail = recorded[seam:]
+    np.testing.assert_array_equal(tail, audio[seam + skips[0]:seam + skips[0] + len(tail)])
+
+
+def test_panel_device_lost_is_shown_and_panel_stays_usable(
+        speech: tuple[Path, np.ndarray], panel_factory: Any, qtbot: Any) -> None:
+    """SIMULATED device loss after 2 s."""
+    _, audio = speech
+    panel = panel_factory(audio, speed=0, fail_after_s=2.0)
+    with qtbot.waitSignal(panel.recording_finished, timeout=20_000) as finished:
+        panel.start_recording()
+    assert panel.status_label.isVisible()
+    assert panel.status_label.text() == (
+        "Recording stopped: the input stream ended unexpectedly (device disconnected?). The "
+        f"audio up to 0:02.000 is kept in {finished.args[0]}.")
+    assert sf.info(finished.args[0]).frames == 32000
+    assert panel.record_button.isEnabled() and panel.device_combo.isEnabled()
+
+
+def test_panel_reports_recovered_recordings(tmp_path: Path, panel_factory: Any,
+                                            qtbot: Any) -> None:
+    from vaddesk.audio.recorder import WavRecorder
+
+    rec_dir = tmp_path / "rec"
+    crashed = WavRecorder(rec_dir / "recording-2026-01-01_10-00-00.wav")
+    crashed.write(np.zeros(16000 * 3, np.float32))  # written, never closed
+    crashed.path.with_name(crashed.path.name + ".recording").write_text("999999999\n")
+    crashed._file = None
+    with qtbot.waitSignal(recordings_recovered_of(panel_factory), timeout=2000) as got:
+        pass
+    assert [f.duration_ms for f in got.args[0]] == [3000]
+
+
+def recordings_recovered_of(panel_factory: Any) -> Any:
+    panel = panel_factory(np.zeros(16000, np.float32))
+    assert panel.status_label.text() == ("Repaired 1 recording(s) interrupted by a crash: "
+                                         "recording-2026-01-01_10-00-00.wav (0:03)")
+    return panel.recordings_recovered
