@@ -39,6 +39,7 @@ import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
+from functools import partial  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -52,7 +53,7 @@ import soundfile as sf  # noqa: E402
 from tests.corpus import build_long_file, ensure_corpus, read_wav  # noqa: E402
 from vaddesk import paths  # noqa: E402
 from vaddesk.core.engine import StreamingVad, resegment, segment_blocks  # noqa: E402
-from vaddesk.core.model import BLOCK_FRAMES, VadModel  # noqa: E402
+from vaddesk.core.model import BLOCK_FRAMES, Precision, VadModel  # noqa: E402
 from vaddesk.core.params import VadParams  # noqa: E402
 from vaddesk.core.presets import builtin_presets  # noqa: E402
 
@@ -112,10 +113,9 @@ def mem_available_mb() -> float:
 
 # --- the cases -------------------------------------------------------------------------------
 
-def ours_offline(path: Path, precision: str) -> Any:
+def ours_offline(path: Path, precision: Precision) -> Any:
     blocks = sf.blocks(str(path), blocksize=FILE_BLOCK, dtype="float32")
-    return segment_blocks(blocks, VadParams(), precision=precision,  # type: ignore[arg-type]
-                          threads=1)
+    return segment_blocks(blocks, VadParams(), precision=precision, threads=1)
 
 
 def reference_offline(vad: Any, path: Path) -> Any:
@@ -197,7 +197,8 @@ def child(mode: str, path: Path) -> None:
         vad = Fsmn_vad(str(reference_model_dir()), intra_op_num_threads=1)
         segments = len(reference_offline(vad, path)[0])
     else:
-        segments = len(ours_offline(path, mode.removeprefix("ours-")).segments)
+        precision: Precision = "fp32" if mode == "ours-fp32" else "int8"
+        segments = len(ours_offline(path, precision).segments)
     print(json.dumps({"mode": mode, "peak_rss_mb": peak_rss_mb(), "segments": segments,
                       "seconds": time.perf_counter() - t0}))
 
@@ -290,13 +291,11 @@ def main() -> None:
     # 3. network alone
     feats = reference_features(samples[: 5 * 60 * SAMPLE_RATE])
     net_audio_s = feats.shape[0] / 100
-    models = {p: VadModel(p, threads=1) for p in ("fp32", "int8")}  # type: ignore[arg-type]
+    fp32_model, int8_model = VadModel("fp32", threads=1), VadModel("int8", threads=1)
     for block, label in ((BLOCK_FRAMES, f"{BLOCK_FRAMES}-frame calls"),
                          (10, "10-frame calls")):
-        nf_s, nf_all, _ = timed(lambda b=block: run_network(models["fp32"], feats, b),
-                                args.repeats)
-        ni_s, ni_all, _ = timed(lambda b=block: run_network(models["int8"], feats, b),
-                                args.repeats)
+        nf_s, nf_all, _ = timed(partial(run_network, fp32_model, feats, block), args.repeats)
+        ni_s, ni_all, _ = timed(partial(run_network, int8_model, feats, block), args.repeats)
         figures[f"network_{block}"] = {"fp32_s": nf_all, "int8_s": ni_all,
                                        "audio_s": net_audio_s}
         rows += [(f"network  fp32, {label}", nf_s, nf_s / net_audio_s, "1.0x"),
@@ -326,7 +325,7 @@ def main() -> None:
     reseg = {}
     for label, params in (("funasr", VadParams()),
                           ("meeting", builtin_presets()["meeting"].params)):
-        seconds, all_s, _ = timed(lambda p=params: resegment(track, p), args.repeats)
+        seconds, all_s, _ = timed(partial(resegment, track, params), args.repeats)
         reseg[label] = all_s
         rows.append((f"resegment {rss_minutes:.0f} min track, preset {label}", seconds,
                      seconds / rss["file_s"], ""))

@@ -33,6 +33,7 @@ import pytest
 from tests.corpus import SPECS, read_wav
 from vaddesk import paths
 from vaddesk.core.engine import StreamingVad, resegment, segment_array, segment_blocks
+from vaddesk.core.model import Precision
 from vaddesk.core.params import VadParams
 from vaddesk.core.presets import builtin_presets
 from vaddesk.core.types import FrameTrack, Segment, SegmentClosed, SegmentDiscarded, SegmentOpened
@@ -62,7 +63,7 @@ class ReferenceRun:
 class Reference:
     """``funasr_onnx.Fsmn_vad`` over one precision's model, with results cached per session."""
 
-    precision: str
+    precision: Precision
     model_dir: Path
     runs: dict[str, ReferenceRun] = field(default_factory=dict)
     _vad: Any = None
@@ -116,7 +117,7 @@ def reference_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def references(reference_dir: Path) -> dict[str, Reference]:
-    return {p: Reference(p, reference_dir) for p in ("fp32", "int8")}
+    return {"fp32": Reference("fp32", reference_dir), "int8": Reference("int8", reference_dir)}
 
 
 @pytest.fixture(scope="session")
@@ -133,11 +134,11 @@ def audio(corpus: list[Path]) -> Callable[[str], np.ndarray]:
 
 
 @pytest.fixture(scope="session")
-def ours() -> Callable[[str, np.ndarray, str], Any]:
+def ours() -> Callable[[str, np.ndarray, Precision], Any]:
     """Our offline results per (file, precision) with preset funasr, cached per session."""
     cache: dict[tuple[str, str], Any] = {}
 
-    def run(name: str, samples: np.ndarray, precision: str) -> Any:
+    def run(name: str, samples: np.ndarray, precision: Precision) -> Any:
         if (name, precision) not in cache:
             cache[name, precision] = segment_array(samples, VadParams(), precision=precision)
         return cache[name, precision]
@@ -158,7 +159,7 @@ def _frame_is_speech(p0: np.ndarray, params: VadParams) -> np.ndarray:
 
 
 def _trace(samples: np.ndarray, ours_track: FrameTrack, ref: ReferenceRun, params: VadParams,
-           precision: str) -> str:
+           precision: Precision) -> str:
     """Frame by frame: where our decisions differ from the reference's, and why.
 
     Lists each differing frame with p0 on both sides, then locates the cause: the features
@@ -197,7 +198,7 @@ def _trace(samples: np.ndarray, ours_track: FrameTrack, ref: ReferenceRun, param
             f"features (vaddesk frontend vs funasr_onnx WavFrontend/kaldi-native-fbank): "
             f"{int(differ.sum())} of {differ.size} values differ in {rows.size} frames, "
             f"max |Δ| = {float(np.max(np.abs(ref_feats - our_feats), initial=0.0)):.3g}")
-        p0_on_ref_feats = VadModel(precision).silence_prob(ref_feats)  # type: ignore[arg-type]
+        p0_on_ref_feats = VadModel(precision).silence_prob(ref_feats)
         same = np.array_equal(p0_on_ref_feats[:n], ref.p0[:n])
         lines.append(f"our {precision} network on the reference's features reproduces the "
                      f"reference's p0 bit for bit: {same}")
@@ -211,7 +212,8 @@ def _trace(samples: np.ndarray, ours_track: FrameTrack, ref: ReferenceRun, param
 
 @pytest.mark.parametrize("precision", ["fp32", "int8"])
 @pytest.mark.parametrize("name", NAMES)
-def test_segments_equal_reference(name: str, precision: str, audio: Callable[[str], np.ndarray],
+def test_segments_equal_reference(name: str, precision: Precision,
+                                  audio: Callable[[str], np.ndarray],
                                   references: dict[str, Reference], ours: Any) -> None:
     samples = audio(name)
     ref = references[precision].run(name, samples)
@@ -309,9 +311,9 @@ def _fixed(samples: np.ndarray, chunk: int) -> Iterator[np.ndarray]:
         yield samples[pos:pos + chunk]
 
 
-def _stream(chunks: Iterator[np.ndarray], params: VadParams, precision: str
+def _stream(chunks: Iterator[np.ndarray], params: VadParams, precision: Precision
             ) -> tuple[list[Any], StreamingVad]:
-    vad = StreamingVad(params, precision=precision)  # type: ignore[arg-type]
+    vad = StreamingVad(params, precision=precision)
     events: list[Any] = []
     for chunk in chunks:
         events += vad.accept_waveform(chunk)
@@ -356,7 +358,7 @@ def test_streaming_equals_offline(name: str, chunk_ms: int, audio: Callable[[str
 
 @pytest.mark.parametrize("precision", ["int8", "fp32"])
 @pytest.mark.parametrize("name", STREAM_FILES)
-def test_irregular_streaming_equals_offline(name: str, precision: str,
+def test_irregular_streaming_equals_offline(name: str, precision: Precision,
                                             audio: Callable[[str], np.ndarray],
                                             ours: Any) -> None:
     samples = audio(name)
