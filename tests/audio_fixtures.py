@@ -9,6 +9,7 @@ all variants hold the *same speech* and must give the same segments.
 from __future__ import annotations
 
 import shutil
+import struct
 import subprocess
 from pathlib import Path
 from typing import Final
@@ -124,6 +125,46 @@ def master_16k(folder: Path) -> np.ndarray:
 def write_wav(path: Path, data: np.ndarray, rate: int, subtype: str = "PCM_16") -> Path:
     sf.write(path, data, rate, subtype=subtype)
     return path
+
+
+def make_bad_inputs(folder: Path, good: Path) -> dict[str, tuple[Path, str]]:
+    """name -> (file, the message it must give)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    wav = good.read_bytes()
+    out: dict[str, tuple[Path, str]] = {}
+
+    def add(name: str, path: Path, message: str) -> None:
+        out[name] = (path, message)
+
+    add("missing", folder / "missing.wav", "file not found")
+    (folder / "zero.wav").write_bytes(b"")
+    add("zero", folder / "zero.wav", r"file is empty \(0 bytes\)")
+    (folder / "header.wav").write_bytes(wav[:30])
+    add("header", folder / "header.wav", "truncated or corrupt header")
+    (folder / "notes.wav").write_text("Meeting notes\n- budget\n- hiring\n", "utf-8")
+    add("text", folder / "notes.wav", "not an audio file: it contains text")
+    run("ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+           "testsrc=size=32x32:rate=5", "-t", "1", "-c:v", "mpeg4", folder / "video.mp4")
+    add("video", folder / "video.mp4", r"no audio stream \(the file holds: video\)")
+    samples = np.zeros(16_000, np.float32)
+    samples[8_000] = np.nan
+    write_wav(folder / "nan.wav", samples, 16_000, "FLOAT")
+    add("nan", folder / "nan.wav", r"contains NaN or infinite samples \(first at 0\.500 s\)")
+    samples[8_000] = 0.0
+    samples[4_000] = np.inf
+    write_wav(folder / "inf.wav", samples, 16_000, "FLOAT")
+    add("inf", folder / "inf.wav", r"contains NaN or infinite samples \(first at 0\.250 s\)")
+    (folder / "cut.wav").write_bytes(wav[: len(wav) // 2])
+    add("declared_longer", folder / "cut.wav",
+        r"declared length \d+ frames \(\d+\.\d\d s\) is larger than the file, which holds "
+        r"\d+ frames \(\d+\.\d\d s\): the file is truncated")
+    odd = bytearray(wav)
+    odd[20:22] = struct.pack("<H", 0x4242)  # a WAV format tag no decoder knows
+    (folder / "codec.wav").write_bytes(bytes(odd))
+    add("codec", folder / "codec.wav", "unsupported codec: WAV holding format tag 0x4242")
+    (folder / "noise.m4a").write_bytes(np.random.default_rng(5).bytes(4000))
+    add("garbage", folder / "noise.m4a", "not a recognised audio file, or its header is corrupt")
+    return out
 
 
 _SHARED: dict[str, Path] = {}
