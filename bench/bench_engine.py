@@ -216,6 +216,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="small sizes for a fast check (figures are not the claims)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes, one repeat: checks the script runs (tests/)")
     parser.add_argument("--minutes", type=float, default=30.0, help="length of the speed file")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--online-minutes", type=float, default=10.0,
@@ -229,9 +231,14 @@ def main() -> None:
     if args.child:
         child(args.child[0], Path(args.child[1]))
         return
-    if args.quick:
+    interval_min = 30.0
+    if args.smoke:
+        args.minutes, args.repeats, args.online_minutes = 1.0, 1, 0.25
+        args.stream_hours, rss_minutes, interval_min = 0.05, 1.0, 1.0
+        args.no_reference_rss = True
+    elif args.quick:
         args.minutes, args.repeats, args.online_minutes = 3.0, 2, 1.0
-        args.stream_hours, rss_minutes = 0.5, 10.0
+        args.stream_hours, rss_minutes, interval_min = 0.5, 10.0, 5.0
         args.no_reference_rss = True
     else:
         rss_minutes = 60.0
@@ -289,7 +296,7 @@ def main() -> None:
     print(f"streaming: reference RTF {ron_rtf:.4f}, ours RTF {son_rtf:.5f}", flush=True)
 
     # 3. network alone
-    feats = reference_features(samples[: 5 * 60 * SAMPLE_RATE])
+    feats = reference_features(samples[: 5 * 60 * SAMPLE_RATE])  # 5 min or the whole file
     net_audio_s = feats.shape[0] / 100
     fp32_model, int8_model = VadModel("fp32", threads=1), VadModel("int8", threads=1)
     for block, label in ((BLOCK_FRAMES, f"{BLOCK_FRAMES}-frame calls"),
@@ -316,7 +323,7 @@ def main() -> None:
     # 5. simulated long stream
     source = np.concatenate([read_wav(p) for p in corpus])  # the corpus once, ~10 min
     figures["stream_memory"] = stream_memory(source, args.stream_hours,
-                                             sample_every_min=5.0 if args.quick else 30.0)
+                                             sample_every_min=interval_min)
     print(f"stream memory: growth {figures['stream_memory']['growth_mb']:.2f} MB over "
           f"{args.stream_hours:g} h", flush=True)
 
