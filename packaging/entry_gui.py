@@ -5,9 +5,14 @@ else is imported. Arguments are files/folders to open, as with `vaddesk FILE...`
 `--self-test` still work (their output goes to the log when there is no console).
 """
 
+import multiprocessing
+
 from vaddesk.applog import make_std_streams_safe
 
 make_std_streams_safe()
+# `vaddesk segment --jobs N` spawns worker processes: in a frozen app each one starts this same
+# executable, and freeze_support() turns it into the worker instead of a second app.
+multiprocessing.freeze_support()
 
 from vaddesk.cli import main  # noqa: E402
 

@@ -155,6 +155,33 @@ def test_window_opens_a_recording_and_exits_cleanly(
     assert " CRITICAL " not in log_text, log_text
 
 
+def test_segment_a_folder_from_the_bundle(
+    bundle: Path, frozen_env: dict[str, str], recordings: Path, tmp_path: Path
+) -> None:
+    from vaddesk.core.params import VadParams
+
+    out = tmp_path / "out"
+    # --jobs 2: worker processes are spawned from the frozen executable (freeze_support).
+    done = run_frozen(CLI_EXE, "segment", recordings, "--out", out, "--jobs", "2",
+                      env=frozen_env, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["meeting call.json", "meeting.json"]
+    found: dict[str, list[list[int]]] = {}
+    for stem in ("meeting", "meeting call"):
+        data = json.loads((out / f"{stem}.json").read_text("utf-8"))
+        segments = [[s["start_ms"], s["end_ms"]] for s in data["segments"]]
+        source = Path(data["source"]["path"])
+        assert source.parent == recordings
+        # Exactly what the source tree computes for that file with the parameters it reports.
+        assert segments == _segments_from_source(source, VadParams(**data["parameters"])), stem
+        found[stem] = segments
+    # The AAC copy (decoded by the bundle's FFmpeg) holds the same speech as the WAV.
+    assert len(found["meeting call"]) == len(found["meeting"]) >= 3
+    for (a_start, a_end), (b_start, b_end) in zip(found["meeting"], found["meeting call"],
+                                                  strict=True):
+        assert abs(a_start - b_start) <= 30 and abs(a_end - b_end) <= 30
+
+
 def test_bundle_is_slim(bundle: Path) -> None:
     # What the spec excludes must stay out (a new import can drag them back in).
     internal = bundle / "_internal"
