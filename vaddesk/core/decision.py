@@ -131,13 +131,12 @@ class FrameClassifier:
         self._fold()
         k = self._params.noise_frames_for_snr
         noise = self._noise_db
-        before = np.empty(energy.shape[0], dtype=np.float64)
-        energies = energy.tolist()
-        flags = noise_frames.tolist()
-        for i, x in enumerate(energies):
-            before[i] = noise
-            if flags[i]:
-                noise = x if noise < -99.9 else (x + noise * (k - 1)) / k
+        after = [noise]  # noise level after 0, 1, 2, ... noise frames of this block
+        for x in energy[noise_frames].tolist():
+            noise = x if noise < -99.9 else (x + noise * (k - 1)) / k
+            after.append(noise)
+        seen_before = np.cumsum(noise_frames) - noise_frames  # noise frames before each frame
+        before = np.asarray(after, dtype=np.float64)[seen_before]
         self._noise_db = noise
         out: np.ndarray = speech & ((energy - before) >= self._params.snr_thres_db)
         return out

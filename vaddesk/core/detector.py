@@ -31,18 +31,21 @@ Beyond the reference (all off in the ``funasr`` preset):
 
 * ``split_at_pause``: at the hard-cut frame, a segment in a pause (window already silent) ends
   at that pause as if its end silence had elapsed; a segment in speech is split at the longest
-  run of silence frames in the second half of the segment before the limit (ties: the latest;
-  no silence frame: the lowest smoothed speech score). The split is at the middle of the run;
-  the first part ends and the remainder opens there, and continues as a new segment.
+  run of silence decisions in its second half up to the limit (frames
+  [start + max_segment/2, cut]; ties: the latest; no silent frame: the lowest speech score
+  smoothed over the window). The split is at the middle of the run: the first part ends and
+  the remainder opens there and continues as a new segment (no part exceeds the limit; every
+  part ended by a split is at least half of it). History kept: one segment.
 * ``dynamic_end_silence``: the end silence shrinks as the segment grows, see
   :func:`dynamic_end_silence_ms`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import logging
-from bisect import bisect_left
+from bisect import bisect_right
 from typing import Final
 
 import numpy as np
@@ -61,7 +64,10 @@ DYNAMIC_FLOOR_FROM_MS: Final = 50_000
 DYNAMIC_FLOOR_MS: Final = 300
 """The floor is max(300 ms, max_end_silence_ms / 4) (never above max_end_silence_ms)."""
 
-_TRIM_SLACK_FRAMES: Final = 4096
+_TRIM_SLACK_FRAMES: Final = 2048
+_MAX_WINDOW_FRAMES: Final = int(
+    next(f for f in dataclasses.fields(VadParams) if f.name == "window_size_ms").metadata["max"]
+) // FRAME_SHIFT_MS
 
 
 def dynamic_end_silence_ms(max_end_silence_ms: int, elapsed_ms: int) -> int:
@@ -96,17 +102,20 @@ class _Frames:
         self.dec = np.zeros(0, dtype=np.int32)
         self.p0 = np.zeros(0, dtype=np.float32)
         self.csum = np.zeros(1, dtype=np.int64)  # csum[i] = sum(dec[:i])
-        self.hi: list[int] = []  # frames t >= scan_from with full-window sum >= T1
-        self.lo: list[int] = []  # ... with full-window sum <= T2
+        # Runs [start, end) of frames (from the last scan on) whose full-window sum is >= T1
+        # ("hi") or <= T2 ("lo"), as sorted lists: a search is one bisect.
+        self.hi_runs: tuple[list[int], list[int]] = ([], [])
+        self.lo_runs: tuple[list[int], list[int]] = ([], [])
 
     @property
     def end(self) -> int:
         return self.base + int(self.dec.shape[0])
 
     def append(self, dec: np.ndarray, p0: np.ndarray) -> None:
-        self.dec = np.concatenate([self.dec, dec.astype(np.int32)])
-        self.p0 = np.concatenate([self.p0, np.asarray(p0, dtype=np.float32)])
-        self.csum = np.concatenate([[0], np.cumsum(self.dec, dtype=np.int64)])
+        new = dec.astype(np.int32)
+        self.csum = np.concatenate([self.csum, np.cumsum(new, dtype=np.int64) + self.csum[-1]])
+        self.dec = np.concatenate([self.dec, new])
+        self.p0 = np.concatenate([self.p0, p0])
 
     def trim(self, keep_from: int) -> None:
         drop = keep_from - self.base
@@ -116,6 +125,17 @@ class _Frames:
         self.p0 = self.p0[drop:].copy()
         self.csum = np.concatenate([[0], np.cumsum(self.dec, dtype=np.int64)])
         self.base = keep_from
+
+
+def _runs(mask: np.ndarray, offset: int) -> tuple[list[int], list[int]]:
+    """Starts and ends (exclusive) of the runs of True in ``mask``, shifted by ``offset``."""
+    n = int(mask.shape[0])
+    if n == 0:
+        return [], []
+    changes = (np.flatnonzero(mask[1:] != mask[:-1]) + (offset + 1)).tolist()
+    # Run boundaries alternate start, end, start, ...
+    bounds = ([offset] if mask[0] else []) + changes + ([offset + n] if mask[-1] else [])
+    return bounds[0::2], bounds[1::2]
 
 
 class EndpointDetector:
@@ -178,6 +198,11 @@ class EndpointDetector:
         return self._frames.end
 
     @property
+    def buffered_frames(self) -> int:
+        """Frames of history held (bounded: window + slack, plus one segment with split)."""
+        return int(self._frames.dec.shape[0])
+
+    @property
     def is_speech_detected(self) -> bool:
         return self._shaper.open_start_ms is not None
 
@@ -222,7 +247,8 @@ class EndpointDetector:
         return self._pos  # a split may open a segment; the shaper has nothing pending then
 
     def _trim(self) -> None:
-        keep = self._pos - self._win
+        # Keep the largest window any parameters allow, so set_params() can widen it live.
+        keep = self._pos - _MAX_WINDOW_FRAMES
         if self._params.split_at_pause and self._phase in (_Phase.SPEECH, _Phase.PAUSE):
             keep = min(keep, self._seg_start)
         self._frames.trim(max(0, keep))
@@ -238,11 +264,15 @@ class EndpointDetector:
     def _window_scan(self, scan_from: int) -> None:
         """Full-window sums for frames [scan_from, end) and their threshold crossings."""
         fr = self._frames
-        t = np.arange(scan_from, fr.end, dtype=np.int64)
-        left = np.maximum(t - self._win + 1, 0)
-        sums = fr.csum[t + 1 - fr.base] - fr.csum[left - fr.base]
-        fr.hi = (np.flatnonzero(sums >= self._t_up) + scan_from).tolist()
-        fr.lo = (np.flatnonzero(sums <= self._t_down) + scan_from).tolist()
+        a, b, w = scan_from - fr.base, fr.end - fr.base, self._win
+        if scan_from - w + 1 >= 0:  # whole windows: two slices of the running sum
+            sums = fr.csum[a + 1:b + 1] - fr.csum[a + 1 - w:b + 1 - w]
+        else:
+            t = np.arange(scan_from, fr.end, dtype=np.int64)
+            left = np.maximum(t - w + 1, 0)
+            sums = fr.csum[t + 1 - fr.base] - fr.csum[left - fr.base]
+        fr.hi_runs = _runs(sums >= self._t_up, scan_from)
+        fr.lo_runs = _runs(sums <= self._t_down, scan_from)
 
     def _first(self, up: bool, a: int, lim: int) -> int | None:
         """First frame t in [a, lim) whose window sum crosses the up (>= T1) or down (<= T2)
@@ -262,10 +292,12 @@ class EndpointDetector:
             a = b
             if a >= lim:
                 return None
-        flips = fr.hi if up else fr.lo
-        i = bisect_left(flips, a)
-        if i < len(flips) and flips[i] < lim:
-            return flips[i]
+        starts, ends = fr.hi_runs if up else fr.lo_runs
+        i = bisect_right(starts, a) - 1
+        if i >= 0 and ends[i] > a:
+            return a  # a is inside a run
+        if i + 1 < len(starts) and starts[i + 1] < lim:
+            return starts[i + 1]
         return None
 
     def _k_at(self, frame: int) -> int:
@@ -283,10 +315,16 @@ class EndpointDetector:
         k0 = self._k_at(flip + 1)
         if not self._params.dynamic_end_silence or self._k_at(flip + k0) == k0:
             return flip + k0
-        t = flip + 1
-        while t - flip < self._k_at(t):  # k shrinks as t grows: at most k0 steps
-            t += 1
-        return t
+        # t - flip - k(t) strictly increases with t (k never grows): binary search for the
+        # first t in (flip, flip + k0] where it reaches 0.
+        lo, hi = flip + 1, flip + k0
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if mid - flip >= self._k_at(mid):
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
 
     def _cut_frame(self) -> int:
         return max(self._seg_start + self._max_seg, self._check_from, self._pos)
@@ -377,9 +415,11 @@ class EndpointDetector:
             self._after_end(cut)
             return events
         if self._phase is _Phase.PAUSE:
-            # Already in a pause: end here as if the end silence had elapsed.
+            # The limit falls in a pause: end there as if its end silence had elapsed (same
+            # end frame as a silence end) and start afresh after the limit. (Splitting at an
+            # earlier pause instead would leave a remainder that is mostly this pause.)
             f = self._pause_flip
-            extra = min(self._lookahead + 1, self._k_end) if self._params.extend else 0
+            extra = min(self._lookahead + 1, self._k_at(cut)) if self._params.extend else 0
             end_frame = min(f + extra, cut)
             self._data_start = cut + 1
             events = self._close((end_frame + 1) * FRAME_SHIFT_MS)
@@ -390,18 +430,22 @@ class EndpointDetector:
         events += self._open(split)
         self._seg_start = split
         self._check_from = cut + 1
+        self._pos = cut + 1
         if flip_down:
             self._enter_pause(cut)
-        else:
-            self._pos = cut + 1
         return events
 
     def _split_frame(self, cut: int) -> int:
-        """Middle of the longest silence run in [start + max_seg/2, cut); see module doc."""
+        """Where to split a segment that reached its limit at frame ``cut``.
+
+        Looks at frames [start + max_segment/2, cut]: the middle of the longest run of silence
+        decisions (ties: the latest), or, without any, the frame with the lowest speech score
+        smoothed over the window (ties: the latest).
+        """
         fr = self._frames
         lo = self._seg_start + self._max_seg // 2
-        lo = min(max(lo, self._seg_start + 1, fr.base), cut - 1)
-        dec = fr.dec[lo - fr.base: cut - fr.base]
+        lo = min(max(lo, self._seg_start + 1, fr.base), cut)
+        dec = fr.dec[lo - fr.base: cut + 1 - fr.base]
         silent = np.concatenate([[0], (dec == 0).astype(np.int8), [0]])
         edges = np.diff(silent)
         run_starts = np.flatnonzero(edges == 1)
@@ -409,8 +453,9 @@ class EndpointDetector:
         if run_starts.size:
             lengths = run_ends - run_starts
             best = int(np.flatnonzero(lengths == lengths.max())[-1])
-            return lo + int(run_starts[best]) + int(lengths[best]) // 2
-        score = 1.0 - fr.p0[lo - fr.base: cut - fr.base].astype(np.float64)
+            middle = lo + int(run_starts[best]) + int(lengths[best]) // 2
+            return middle
+        score = 1.0 - fr.p0[lo - fr.base: cut + 1 - fr.base].astype(np.float64)
         half = self._win // 2
         csum = np.concatenate([[0.0], np.cumsum(score)])
         idx = np.arange(score.shape[0])
@@ -418,7 +463,7 @@ class EndpointDetector:
         right = np.minimum(idx + half + 1, score.shape[0])
         smooth = (csum[right] - csum[left]) / (right - left)
         best = int(np.flatnonzero(smooth == smooth.min())[-1])
-        return lo + best
+        return max(lo + best, self._seg_start + 1)
 
 
 def detect_segments(p0: np.ndarray, energy_db: np.ndarray,
