@@ -1,0 +1,93 @@
+"""vaddesk.applog: the log file, a windowed build's missing stdout/stderr, the excepthook.
+
+Each case runs in a fresh interpreter: logging and excepthooks are process-wide, and a windowed
+build's `sys.stdout is None` can only be reproduced by setting it before anything else runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _run(code: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, VADDESK_LOG_DIR=str(tmp_path / "logs"))
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_windowed_build_without_stdout_or_stderr(tmp_path: Path) -> None:
+    # As in a PyInstaller console=False build: no streams at all. Nothing may crash, and the
+    # uncaught exceptions (main thread and a worker thread) reach the log file and `show`.
+    done = _run(f"""
+        import sys, threading, json
+        sys.stdout = None
+        sys.stderr = None
+        from vaddesk import applog
+        path = applog.setup_logging()
+        shown = []
+        applog.install_excepthook(shown.append)
+        print("a print into nowhere")
+        import logging; logging.getLogger("x").warning("a warning with no stderr")
+        worker = threading.Thread(target=lambda: 1 / 0, name="decoder")
+        worker.start(); worker.join()
+        try:
+            raise ValueError("bad thing")
+        except ValueError:
+            sys.excepthook(*sys.exc_info())
+        with open({str(tmp_path / "result.json")!r}, "w") as out:
+            json.dump({{"path": str(path), "shown": shown}}, out)
+    """, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "" and done.stderr == ""
+    result = json.loads((tmp_path / "result.json").read_text("utf-8"))
+    log_file = tmp_path / "logs" / "vaddesk.log"
+    assert result["path"] == str(log_file)
+    assert result["shown"] == [
+        "An unexpected error occurred in thread decoder:\n\n"
+        f"ZeroDivisionError: division by zero\n\nDetails are in the log file:\n{log_file}",
+        "An unexpected error occurred:\n\n"
+        f"ValueError: bad thing\n\nDetails are in the log file:\n{log_file}",
+    ]
+    text = log_file.read_text("utf-8")
+    assert "a warning with no stderr" in text
+    assert "unexpected exception in thread decoder" in text
+    assert "ZeroDivisionError: division by zero" in text
+    # the traceback, not just the message (code run with -c has no source lines to show)
+    assert 'File "<string>", line 14, in <module>\nValueError: bad thing' in text
+
+
+def test_console_gets_warnings_and_the_file_gets_info(tmp_path: Path) -> None:
+    done = _run("""
+        import logging
+        from vaddesk import applog
+        applog.setup_logging()
+        applog.setup_logging()  # twice: no duplicated handlers
+        logging.getLogger("vaddesk.t").info("info line")
+        logging.getLogger("vaddesk.t").warning("warning line")
+    """, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "WARNING vaddesk.t: warning line\n"
+    text = (tmp_path / "logs" / "vaddesk.log").read_text("utf-8")
+    assert text.count("info line") == 1 and text.count("warning line") == 1
+
+
+def test_unwritable_log_folder_still_runs(tmp_path: Path) -> None:
+    blocker = tmp_path / "logs"
+    blocker.write_text("a file where the log folder should be")
+    done = _run("""
+        import logging
+        from vaddesk import applog
+        applog.setup_logging()
+        logging.getLogger("vaddesk.t").warning("still logging")
+        assert applog.log_file() is None
+    """, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "cannot write the log file" in done.stderr
+    assert "still logging" in done.stderr
