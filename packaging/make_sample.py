@@ -99,8 +99,8 @@ def compute_expected() -> dict[str, object]:
     }
     precisions: dict[str, object] = {}
     for precision in ("int8", "fp32"):
-        info = model_info(precision)  # type: ignore[arg-type]
-        result = segment_array(audio, precision=precision)  # type: ignore[arg-type]
+        info = model_info(precision)
+        result = segment_array(audio, precision=precision)
         precisions[precision] = {
             "model": info.name,
             "model_sha256": info.sha256,
