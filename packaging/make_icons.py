@@ -35,7 +35,7 @@ def render(renderer: QSvgRenderer, size: int, out: Path) -> None:
     painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
     renderer.render(painter)
     painter.end()
-    if not image.save(str(out), b"PNG"):
+    if not image.save(str(out)):  # format from the .png suffix
         raise OSError(f"could not write {out}")
 
 
