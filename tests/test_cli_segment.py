@@ -131,9 +131,15 @@ def test_equal_stems_never_collide(fx_dir: Path, tmp_path: Path) -> None:
     assert main(["segment", str(folder), "-r", "--out", str(tmp_path / "o"), "-j", "1"]) == 0
     assert sorted(str(p.relative_to(tmp_path / "o")) for p in (tmp_path / "o").rglob("*")) == [
         "Talk.flac.json", "sub", "sub/talk.json", "talk.mp3.json", "talk.wav.json"]
-    # Without --out, beside each input.
-    assert main(["segment", str(folder / "sub" / "talk.wav"), "-j", "1"]) == 0
+    # Without --out, beside each input; a second recursive run skips the clips of the first.
+    assert main(["segment", str(folder / "sub"), "-r", "-j", "1", "--clips"]) == 0
     assert (folder / "sub" / "talk.json").exists()
+    assert len(list((folder / "sub" / "talk_clips").iterdir())) == 3
+    assert main(["segment", str(folder / "sub"), "-r", "-j", "1", "--clips",
+                 "--overwrite"]) == 0
+    assert sorted(p.name for p in (folder / "sub").iterdir()) == ["talk.json", "talk.wav",
+                                                                 "talk_clips"]
+    assert [p.suffix for p in (folder / "sub" / "talk_clips").iterdir()] == [".wav"] * 3
 
 
 def test_no_overwrite_without_the_flag(fx_dir: Path, tmp_path: Path,

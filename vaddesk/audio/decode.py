@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -217,12 +218,22 @@ def _is_hidden(name: str) -> bool:
     return name.startswith(".")
 
 
+# vaddesk's own clips (`<stem>_clips/<stem>_<NNN>_<start>-<end>.wav`, see vaddesk.export.names):
+# a second recursive run over a folder must not segment the clips of the first.
+_CLIP_NAME = re.compile(r"^(?P<stem>.+)_\d{3,}_\d+-\d+\.wav$")
+
+
+def _is_our_clip(path: Path) -> bool:
+    m = _CLIP_NAME.match(path.name)
+    return m is not None and path.parent.name == f"{m['stem']}_clips"
+
+
 def find_audio_files(inputs: Sequence[Path], recursive: bool) -> list[tuple[Path, Path]]:
     """Expand files and folders into (file, path relative to its input folder).
 
     Files named explicitly are kept whatever their extension (a bad one is reported when it is
     opened, so the user hears about it); folders contribute files with an audio extension,
-    sorted, hidden files skipped, sub-folders only when `recursive`.
+    sorted, hidden files and vaddesk's own clips skipped, sub-folders only when `recursive`.
     """
     found: list[tuple[Path, Path]] = []
     seen: set[Path] = set()
@@ -232,7 +243,7 @@ def find_audio_files(inputs: Sequence[Path], recursive: bool) -> list[tuple[Path
             walker = item.rglob("*") if recursive else item.glob("*")
             children = sorted(
                 p for p in walker
-                if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file()
+                if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file() and not _is_our_clip(p)
                 and not any(_is_hidden(part) for part in p.relative_to(item).parts))
             for child in children:
                 key = Path(os.path.abspath(child))
