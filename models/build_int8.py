@@ -165,7 +165,9 @@ def update_manifest(path: Path) -> None:
     tmp.replace(MANIFEST)
 
 
-def report(name: str, path: Path, feats: list[np.ndarray], ref_p0: np.ndarray, t_fp32: float) -> None:
+def report(
+    name: str, path: Path, feats: list[np.ndarray], ref_p0: np.ndarray, t_fp32: float
+) -> None:
     p0 = score(path, feats)
     bench = np.concatenate(feats)
     t = time_network(path, bench)

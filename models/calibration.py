@@ -26,10 +26,16 @@ SAMPLE_RATE: Final = 16_000
 
 SENTENCES: Final = (
     ("en-us", "The small pup gnawed a hole in the sock. The fish twisted and turned."),
-    ("en-gb", "Press the pants and sew a button on the vest. The swan dive was far short of perfect."),
+    (
+        "en-gb",
+        "Press the pants and sew a button on the vest. The swan dive was far short of perfect.",
+    ),
     ("en-us+f3", "The beauty of the view stunned the young boy. Two blue fish swam in the tank."),
     ("en-gb-scotland", "Her purse was full of useless trash. The colt reared and threw the rider."),
-    ("en-us+m3", "It snowed, rained and hailed the same morning. Read verse out loud for pleasure."),
+    (
+        "en-us+m3",
+        "It snowed, rained and hailed the same morning. Read verse out loud for pleasure.",
+    ),
     ("de", "Der Zug kommt heute etwas später an. Wir treffen uns morgen früh im Büro."),
     ("fr", "La réunion commence à dix heures précises. Nous avons terminé le projet hier soir."),
     ("cmn", "今天下午三点开会，请大家准时参加。这个项目的进度需要再讨论一下。"),

@@ -33,12 +33,15 @@ frame's 400 unscaled float32 samples (numpy's pairwise float32 sum), then
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Final
+from typing import Final, Literal, cast
 
 import numpy as np
 
@@ -60,7 +63,8 @@ _SAMPLE_RATE_HZ: Final = 16_000.0
 _PREEMPH: Final = np.float32(0.97)
 _WAVE_SCALE: Final = np.float32(32768.0)
 _FLT_EPSILON: Final = float(np.finfo(np.float32).eps)
-_BLOCK_FRAMES: Final = 1024  # frames per vectorised block: bounds temporaries (~10 MB)
+_BLOCK_FRAMES: Final = 512
+_ROW_LOOP_MIN_FRAMES: Final = 96  # below this, per-row numpy calls cost more than a cumsum  # frames per vectorised block: fastest here (fits in cache)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +94,26 @@ def _empty(first_frame: int) -> FrontendFrames:
 # --- constant tables (built once, with knf's float32 arithmetic) ---------------------------
 
 
+def _libm_logf() -> Callable[[float], float] | None:
+    """The C library's logf, which knf's MelScale calls (None if it cannot be loaded).
+
+    glibc's logf is not correctly rounded (max error ~0.82 ulp), so a numpy log rounded to
+    float32 differs from it for a few of the 257 FFT bin frequencies, which moves 11 mel
+    weights by one ulp. Calling the same libm makes the weight table bit-identical to knf's.
+    """
+    try:
+        name = ctypes.util.find_library("m") or ctypes.util.find_library("c")
+        if name is None:
+            return None
+        lib = ctypes.CDLL(name)
+        fn = lib.logf
+    except (OSError, AttributeError):
+        return None
+    fn.restype = ctypes.c_float
+    fn.argtypes = [ctypes.c_float]
+    return cast(Callable[[float], float], fn)
+
+
 def _hamming_window() -> np.ndarray:
     # knf: a = 2*pi/(N-1) in double, w[i] = 0.54 - 0.46*cos(a*i) in double, stored as float.
     a = 2.0 * math.pi / (FRAME_LENGTH - 1)
@@ -101,7 +125,12 @@ def _mel_scale(freq: np.ndarray) -> np.ndarray:
     # knf: 1127.0f * logf(1.0f + freq / 700.0f), every step in float32.
     f32 = np.float32
     inner = (f32(1.0) + freq.astype(f32) / f32(700.0)).astype(f32)
-    return (f32(1127.0) * np.log(inner.astype(np.float64)).astype(f32)).astype(f32)
+    logf = _libm_logf()
+    if logf is not None:
+        logs = np.array([logf(float(v)) for v in inner], dtype=f32)
+    else:  # correctly rounded log: at most one ulp away from libm's on a few weights
+        logs = np.log(inner.astype(np.float64)).astype(f32)
+    return (f32(1127.0) * logs).astype(f32)
 
 
 def _mel_weights() -> tuple[np.ndarray, np.ndarray]:
@@ -115,8 +144,8 @@ def _mel_weights() -> tuple[np.ndarray, np.ndarray]:
     fft_bin_width = f32(_SAMPLE_RATE_HZ) / f32(FFT_SIZE)
     low_freq = f32(20.0)
     high_freq = f32(0.5) * f32(_SAMPLE_RATE_HZ)  # high_freq = 0 -> nyquist
-    mel_low = _mel_scale(np.array([low_freq]))[0]
-    mel_high = _mel_scale(np.array([high_freq]))[0]
+    edges = _mel_scale(np.array([low_freq, high_freq], dtype=f32))
+    mel_low, mel_high = edges[0], edges[1]
     mel_delta = f32((mel_high - mel_low) / f32(NUM_MEL_BINS + 1))
     mel = _mel_scale((fft_bin_width * np.arange(num_fft_bins, dtype=f32)).astype(f32))
 
@@ -148,20 +177,24 @@ def mel_weight_matrix() -> np.ndarray:
     index, table = _TABLES.mel_index, _TABLES.mel_table
     out = np.zeros((NUM_MEL_BINS, FFT_SIZE // 2 + 1), dtype=np.float32)
     for k in range(index.shape[0]):
-        out[np.arange(NUM_MEL_BINS), index[k]] += table[k]
+        out[np.arange(NUM_MEL_BINS), index[k]] += table[k, :, 0]
     return out
 
 
 @dataclass(frozen=True, slots=True)
 class _Tables:
-    window: np.ndarray
-    mel_index: np.ndarray
-    mel_table: np.ndarray
+    window_col: np.ndarray  # (400, 1) float32
+    mel_index: np.ndarray  # (K, 80) FFT bin of each weight
+    mel_table: np.ndarray  # (K, 80, 1) float32 weights, broadcast over frames
 
 
 def _build_tables() -> _Tables:
     index, table = _mel_weights()
-    return _Tables(window=_hamming_window(), mel_index=index, mel_table=table)
+    return _Tables(
+        window_col=_hamming_window()[:, None].copy(),
+        mel_index=index,
+        mel_table=table[:, :, None].copy(),
+    )
 
 
 _TABLES: Final = _build_tables()
@@ -218,36 +251,92 @@ def _frames_view(samples: np.ndarray, num_frames: int) -> np.ndarray:
     )
 
 
-def _log_fbank(frames: np.ndarray) -> np.ndarray:
-    """(n, 400) unscaled float32 frames -> (n, 80) float32 log-mel energies, as knf computes."""
+def _log_fbank_numpy(frames: np.ndarray) -> np.ndarray:
+    """(n, 400) unscaled float32 frames -> (80, n) float32 log-mel energies.
+
+    Works frame-per-column ((400, n) layout): every numpy operation then runs along
+    contiguous rows, and ``add.reduce`` over axis 0 sums each frame sequentially, as knf does.
+    """
     f32 = np.float32
-    x = frames * _WAVE_SCALE  # exact: a power of two
-    # Remove DC with knf's sequential float32 sum (cumsum keeps left-to-right order).
-    mean = np.cumsum(x, axis=1, dtype=f32)[:, -1] / f32(FRAME_LENGTH)
-    x -= mean[:, None]
+    n = frames.shape[0]
+    x = np.multiply(frames.T, _WAVE_SCALE, out=np.empty((FRAME_LENGTH, n), dtype=f32))  # exact
+    # Remove DC. knf sums each frame left to right in float32; numpy's reductions use pairwise
+    # sums, so: for big blocks add the 400 rows one by one (each call vectorised over the
+    # frames), for small blocks (streaming) a cumulative sum per frame (no per-row calls).
+    # Both are the same sequential float32 sums.
+    if n >= _ROW_LOOP_MIN_FRAMES:
+        total = x[0].copy()
+        add = np.add
+        for row in x[1:]:
+            add(total, row, out=total)
+    else:
+        total = np.cumsum(frames * _WAVE_SCALE, axis=1, dtype=f32)[:, -1]
+    x -= total / f32(FRAME_LENGTH)
     # Pre-emphasis, knf order: d[i] -= c*d[i-1] using the not-yet-updated d[i-1].
     y = np.empty_like(x)
-    y[:, 1:] = x[:, 1:] - _PREEMPH * x[:, :-1]
-    y[:, 0] = x[:, 0] - _PREEMPH * x[:, 0]
-    y *= _TABLES.window
-    spec = np.fft.rfft(y.astype(np.float64), n=FFT_SIZE, axis=1)
+    np.multiply(x[:-1], _PREEMPH, out=y[1:])
+    np.subtract(x[1:], y[1:], out=y[1:])
+    np.subtract(x[0], _PREEMPH * x[0], out=y[0])
+    y *= _TABLES.window_col
+    # Real FFT in double precision (see the module docstring), rows = frames for speed.
+    padded = np.zeros((n, FFT_SIZE), dtype=np.float64)
+    padded[:, :FRAME_LENGTH] = y.T
+    spec = np.fft.rfft(padded, axis=1)
     re = spec.real.astype(f32)
     im = spec.imag.astype(f32)
-    power_t = np.ascontiguousarray((re * re + im * im).T)  # (257, n): row gathers are cheap
+    re *= re
+    im *= im
+    re += im
+    return _mel_log(np.ascontiguousarray(re.T))
+
+
+def _mel_log(power_t: np.ndarray) -> np.ndarray:
+    """(257, n) float32 power spectra -> (80, n) float32 log mel energies, knf's arithmetic."""
+    f32 = np.float32
+    n = power_t.shape[1]
     index, table = _TABLES.mel_index, _TABLES.mel_table
-    acc = np.zeros((NUM_MEL_BINS, frames.shape[0]), dtype=f32)
-    for k in range(index.shape[0]):
-        acc += table[k][:, None] * power_t[index[k]]
+    acc = np.zeros((NUM_MEL_BINS, n), dtype=f32)
+    tmp = np.empty((NUM_MEL_BINS, n), dtype=f32)
+    for k in range(index.shape[0]):  # sequential float32 sums, one weight position at a time
+        np.take(power_t, index[k], axis=0, out=tmp)
+        tmp *= table[k]
+        acc += tmp
     np.maximum(acc, f32(_FLT_EPSILON), out=acc)
-    return np.log(acc.T.astype(np.float64)).astype(f32)
+    return np.log(acc.astype(np.float64)).astype(f32)
+
+
+def _log_fbank_knf(frames: np.ndarray) -> np.ndarray:
+    """The reference's own fbank (kaldi-native-fbank), for checks: (n, 400) -> (80, n)."""
+    import kaldi_native_fbank as knf  # test/dev dependency only
+
+    opts = knf.FbankOptions()
+    opts.frame_opts.samp_freq = _SAMPLE_RATE_HZ
+    opts.frame_opts.dither = 0.0
+    opts.frame_opts.window_type = "hamming"
+    opts.frame_opts.frame_shift_ms = 10.0
+    opts.frame_opts.frame_length_ms = 25.0
+    opts.frame_opts.snip_edges = True
+    opts.mel_opts.num_bins = NUM_MEL_BINS
+    opts.energy_floor = 0
+    n = frames.shape[0]
+    # Frames are independent (snip edges, no dither): recompute them from their samples.
+    samples = np.concatenate([frames[:, :FRAME_SHIFT].reshape(-1), frames[-1, FRAME_SHIFT:]])
+    fbank = knf.OnlineFbank(opts)
+    fbank.accept_waveform(_SAMPLE_RATE_HZ, (samples * _WAVE_SCALE).tolist())
+    return np.array([fbank.get_frame(i) for i in range(n)], dtype=np.float32).T.copy()
 
 
 def _energy_db(frames: np.ndarray) -> np.ndarray:
     """(n, 400) unscaled float32 frames -> (n,) float64 decibels, as the reference computes."""
     # Per-row float32 pairwise sum (same as the reference's 1-D ``np.square(x).sum()``), then
-    # float64 for ``+ 1e-6`` and log10 (numpy 1.26 promotes the scalar sum to float64 there).
-    power = np.square(frames).sum(axis=1, dtype=np.float32).astype(np.float64)
-    return 10.0 * np.log10(power + 1e-6)
+    # float64 for ``+ 1e-6`` and math.log10 (numpy's log10 differs from libm's in the last
+    # bit for some values; the reference calls math.log10).
+    power = np.square(frames).sum(axis=1, dtype=np.float32).astype(np.float64) + 1e-6
+    log10 = math.log10
+    return np.array([10 * log10(p) for p in power.tolist()], dtype=np.float64)
+
+
+FbankBackend = Literal["numpy", "knf"]
 
 
 class StreamingFrontend:
@@ -256,77 +345,97 @@ class StreamingFrontend:
     ``accept`` returns the rows that are final so far (each feature row needs the fbank
     frames two ahead, so rows trail the input by 2 frames + up to 400 pending samples);
     ``finish`` returns the rest, repeating the last fbank frame as the reference does.
+
+    ``fbank="knf"`` computes the filterbank with kaldi-native-fbank exactly as the reference
+    does (a dev/test dependency, ~4x slower); the default numpy path differs from it only by
+    float32 rounding of the FFT (see the module docstring).
     """
 
-    def __init__(self, cmvn_path: Path | None = None) -> None:
+    def __init__(self, cmvn_path: Path | None = None, *, fbank: FbankBackend = "numpy") -> None:
         if cmvn_path is None:
             # The shipped file is checked against models/manifest.json (a custom path is not).
             cmvn_path = paths.model_file(CMVN_FILE)
             verify_model_file(cmvn_path)
-        self._cmvn_shift, self._cmvn_scale = load_cmvn(cmvn_path)
-        self._pending = np.zeros(0, dtype=np.float32)  # samples from the next frame's start
-        self._fbank_done = 0  # fbank frames computed
-        self._emitted = 0  # feature rows returned
-        # Fbank rows from global index (emitted - 2) [clamped at 0] to fbank_done - 1, and the
-        # energies of frames emitted .. fbank_done - 1. Never more than a few rows.
-        self._fbank_tail = np.zeros((0, NUM_MEL_BINS), dtype=np.float32)
-        self._energy_tail = np.zeros(0, dtype=np.float64)
+        if fbank not in ("numpy", "knf"):
+            raise ValueError(f"fbank must be 'numpy' or 'knf', got {fbank!r}")
+        self._fbank_fn = _log_fbank_numpy if fbank == "numpy" else _log_fbank_knf
+        shift, scale = load_cmvn(cmvn_path)
+        # am.mvn repeats one 80-dim vector for each of the 5 stacked frames; then CMVN can be
+        # applied once per fbank frame before stacking (5x less work, identical numbers: each
+        # element is still (float64(x) + shift) * scale rounded to float32).
+        self._per_frame_cmvn = all(
+            np.array_equal(v[:NUM_MEL_BINS], v[k * NUM_MEL_BINS : (k + 1) * NUM_MEL_BINS])
+            for v in (shift, scale)
+            for k in range(LFR_M)
+        )
+        self._shift_col = shift[:NUM_MEL_BINS, None].copy()
+        self._scale_col = scale[:NUM_MEL_BINS, None].copy()
+        self._cmvn_shift, self._cmvn_scale = shift, scale
+        self.reset()
 
     @property
     def frames_emitted(self) -> int:
         return self._emitted
 
     def reset(self) -> None:
-        self._pending = np.zeros(0, dtype=np.float32)
-        self._fbank_done = 0
-        self._emitted = 0
-        self._fbank_tail = np.zeros((0, NUM_MEL_BINS), dtype=np.float32)
+        self._pending = np.zeros(0, dtype=np.float32)  # samples from the next frame's start
+        self._fbank_done = 0  # fbank frames computed
+        self._emitted = 0  # feature rows returned
+        # Fbank rows (normalised if per-frame CMVN) from global index max(0, emitted - 2) to
+        # fbank_done - 1, and the energies of frames emitted .. fbank_done - 1: a few rows.
+        self._rows_tail = np.zeros((0, NUM_MEL_BINS), dtype=np.float32)
         self._energy_tail = np.zeros(0, dtype=np.float64)
 
     def accept(self, samples: np.ndarray) -> FrontendFrames:
         samples = _as_mono_float32(samples)
-        first = self._emitted
-        parts: list[FrontendFrames] = []
+        rows_parts = [self._rows_tail]
+        energy_parts = [self._energy_tail]
         # Bounded work per step: at most _BLOCK_FRAMES frames' worth of samples at a time.
         step = _BLOCK_FRAMES * FRAME_SHIFT
         for start in range(0, samples.shape[0], step):
-            out = self._accept_block(samples[start : start + step])
-            if out.num_frames:
-                parts.append(out)
-        return _concat(parts, first)
+            self._fbank_block(samples[start : start + step], rows_parts, energy_parts)
+        if len(rows_parts) > 1:
+            self._rows_tail = np.concatenate(rows_parts)
+            self._energy_tail = np.concatenate(energy_parts)
+        return self._emit(self._rows_tail, final=False)
 
     def finish(self) -> FrontendFrames:
-        """End of stream: the remaining rows (the last fbank frame repeated as right context)."""
+        """End of stream: the remaining rows (the last fbank frame repeated as right context).
+
+        The frontend is then empty; call ``reset`` before feeding a new stream.
+        """
         first = self._emitted
-        if self._fbank_done == 0:
-            return _empty(first)
-        last = self._fbank_tail[-1:]
-        right = np.repeat(last, LFR_CONTEXT, axis=0)
-        out = self._emit(np.concatenate([self._fbank_tail, right]), final=True)
         self._pending = np.zeros(0, dtype=np.float32)
-        return out if out.num_frames else _empty(first)
+        if self._rows_tail.shape[0] == 0:
+            return _empty(first)
+        right = np.repeat(self._rows_tail[-1:], LFR_CONTEXT, axis=0)
+        out = self._emit(np.concatenate([self._rows_tail, right]), final=True)
+        return out
 
     # -- internals --
 
-    def _accept_block(self, samples: np.ndarray) -> FrontendFrames:
+    def _fbank_block(
+        self, samples: np.ndarray, rows_parts: list[np.ndarray], energy_parts: list[np.ndarray]
+    ) -> None:
+        """Turn pending + ``samples`` into fbank rows and energies for every complete frame."""
         buf = np.concatenate([self._pending, samples]) if self._pending.size else samples
-        n_new = (
-            0 if buf.shape[0] < FRAME_LENGTH else 1 + (buf.shape[0] - FRAME_LENGTH) // FRAME_SHIFT
-        )
+        length = buf.shape[0]
+        n_new = 0 if length < FRAME_LENGTH else 1 + (length - FRAME_LENGTH) // FRAME_SHIFT
         if n_new == 0:
             self._pending = np.array(buf, dtype=np.float32, copy=True)
-            return _empty(self._emitted)
-        frames = _frames_view(np.ascontiguousarray(buf), n_new)
-        fbank = _log_fbank(frames)
-        energy = _energy_db(frames)
+            return
+        buf = np.ascontiguousarray(buf)
+        frames = _frames_view(buf, n_new)
+        rows = self._fbank_fn(frames)  # (80, n)
+        if self._per_frame_cmvn:
+            rows = ((rows + self._shift_col) * self._scale_col).astype(np.float32)
+        rows_parts.append(rows.T)
+        energy_parts.append(_energy_db(frames))
         self._pending = np.array(buf[n_new * FRAME_SHIFT :], dtype=np.float32, copy=True)
         self._fbank_done += n_new
-        self._energy_tail = np.concatenate([self._energy_tail, energy])
-        self._fbank_tail = np.concatenate([self._fbank_tail, fbank])
-        return self._emit(self._fbank_tail, final=False)
 
     def _emit(self, rows: np.ndarray, *, final: bool) -> FrontendFrames:
-        """Stack and normalise every row whose 5-frame context is in ``rows``.
+        """Stack every row whose 5-frame context is in ``rows``.
 
         ``rows`` starts at global fbank index max(0, emitted - 2); at the stream start the
         left context is frame 0 repeated.
@@ -338,18 +447,21 @@ class StreamingFrontend:
         count = rows.shape[0] - (LFR_M - 1)
         if count <= 0:
             return _empty(first)
-        stacked = np.concatenate([rows[k : k + count] for k in range(LFR_M)], axis=1)
-        features = ((stacked + self._cmvn_shift) * self._cmvn_scale).astype(np.float32)
+        features = np.empty((count, FEATURE_DIM), dtype=np.float32)
+        for k in range(LFR_M):
+            features[:, k * NUM_MEL_BINS : (k + 1) * NUM_MEL_BINS] = rows[k : k + count]
+        if not self._per_frame_cmvn:
+            features = ((features + self._cmvn_shift) * self._cmvn_scale).astype(np.float32)
         energy = self._energy_tail[:count]
         self._energy_tail = self._energy_tail[count:].copy()
         self._emitted += count
-        if not final:
-            # Keep the context the next rows need: fbank frames from (emitted - 2).
-            keep_from = self._emitted - LFR_CONTEXT  # global index
-            tail_start = self._fbank_done - self._fbank_tail.shape[0]
-            self._fbank_tail = self._fbank_tail[max(0, keep_from - tail_start) :].copy()
+        if final:
+            self._rows_tail = np.zeros((0, NUM_MEL_BINS), dtype=np.float32)
         else:
-            self._fbank_tail = np.zeros((0, NUM_MEL_BINS), dtype=np.float32)
+            # Keep the context the next rows need: fbank frames from (emitted - 2) on.
+            tail_start = self._fbank_done - self._rows_tail.shape[0]  # global index of row 0
+            keep_from = max(0, self._emitted - LFR_CONTEXT - tail_start)
+            self._rows_tail = self._rows_tail[keep_from:].copy()
         return FrontendFrames(features=features, energy_db=energy, first_frame=first)
 
 
@@ -376,9 +488,11 @@ def _concat(parts: list[FrontendFrames], first: int) -> FrontendFrames:
     )
 
 
-def compute_features(samples: np.ndarray, cmvn_path: Path | None = None) -> FrontendFrames:
+def compute_features(
+    samples: np.ndarray, cmvn_path: Path | None = None, *, fbank: FbankBackend = "numpy"
+) -> FrontendFrames:
     """Features of a whole waveform at once (same rows as streaming it in any chunks)."""
-    frontend = StreamingFrontend(cmvn_path)
+    frontend = StreamingFrontend(cmvn_path, fbank=fbank)
     head = frontend.accept(samples)
     tail = frontend.finish()
     return _concat([p for p in (head, tail) if p.num_frames], 0)
