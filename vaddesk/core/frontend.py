@@ -63,8 +63,8 @@ _SAMPLE_RATE_HZ: Final = 16_000.0
 _PREEMPH: Final = np.float32(0.97)
 _WAVE_SCALE: Final = np.float32(32768.0)
 _FLT_EPSILON: Final = float(np.finfo(np.float32).eps)
-_BLOCK_FRAMES: Final = 512
-_ROW_LOOP_MIN_FRAMES: Final = 96  # below this, per-row numpy calls cost more than a cumsum  # frames per vectorised block: fastest here (fits in cache)
+_BLOCK_FRAMES: Final = 512  # frames per vectorised block: bounds temporaries, cache-friendly
+_ROW_LOOP_MIN_FRAMES: Final = 96  # below this, per-row numpy calls cost more than a cumsum
 
 
 @dataclass(frozen=True, slots=True)
