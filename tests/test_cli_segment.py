@@ -259,3 +259,33 @@ def test_help_explains_usage() -> None:
     for phrase in ("--recursive", "--preset", "--set PARAM=VALUE", "--clips", "--pad-ms",
                    "--formats", "--jobs", "--overwrite", "exit status", "examples:"):
         assert phrase in result.stdout
+
+
+def test_batch_runner_events_and_stop(fx_dir: Path, tmp_path: Path) -> None:
+    """The runner the GUI's folder queue reuses: events in order, stop skips the rest."""
+    from vaddesk.batch import (
+        CANCELLED,
+        BatchOptions,
+        FileFinished,
+        FileProgress,
+        FileStarted,
+        plan_items,
+        run_batch,
+    )
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("wav16k", "mp3", "opus"):
+        shutil.copy(fx_dir / af.VARIANTS[name][0], folder)
+    items = plan_items([folder], recursive=False, out_dir=tmp_path / "o")
+    options = BatchOptions(get_preset("meeting").params, "meeting")
+    events: list[object] = []
+    results = run_batch(items, options, jobs=1, on_event=events.append,
+                        should_stop=lambda: sum(isinstance(e, FileFinished) for e in events) >= 1)
+    assert [r.ok for r in results] == [True, False, False]
+    assert [r.error for r in results[1:]] == [CANCELLED, CANCELLED]
+    assert isinstance(events[0], FileStarted)
+    done_ms = [e.audio_ms for e in events if isinstance(e, FileProgress)]
+    assert done_ms == sorted(done_ms) and abs(done_ms[-1] - results[0].duration_ms) <= 10
+    assert [type(e).__name__ for e in events[1 + len(done_ms):]] == ["FileFinished"] * 3
+    assert results[0].num_segments == 3 and results[0].outputs == [tmp_path / "o" / "v.mp3.json"]

@@ -212,27 +212,56 @@ def _size(path: Path) -> int:
         return 0
 
 
+class BatchCancelled(BaseException):
+    """Raised inside the in-process runner when should_stop() turns true (not an error)."""
+
+
+CANCELLED: Final = "cancelled before it finished"
+
+
 def run_batch(items: Sequence[BatchItem], options: BatchOptions, jobs: int = 1,
-              on_event: Callable[[BatchEvent], None] | None = None) -> list[FileResult]:
+              on_event: Callable[[BatchEvent], None] | None = None,
+              should_stop: Callable[[], bool] | None = None) -> list[FileResult]:
     """Process every item (in `jobs` processes); results in the order of `items`.
 
     Large files are started first so that the last minutes are not spent on one long file
-    while the other workers idle. KeyboardInterrupt cancels what has not started.
+    while the other workers idle. When `should_stop()` turns true, files not started are
+    skipped (with one process, the current file stops at its next block; with several, files
+    already running finish); skipped files get a failed result saying so. No event about a
+    file follows its FileFinished. KeyboardInterrupt cancels what has not started and
+    propagates.
     """
     emit = on_event or (lambda event: None)
+    stop = should_stop or (lambda: False)
     results: list[FileResult | None] = [None] * len(items)
     if jobs <= 1 or len(items) <= 1:
         for index, item in enumerate(items):
+            if stop():
+                break
             emit(FileStarted(index))
-            result = process_file(
-                item, options, lambda ms, i=index: emit(FileProgress(i, ms)))  # type: ignore[misc]
+
+            def progress(audio_ms: int, i: int = index) -> None:
+                if stop():
+                    raise BatchCancelled
+                emit(FileProgress(i, audio_ms))
+
+            try:
+                result = process_file(item, options, progress)
+            except BatchCancelled:
+                break
             results[index] = result
             emit(FileFinished(index, result))
-        return [r for r in results if r is not None]
+        return _fill_cancelled(items, results, emit)
 
     ctx = mp.get_context("spawn")  # never fork: the parent may hold Qt or onnxruntime threads
     progress_queue = ctx.Queue()
     order = sorted(range(len(items)), key=lambda i: -_size(items[i].path))
+    finished: set[int] = set()
+
+    def emit_live(event: BatchEvent) -> None:
+        if event.index not in finished:
+            emit(event)
+
     with ProcessPoolExecutor(max_workers=min(jobs, len(items)), mp_context=ctx,
                              initializer=_init_worker, initargs=(progress_queue,)) as pool:
         futures: dict[Future[FileResult], int] = {
@@ -240,21 +269,37 @@ def run_batch(items: Sequence[BatchItem], options: BatchOptions, jobs: int = 1,
         pending = set(futures)
         try:
             while pending:
+                if stop():
+                    for future in pending:
+                        future.cancel()  # running ones cannot be and will finish
                 done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                _drain(progress_queue, emit)
+                _drain(progress_queue, emit_live)
                 for future in done:
                     index = futures[future]
+                    if future.cancelled():
+                        continue
                     try:
                         result = future.result()
                     except BrokenProcessPool:
                         result = FileResult(items[index], False, "the worker process crashed")
                     results[index] = result
+                    finished.add(index)
                     emit(FileFinished(index, result))
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
-    _drain(progress_queue, emit)
-    return [r for r in results if r is not None]
+    return _fill_cancelled(items, results, emit)
+
+
+def _fill_cancelled(items: Sequence[BatchItem], results: list[FileResult | None],
+                    emit: Callable[[BatchEvent], None]) -> list[FileResult]:
+    out = []
+    for index, (item, result) in enumerate(zip(items, results, strict=True)):
+        if result is None:
+            result = FileResult(item, False, CANCELLED)
+            emit(FileFinished(index, result))
+        out.append(result)
+    return out
 
 
 def _drain(progress_queue: Any, emit: Callable[[BatchEvent], None]) -> None:
