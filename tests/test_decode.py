@@ -4,6 +4,7 @@ streaming, and a specific message for every kind of bad input."""
 from __future__ import annotations
 
 import os
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -226,3 +227,17 @@ def test_find_audio_files_mirrors_folders(tmp_path: Path) -> None:
     assert find_audio_files([root / "notes.txt"], recursive=False)[0][1] == Path("notes.txt")
     assert {".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".aac", ".mp4", ".webm", ".wma",
             ".aiff"} <= AUDIO_EXTENSIONS
+
+
+def test_wav_with_unset_data_size_is_read_to_the_end(fx_dir: Path, tmp_path: Path) -> None:
+    """A recorder that crashed before writing the sizes leaves 0 in the RIFF and data fields."""
+    good = fx_dir / af.VARIANTS["wav16k"][0]
+    raw = bytearray(good.read_bytes())
+    at = raw.index(b"data")
+    raw[4:8] = raw[at + 4:at + 8] = struct.pack("<I", 0)
+    (tmp_path / "crashed.wav").write_bytes(bytes(raw))
+    original, _ = sf.read(good, dtype="float32")
+    with open_audio(tmp_path / "crashed.wav") as reader:
+        audio = np.concatenate(list(reader.blocks_16k()))
+    assert reader.info.num_frames == len(original)
+    np.testing.assert_array_equal(audio, original)

@@ -181,7 +181,17 @@ def _open_source(path: Path) -> Source:
     order = ("sf", "av") if suffix in SOUNDFILE_EXTENSIONS or wav is not None else ("av", "sf")
     for backend in order:
         try:
-            return SoundFileSource(path) if backend == "sf" else PyAVSource(path)
+            if backend == "av":
+                return PyAVSource(path)
+            source = SoundFileSource(path)
+            if (source.num_frames == 0 and wav is not None and wav.data_bytes is None
+                    and size - wav.data_offset >= wav.block_align):
+                # A WAV whose writer never filled in the data size (0: a crashed recorder):
+                # libsndfile reads nothing, FFmpeg reads the audio up to the end of the file.
+                log.warning("%s: WAV data size is 0; reading to the end of the file", path)
+                source.close()
+                return PyAVSource(path)
+            return source
         except DecodeError as exc:
             errors.append(str(exc))
             if wav is None and ("no audio stream" in str(exc) or "unsupported codec" in str(exc)):
