@@ -1,0 +1,232 @@
+"""The feature frontend against the reference (funasr_onnx's WavFrontend on kaldi-native-fbank).
+
+Real speech: espeak-ng sentences over white noise, generated per test session. The numpy
+fbank matches knf step by step except the FFT (knf's KissFFT is built with -ffast-math, see
+vaddesk/core/frontend.py), so the features are compared with a tight tolerance and every
+other step is checked bit for bit; the ``fbank="knf"`` path and the energies are exact.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+from pathlib import Path
+
+import kaldi_native_fbank as knf
+import numpy as np
+import pytest
+import soundfile as sf
+import soxr
+from funasr_onnx.utils.e2e_vad import E2EVadModel
+from funasr_onnx.utils.frontend import WavFrontend
+
+from vaddesk import paths
+from vaddesk.core import frontend as fe
+from vaddesk.core.frontend import StreamingFrontend, compute_features
+
+SR = 16_000
+CMVN = paths.model_file("am.mvn")
+# Max |numpy - reference| over the features (each O(1) after CMVN); measured ~4e-5 on speech.
+FEATURE_TOLERANCE = 2e-4
+
+
+def _espeak(text: str, voice: str, tmp: Path) -> np.ndarray:
+    wav = tmp / f"{voice}.wav"
+    subprocess.run(["espeak-ng", "-v", voice, "-w", str(wav), text], check=True)
+    audio, sr = sf.read(wav, dtype="float32")
+    return np.asarray(soxr.resample(audio, sr, SR), dtype=np.float32)
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
+    """~9 s: silence, two sentences with a pause, at 15 dB SNR over white noise."""
+    tmp = tmp_path_factory.mktemp("speech")
+    a = _espeak("The birch canoe slid on the smooth planks.", "en-us", tmp)
+    b = _espeak("Glue the sheet to the dark blue background.", "en-gb", tmp)
+    gap = np.zeros(int(0.7 * SR), dtype=np.float32)
+    clean = np.concatenate([gap, a, gap, gap, b, gap[:1234]])
+    rng = np.random.default_rng(7)
+    noise = rng.standard_normal(clean.shape[0]).astype(np.float32)
+    noise *= np.sqrt(np.mean(a**2) / np.mean(noise**2) / 10**1.5)
+    return np.clip(clean + noise, -1.0, 1.0).astype(np.float32)
+
+
+def _reference_features(samples: np.ndarray) -> np.ndarray:
+    """Exactly what Fsmn_vad.extract_feat computes (fbank -> lfr_cmvn -> float32)."""
+    front = WavFrontend(
+        cmvn_file=str(CMVN),
+        window="hamming",
+        n_mels=80,
+        frame_length=25,
+        frame_shift=10,
+        lfr_m=5,
+        lfr_n=1,
+        dither=0.0,
+    )
+    fbank, _ = front.fbank(samples)
+    feats, _ = front.lfr_cmvn(fbank)
+    return np.asarray(feats, dtype=np.float32)
+
+
+def _reference_decibels(samples: np.ndarray) -> np.ndarray:
+    vad = E2EVadModel({"frame_in_ms": 10, "frame_length_ms": 25, "sample_rate": SR})
+    vad.waveform = samples[None, :]
+    vad.ComputeDecibel()
+    return np.asarray(vad.decibel, dtype=np.float64)
+
+
+def test_features_match_reference(speech: np.ndarray) -> None:
+    ref = _reference_features(speech)
+    out = compute_features(speech)
+    assert out.first_frame == 0
+    assert out.features.dtype == np.float32 and out.features.shape == ref.shape
+    diff = np.abs(out.features - ref)
+    print(f"max |features - reference| = {diff.max():.3g}, mean = {diff.mean():.3g}")
+    assert diff.max() < FEATURE_TOLERANCE
+
+
+def test_knf_backend_is_bit_exact(speech: np.ndarray) -> None:
+    clip = speech[: 3 * SR]
+    out = compute_features(clip, fbank="knf")
+    np.testing.assert_array_equal(out.features, _reference_features(clip))
+
+
+def test_energy_equals_reference_decibels(speech: np.ndarray) -> None:
+    out = compute_features(speech)
+    ref = _reference_decibels(speech)
+    assert out.energy_db.dtype == np.float64
+    np.testing.assert_array_equal(out.energy_db, ref)
+
+
+def test_mel_weights_equal_knf() -> None:
+    opts = knf.MelBanksOptions()
+    opts.num_bins = 80
+    frame_opts = knf.FrameExtractionOptions()
+    frame_opts.window_type = "hamming"
+    frame_opts.dither = 0.0
+    expected = knf.MelBanks(opts, frame_opts, 1.0).get_matrix()
+    np.testing.assert_array_equal(fe.mel_weight_matrix(), expected)
+
+
+def test_every_step_but_the_fft_is_knf_exact(speech: np.ndarray) -> None:
+    """Our windowed frames through knf's own FFT and mel banks give knf's fbank bit for bit."""
+    clip = speech[SR : 2 * SR]
+    n = 1 + (clip.shape[0] - 400) // 160
+    windowed = fe._windowed_frames(fe._frames_view(clip, n))  # (400, n)
+    fbank_opts = knf.FbankOptions()
+    fbank_opts.frame_opts.dither = 0.0
+    fbank_opts.frame_opts.window_type = "hamming"
+    fbank_opts.mel_opts.num_bins = 80
+    fbank_opts.energy_floor = 0
+    online = knf.OnlineFbank(fbank_opts)
+    online.accept_waveform(SR, (clip * 32768).tolist())
+    mel_opts = knf.MelBanksOptions()
+    mel_opts.num_bins = 80
+    banks = knf.MelBanks(mel_opts, fbank_opts.frame_opts, 1.0)
+    rfft = knf.Rfft(512)
+    for t in range(0, n, 7):
+        padded = np.zeros(512, dtype=np.float32)
+        padded[:400] = windowed[:, t]
+        packed = np.array(rfft.compute(padded.tolist()), dtype=np.float32)
+        power = np.empty(257, dtype=np.float32)
+        power[0] = packed[0] * packed[0]
+        power[256] = packed[1] * packed[1]
+        power[1:256] = packed[2::2] * packed[2::2] + packed[3::2] * packed[3::2]
+        ours = fe._mel_log(power[:, None].copy())[:, 0]
+        # mel sums: bit-identical to knf's MelBanks.compute
+        knf_mel = np.maximum(banks.compute(power), np.float32(np.finfo(np.float32).eps))
+        np.testing.assert_array_equal(ours, np.log(knf_mel.astype(np.float64)).astype(np.float32))
+        theirs = np.asarray(online.get_frame(t), dtype=np.float32)
+        # log: ours rounds a double log, knf calls logf (not correctly rounded): <= 1 ulp
+        np.testing.assert_array_max_ulp(ours, theirs, maxulp=1)
+
+
+def _stream(samples: np.ndarray, sizes: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    front = StreamingFrontend()
+    feats: list[np.ndarray] = []
+    energy: list[np.ndarray] = []
+    pos = 0
+    for size in sizes:
+        out = front.accept(samples[pos : pos + size])
+        assert out.first_frame == sum(f.shape[0] for f in feats)
+        feats.append(out.features)
+        energy.append(out.energy_db)
+        pos += size
+        # bounded state: < 1 frame of samples and <= 4 context frames kept
+        assert front._pending.shape[0] < 400 and front._rows_tail.shape[0] <= 4
+    assert pos >= samples.shape[0]
+    out = front.finish()
+    assert out.first_frame == sum(f.shape[0] for f in feats)
+    feats.append(out.features)
+    energy.append(out.energy_db)
+    assert front.frames_emitted == sum(f.shape[0] for f in feats)
+    return np.concatenate(feats), np.concatenate(energy)
+
+
+def test_one_sample_chunks_are_bitwise_identical(speech: np.ndarray) -> None:
+    clip = speech[SR : SR + 6000]
+    whole = compute_features(clip)
+    feats, energy = _stream(clip, [1] * clip.shape[0])
+    np.testing.assert_array_equal(feats, whole.features)
+    np.testing.assert_array_equal(energy, whole.energy_db)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_random_chunkings_are_bitwise_identical(speech: np.ndarray, seed: int) -> None:
+    whole = compute_features(speech)
+    rng = np.random.default_rng(seed)
+    limit = (17, 1_000, 40_000)[seed]  # tiny, 100 ms-ish, multi-block chunks
+    sizes: list[int] = []
+    while sum(sizes) < speech.shape[0]:
+        sizes.append(int(rng.integers(0, limit)))
+    feats, energy = _stream(speech, sizes)
+    np.testing.assert_array_equal(feats, whole.features)
+    np.testing.assert_array_equal(energy, whole.energy_db)
+
+
+def test_empty_and_short_input() -> None:
+    front = StreamingFrontend()
+    out = front.accept(np.zeros(0, dtype=np.float32))
+    assert out.features.shape == (0, 400) and out.energy_db.shape == (0,) and out.first_frame == 0
+    assert front.finish().features.shape == (0, 400)
+    # 399 samples: no complete 25 ms frame, so no features (snip-edges, as the reference)
+    assert compute_features(np.full(399, 0.1, dtype=np.float32)).features.shape == (0, 400)
+    # exactly one frame: LFR repeats it on both sides
+    ramp = np.linspace(-0.5, 0.5, 400, dtype=np.float32)
+    one = compute_features(ramp)
+    assert one.features.shape == (1, 400)
+    assert np.abs(one.features - _reference_features(ramp)).max() < FEATURE_TOLERANCE
+    for k in range(1, 5):
+        np.testing.assert_array_equal(one.features[0, k * 80 : (k + 1) * 80], one.features[0, :80])
+
+
+def test_finish_emits_the_last_two_frames_then_reset_restarts(speech: np.ndarray) -> None:
+    clip = speech[: 2 * SR]
+    n_frames = 1 + (clip.shape[0] - 400) // 160
+    front = StreamingFrontend()
+    head = front.accept(clip)
+    assert head.features.shape[0] == n_frames - 2  # two rows wait for their right context
+    tail = front.finish()
+    assert tail.first_frame == n_frames - 2 and tail.features.shape[0] == 2
+    # the last row's right context is the last fbank frame repeated
+    last = tail.features[-1]
+    np.testing.assert_array_equal(last[240:320], last[160:240])
+    np.testing.assert_array_equal(last[320:400], last[160:240])
+    whole = np.concatenate([head.features, tail.features])
+    front.reset()
+    assert front.frames_emitted == 0
+    again = front.accept(clip)
+    np.testing.assert_array_equal(np.concatenate([again.features, front.finish().features]), whole)
+
+
+@pytest.mark.parametrize(
+    "bad", [np.zeros((2, 100), dtype=np.float32), np.zeros(100, dtype=np.int16)]
+)
+def test_bad_input_is_a_clear_error(bad: np.ndarray) -> None:
+    with pytest.raises(ValueError, match="expected"):
+        StreamingFrontend().accept(bad)
+
+
+def test_decibel_formula_on_silence() -> None:
+    out = compute_features(np.zeros(SR, dtype=np.float32))
+    assert np.all(out.energy_db == 10 * math.log10(1e-6))
