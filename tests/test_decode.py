@@ -241,3 +241,18 @@ def test_wav_with_unset_data_size_is_read_to_the_end(fx_dir: Path, tmp_path: Pat
         audio = np.concatenate(list(reader.blocks_16k()))
     assert reader.info.num_frames == len(original)
     np.testing.assert_array_equal(audio, original)
+
+
+@pytest.mark.parametrize("name", ["m4a", "webm"])
+def test_consecutive_reads_continue_the_decoder(fx_dir: Path, name: str) -> None:
+    """Playback reads short consecutive spans from a fresh reader: sample-exact, one pass."""
+    table = {**af.VARIANTS, **af.EXTRA_FORMATS}
+    path = fx_dir / table[name][0]
+    with open_audio(path) as reader:
+        full = np.concatenate(list(reader.blocks_original(50_000)))
+    with open_audio(path) as reader:
+        rate = reader.info.sample_rate
+        start, step = 3 * rate, rate // 4
+        pieces = [reader.read_original(a, min(a + step, len(full)))
+                  for a in range(start, len(full), step)]
+    np.testing.assert_array_equal(np.concatenate(pieces), full[start:])

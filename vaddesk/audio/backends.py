@@ -6,6 +6,7 @@ start, and exact sample spans for clips. Error messages here carry no path; deco
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -150,6 +151,10 @@ class PyAVSource:
         # read() seeks to one of them and knows exactly where the decoded samples belong.
         self._index: dict[int, int] = {}
         self._touched = False  # the decoder has moved: reopen before a sequential pass
+        # Where the last read() left the decoder, so that playback's consecutive reads
+        # continue instead of seeking (or decoding from the start) every time.
+        self._cursor: Iterator[tuple[int, np.ndarray]] | None = None
+        self._cursor_pos = 0
 
     def _reopen(self) -> None:
         """A fresh demuxer and decoder: seeking back to 0 does not reproduce the first pass
@@ -176,6 +181,7 @@ class PyAVSource:
         if self._touched:
             self._reopen()
         self._touched = True
+        self._cursor = None  # the container under the read cursor is gone
         position, next_mark = 0, 0
         for pts, data in self._frames():
             if pts is not None and position >= next_mark:
@@ -199,31 +205,41 @@ class PyAVSource:
     def read(self, start: int, stop: int, dtype: str = "float32") -> np.ndarray:
         """Span [start, stop) counted from the first decoded sample (as in `blocks`).
 
-        Seeks to an indexed frame at least a second before `start` (decoders need that much
+        Consecutive reads (playback) continue from where the last one stopped. Otherwise it
+        seeks to an indexed frame at least a second before `start` (decoders need that much
         pre-roll to settle) and places the samples by that frame's known position; without an
         index (no sequential pass yet) or when the seek does not land on an indexed frame, it
-        decodes from the start.
+        decodes from the start (and builds the index on the way).
         """
         out = np.zeros((max(0, stop - start), self.channels), np.float32)
-        frames: Iterator[tuple[int, np.ndarray]] | None = None
-        anchors = [(pos, pts) for pts, pos in self._index.items()
-                   if pos <= start - self.sample_rate]
-        if anchors:
-            _, pts = max(anchors)
-            self._touched = True
-            self._container.seek(pts, stream=self._stream, backward=True)
-            # Without this the decoder's state from before the seek leaks into the output.
-            self._stream.codec_context.flush_buffers()
-            frames = self._placed_after_seek(start)
-        if frames is None:
-            frames = self._sequential()
-        for position, data in frames:
+        cursor = self._cursor
+        if cursor is None or self._cursor_pos > start:
+            cursor = None
+            anchors = [(pos, pts) for pts, pos in self._index.items()
+                       if pos <= start - self.sample_rate]
+            if anchors:
+                _, pts = max(anchors)
+                self._touched = True
+                self._container.seek(pts, stream=self._stream, backward=True)
+                # Without this the decoder's state from before the seek leaks into the output.
+                self._stream.codec_context.flush_buffers()
+                cursor = self._placed_after_seek(start)
+            if cursor is None:
+                cursor = self._sequential()
+        self._cursor = None
+        last: tuple[int, np.ndarray] | None = None
+        for position, data in cursor:
+            last = (position, data)
             end = position + data.shape[0]
             lo, hi = max(start, position), min(stop, end)
             if hi > lo:
                 out[lo - start:hi - start] = data[lo - position:hi - position]
             if end >= stop:
                 break
+        if last is not None and last[0] + last[1].shape[0] >= stop:
+            # Keep the decoder where it is; the frame that straddles `stop` comes first again.
+            self._cursor = itertools.chain([last], cursor)
+            self._cursor_pos = last[0]
         return out
 
     def _placed_after_seek(self, start: int) -> Iterator[tuple[int, np.ndarray]] | None:

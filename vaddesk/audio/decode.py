@@ -47,9 +47,14 @@ AUDIO_EXTENSIONS: Final = SOUNDFILE_EXTENSIONS | PYAV_EXTENSIONS
 class AudioError(ValueError):
     """A file that cannot be used, with a message naming the file and the problem."""
 
-    def __init__(self, path: Path, problem: str) -> None:
+    def __init__(self, path: Path | str, problem: str | None = None) -> None:
+        if problem is None:  # AudioError("a whole message") also works
+            super().__init__(str(path))
+            self.path: Path | None = None
+            self.problem = str(path)
+            return
         super().__init__(f"{path}: {problem}")
-        self.path = path
+        self.path = Path(path)
         self.problem = problem
 
 
