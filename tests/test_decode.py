@@ -256,3 +256,29 @@ def test_consecutive_reads_continue_the_decoder(fx_dir: Path, name: str) -> None
         pieces = [reader.read_original(a, min(a + step, len(full)))
                   for a in range(start, len(full), step)]
     np.testing.assert_array_equal(np.concatenate(pieces), full[start:])
+
+
+def test_memory_stays_bounded_on_a_long_file(tmp_path: Path) -> None:
+    """Ten minutes of 48 kHz stereo (230 MB as float32 if loaded whole) decode and resample
+    with a peak of a few blocks (tracemalloc sees numpy's buffers)."""
+    import tracemalloc
+
+    rate, minutes = 48_000, 10
+    path = tmp_path / "long.wav"
+    rng = np.random.default_rng(3)
+    minute = (0.1 * rng.standard_normal((rate * 60, 2))).astype(np.float32)
+    with sf.SoundFile(path, "w", samplerate=rate, channels=2, subtype="PCM_16") as out:
+        for _ in range(minutes):
+            out.write(minute)
+    del minute
+    tracemalloc.start()
+    try:
+        total = 0
+        with open_audio(path) as reader:
+            for block in reader.blocks_16k(block_ms=30_000):
+                total += len(block)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert total == minutes * 60 * 16_000
+    assert peak < 40e6, f"peak {peak / 1e6:.0f} MB"  # 30 s of stereo float32 is 11.5 MB
