@@ -260,7 +260,7 @@ class ProgressBar:
         filled = int(fraction * self.WIDTH)
         failed = f", {self._failed} failed" if self._failed else ""
         line = (f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {self._done}/{self._total} "
-                f"files{failed}  {hours} audio  {audio_ms / 1000 / elapsed:.0f}x")
+                f"files{failed}  {hours} audio  {audio_ms / 1000 / elapsed:.0f}x real time")
         width = 100
         self._stream.write("\r" + line[:width].ljust(min(width, len(line))) + "\x1b[K")
         self._stream.flush()
