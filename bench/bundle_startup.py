@@ -3,11 +3,11 @@
     python bench/bundle_startup.py [--runs 5] [--bundle dist/vaddesk]
 
 Runs dist/vaddesk/vaddesk-gui on a private Xvfb display (a real X server, platform xcb, not
-offscreen) with the bundled sample, in the hidden smoke-test mode (vaddesk/smoketest.py): the app
-prints the wall-clock time of the main window's first paint and of the file's segments on
-screen, then closes. Times are measured from just before the process is spawned. The first run
-is reported separately (nearest to a cold start this side of dropping the page cache, which a
-shared machine should not do); the median is over the remaining runs.
+offscreen) with the bundled sample, in the hidden smoke-test mode (vaddesk/gui/smoketest.py): the
+app prints the wall-clock time of the main window's first paint and of the file's segments on
+screen, then closes. Times are measured from just before the process is spawned. The first run is
+reported separately (nearest to a cold start this side of dropping the page cache, which a shared
+machine should not do); the median is over the remaining runs.
 """
 
 from __future__ import annotations

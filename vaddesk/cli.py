@@ -59,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def gui_main(files: Sequence[str] | None = None) -> int:
     from vaddesk.gui.app import run_app
-    from vaddesk.smoketest import arm_from_env
+    from vaddesk.gui.smoketest import arm_from_env
 
     arm_from_env()  # CI's smoke test of the frozen app (VADDESK_SMOKE_TEST); no-op otherwise
     return run_app(list(files or []))
