@@ -494,3 +494,17 @@ def test_set_params_applies_to_later_frames_only() -> None:
     events = det.push(p0[240:], energy[240:]) + det.finish()
     closed = [e.segment for e in events if isinstance(e, SegmentClosed)]
     assert closed == [Segment(default[1].start_ms, p0.size * 10)]  # closed by the stream end
+
+
+def test_set_params_shorter_end_silence_during_a_pause() -> None:
+    """Lowering the end silence in the middle of a pause ends the segment at the next frame,
+    never at a frame already processed."""
+    p0 = _p0([(50, 0.9), (100, 0.05), (200, 0.9)])
+    energy = np.full(p0.size, -30.0)
+    det = EndpointDetector(VadParams(max_end_silence_ms=3000))
+    events = det.push(p0[:200], energy[:200])  # 50 frames into the pause
+    assert events == [SegmentOpened(detect_segments(p0, energy)[0].start_ms)]
+    det.set_params(VadParams(max_end_silence_ms=300))  # 15 frames: already elapsed
+    events = det.push(p0[200:201], energy[200:201])
+    assert len(events) == 1 and isinstance(events[0], SegmentClosed)
+    assert det.push(p0[201:], energy[201:]) + det.finish() == []

@@ -53,9 +53,10 @@ def score_test(p0: np.ndarray, ratio: float, thres: float) -> np.ndarray:
     noise = p if ratio == 1.0 else np.power(p, ratio)
     margin = (1.0 - p) - (noise + thres)
     out: np.ndarray = margin >= 0.0
-    near = np.flatnonzero(np.abs(margin) <= _TIE_EPS)
-    for i in near.tolist():
-        out[i] = _reference_score_test(float(p[i]), ratio, thres)
+    close = np.abs(margin) <= _TIE_EPS
+    if close.any():
+        for i in np.flatnonzero(close).tolist():
+            out[i] = _reference_score_test(float(p[i]), ratio, thres)
     return out
 
 
@@ -63,36 +64,36 @@ class FrameClassifier:
     """Turns (p0, energy_db) blocks into speech decisions, carrying the noise level across blocks.
 
     The noise average is a sequential recurrence; it only matters when the SNR gate can reject
-    a frame. Energies of noise frames are kept pending and folded into the exact average (a
-    Python loop, in the reference's float order) only when a frame's gate is in doubt or when
-    the pending list gets long, so the default parameters cost nothing.
+    a frame. Noise-frame energies are kept pending and folded into the exact average (a Python
+    loop, in the reference's float order) only when a frame's gate is in doubt or when the
+    pending frames get many, so the default parameters cost next to nothing.
     """
 
     def __init__(self, params: VadParams) -> None:
         self._params = params
-        self._noise_db = _NOISE_UNSET_DB
-        self._pending: list[np.ndarray] = []
-        self._pending_count = 0
-        self._pending_max_db = -math.inf
+        self.reset()
 
     def set_params(self, params: VadParams) -> None:
+        if params.noise_frames_for_snr != self._params.noise_frames_for_snr:
+            self._fold()  # frames seen so far are averaged with the old count
         self._params = params
 
     def reset(self) -> None:
         self._noise_db = _NOISE_UNSET_DB
-        self._pending = []
-        self._pending_count = 0
-        self._pending_max_db = -math.inf
+        # (energies, noise-frame mask) of blocks not yet folded into the noise level
+        self._pending: list[tuple[np.ndarray, np.ndarray]] = []
+        self._pending_frames = 0
+        self._pending_max_db = -math.inf  # upper bound of their noise-frame energies
 
     def _fold(self) -> None:
         k = self._params.noise_frames_for_snr
         noise = self._noise_db
-        for block in self._pending:
-            for x in block.tolist():
+        for energy, mask in self._pending:
+            for x in energy[mask].tolist():
                 noise = x if noise < -99.9 else (x + noise * (k - 1)) / k
         self._noise_db = noise
         self._pending = []
-        self._pending_count = 0
+        self._pending_frames = 0
         self._pending_max_db = -math.inf
 
     def classify(self, p0: np.ndarray, energy_db: np.ndarray, *, last: bool = False) -> np.ndarray:
@@ -103,27 +104,19 @@ class FrameClassifier:
         loud = energy >= p.decibel_thres_db
         noise_frames = loud & ~scored
         speech = scored & loud
-        candidates = np.flatnonzero(speech)
-        if candidates.size:
-            # Upper bound of the noise level before any frame of this block: the noise level is
-            # a running mean of noise-frame energies (or the -100 dB sentinel).
-            noise_energy = energy[noise_frames]
-            upper = max(self._noise_db, self._pending_max_db,
-                        float(noise_energy.max()) if noise_energy.size else -math.inf)
-            if float(energy[candidates].min()) - upper < p.snr_thres_db:
-                speech = self._apply_snr_gate(energy, noise_frames, speech)
-                return speech
-        self._add_pending(energy[noise_frames], last)
-        return speech
-
-    def _add_pending(self, noise_energy: np.ndarray, last: bool) -> None:
-        if noise_energy.size == 0:
-            return
-        self._pending.append(noise_energy.copy())
-        self._pending_count += int(noise_energy.size)
-        self._pending_max_db = max(self._pending_max_db, float(noise_energy.max()))
-        if self._pending_count > _PENDING_NOISE_LIMIT and not last:
+        # The noise level before any frame of this block is at most the largest energy seen
+        # (it is a running mean of energies, or the -100 dB sentinel): if even the quietest
+        # frame beats that by snr_thres_db, no frame of this block can fail the SNR gate.
+        e_min, e_max = float(energy.min()), float(energy.max())
+        upper = max(self._noise_db, self._pending_max_db, e_max)
+        if e_min - upper < p.snr_thres_db and speech.any():
+            return self._apply_snr_gate(energy, noise_frames, speech)
+        self._pending.append((energy.copy(), noise_frames))
+        self._pending_frames += int(energy.shape[0])
+        self._pending_max_db = max(self._pending_max_db, e_max)
+        if self._pending_frames > _PENDING_NOISE_LIMIT and not last:
             self._fold()
+        return speech
 
     def _apply_snr_gate(self, energy: np.ndarray, noise_frames: np.ndarray,
                         speech: np.ndarray) -> np.ndarray:

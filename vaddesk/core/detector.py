@@ -102,10 +102,12 @@ class _Frames:
         self.dec = np.zeros(0, dtype=np.int32)
         self.p0 = np.zeros(0, dtype=np.float32)
         self.csum = np.zeros(1, dtype=np.int64)  # csum[i] = sum(dec[:i])
-        # Runs [start, end) of frames (from the last scan on) whose full-window sum is >= T1
-        # ("hi") or <= T2 ("lo"), as sorted lists: a search is one bisect.
-        self.hi_runs: tuple[list[int], list[int]] = ([], [])
-        self.lo_runs: tuple[list[int], list[int]] = ([], [])
+        # Full-window sums of the frames from `scan_from` on (set per push), and, computed on
+        # first use, the runs [start, end) where they are >= T1 ("hi") or <= T2 ("lo"), as
+        # sorted lists: a search is then one bisect.
+        self.scan_from = 0
+        self.sums = np.zeros(0, dtype=np.int64)
+        self.runs: dict[bool, tuple[list[int], list[int]]] = {}
 
     @property
     def end(self) -> int:
@@ -176,7 +178,8 @@ class EndpointDetector:
         self._shaper.set_params(params)
         self._derive()
         if self._phase is _Phase.PAUSE:
-            self._end_at = self._end_frame_after(self._pause_flip)
+            # a shorter end silence that has already elapsed ends the segment at the next frame
+            self._end_at = max(self._end_frame_after(self._pause_flip), self._pos)
 
     def reset(self) -> None:
         self._classifier.reset()
@@ -271,8 +274,9 @@ class EndpointDetector:
             t = np.arange(scan_from, fr.end, dtype=np.int64)
             left = np.maximum(t - w + 1, 0)
             sums = fr.csum[t + 1 - fr.base] - fr.csum[left - fr.base]
-        fr.hi_runs = _runs(sums >= self._t_up, scan_from)
-        fr.lo_runs = _runs(sums <= self._t_down, scan_from)
+        fr.scan_from = scan_from
+        fr.sums = sums
+        fr.runs = {}
 
     def _first(self, up: bool, a: int, lim: int) -> int | None:
         """First frame t in [a, lim) whose window sum crosses the up (>= T1) or down (<= T2)
@@ -282,17 +286,26 @@ class EndpointDetector:
         fr = self._frames
         edge = self._reset_frame + self._win  # below this the window is cut by the reset
         if a < edge:
+            # Here the window holds only frames since the reset: its sum,
+            # csum[t + 1] - csum[reset + 1], never decreases with t.
             b = min(lim, edge)
-            t = np.arange(a, b, dtype=np.int64)
-            left = np.maximum(t - self._win + 1, self._reset_frame + 1)
-            sums = fr.csum[t + 1 - fr.base] - fr.csum[left - fr.base]
-            hits = np.flatnonzero(sums >= self._t_up if up else sums <= self._t_down)
-            if hits.size:
-                return a + int(hits[0])
+            floor = int(fr.csum[self._reset_frame + 1 - fr.base])
+            if up:
+                # first t with csum[t + 1] >= floor + T1 (csum is non-decreasing)
+                i = int(np.searchsorted(fr.csum, floor + self._t_up, side="left"))
+                t = max(a, i - 1 + fr.base)
+                if t < b:
+                    return t
+            elif int(fr.csum[a + 1 - fr.base]) - floor <= self._t_down:
+                return a
             a = b
             if a >= lim:
                 return None
-        starts, ends = fr.hi_runs if up else fr.lo_runs
+        runs = fr.runs.get(up)
+        if runs is None:
+            mask = fr.sums >= self._t_up if up else fr.sums <= self._t_down
+            runs = fr.runs[up] = _runs(mask, fr.scan_from)
+        starts, ends = runs
         i = bisect_right(starts, a) - 1
         if i >= 0 and ends[i] > a:
             return a  # a is inside a run
