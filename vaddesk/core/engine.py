@@ -74,8 +74,12 @@ TAKE_FRAMES_LIMIT: Final = 60_000
 """take_frames() keeps at most this many untaken frames (10 minutes); older ones are dropped
 so a caller that never polls cannot make memory grow."""
 
-OFFLINE_BLOCK_SAMPLES: Final = SAMPLE_RATE * 60
-"""segment_array() feeds the engine one minute at a time (bounded temporaries, same result)."""
+MAX_SLICE_SAMPLES: Final = SAMPLE_RATE * 60
+"""accept_waveform() runs long inputs one minute at a time (bounded temporaries, same result)."""
+
+COALESCE_SAMPLES: Final = SAMPLE_RATE * 20
+"""segment_blocks() joins small blocks up to 20 s before running them: per-call overheads of
+the frontend, the network and the detector are then negligible."""
 
 
 def check_waveform(samples: object, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
@@ -195,9 +199,11 @@ class StreamingVad:
             raise RuntimeError("this stream was flushed; call reset() to start a new one")
         block = check_waveform(samples)
         self._samples += int(block.shape[0])
-        if block.shape[0] == 0:
-            return []
-        return self._score(self._frontend.accept(block))
+        events: list[VadEvent] = []
+        # Long inputs go through in slices so features (1.6 kB per frame) stay bounded.
+        for start in range(0, block.shape[0], MAX_SLICE_SAMPLES):
+            events += self._score(self._frontend.accept(block[start:start + MAX_SLICE_SAMPLES]))
+        return events
 
     def flush(self) -> list[VadEvent]:
         """End of stream: score the last frames and close an open segment."""
@@ -255,21 +261,34 @@ def segment_blocks(blocks: Iterable[np.ndarray], params: VadParams | None = None
                    precision: Precision = "int8", threads: int = 1,
                    progress: Callable[[int], None] | None = None,
                    sample_rate: int = SAMPLE_RATE) -> VadResult:
-    """Segment a stream given as blocks (e.g. ``soundfile.blocks``); large blocks are fastest.
+    """Segment a stream given as blocks (e.g. ``soundfile.blocks``), with bounded memory.
 
-    ``progress(samples_done)`` is called after each block. Same segments as streaming the
-    audio in any chunks, and as :func:`segment_array`.
+    Small blocks are joined up to 20 s before they are run (for speed). ``progress(samples)``
+    is called after each block with the number of samples taken so far. Same segments as
+    streaming the audio in any chunks, and as :func:`segment_array`.
     """
     check_waveform(np.zeros(0, dtype=np.float32), sample_rate)
     vad = StreamingVad(params, precision=precision, threads=threads, keep_track=True)
     events: list[VadEvent] = []
+    waiting: list[np.ndarray] = []
+    waiting_samples = 0
     done = 0
     for block in blocks:
-        events += vad.accept_waveform(block)
-        vad.take_frames()  # nobody plots here; keep the plot queue empty
-        done += int(np.shape(block)[0])
+        checked = check_waveform(block)  # refuse bad input at the block that has it
+        waiting.append(checked)
+        waiting_samples += int(checked.shape[0])
+        done += int(checked.shape[0])
+        if waiting_samples >= COALESCE_SAMPLES:
+            events += vad.accept_waveform(np.concatenate(waiting) if len(waiting) > 1
+                                          else waiting[0])
+            vad.take_frames()  # nobody plots here; keep the plot queue empty
+            waiting, waiting_samples = [], 0
+        else:
+            waiting[-1] = checked.copy()  # the caller may reuse its block buffer
         if progress is not None:
             progress(done)
+    if waiting:
+        events += vad.accept_waveform(np.concatenate(waiting))
     events += vad.flush()
     segments = [e.segment for e in events if isinstance(e, SegmentClosed)]
     return VadResult(segments, vad.track(), vad.processed_ms)
@@ -280,9 +299,7 @@ def segment_array(samples: np.ndarray, params: VadParams | None = None, *,
                   sample_rate: int = SAMPLE_RATE) -> VadResult:
     """Segment a whole 16 kHz mono float32 array (float64 is converted)."""
     samples = check_waveform(samples, sample_rate)
-    blocks = (samples[i:i + OFFLINE_BLOCK_SAMPLES]
-              for i in range(0, samples.shape[0], OFFLINE_BLOCK_SAMPLES))
-    return segment_blocks(blocks, params, precision=precision, threads=threads)
+    return segment_blocks([samples], params, precision=precision, threads=threads)
 
 
 def resegment(track: FrameTrack, params: VadParams) -> list[Segment]:
