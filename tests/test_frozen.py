@@ -155,6 +155,30 @@ def test_window_opens_a_recording_and_exits_cleanly(
     assert " CRITICAL " not in log_text, log_text
 
 
+def test_unexpected_error_is_logged_and_shown_in_a_dialog(
+    bundle: Path, frozen_env: dict[str, str]
+) -> None:
+    # VADDESK_SMOKE_CRASH makes a worker thread raise once the file is on screen.
+    sample = bundle / "_internal" / "resources" / "sample" / "sample.wav"
+    env = dict(frozen_env, VADDESK_SMOKE_TEST="60", VADDESK_SMOKE_CRASH="1")
+    done = run_frozen(GUI_EXE, sample, env=env, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert [line.split(" ")[1] for line in lines] == ["window", "file", "error", "closed"]
+    log_file = Path(frozen_env["VADDESK_LOG_DIR"]) / "vaddesk.log"
+    dialog = json.loads(lines[2].removeprefix("smoke: error dialog "))
+    assert dialog == {
+        "title": "vaddesk hit an unexpected error",
+        "text": "An unexpected error occurred in thread smoke-crash:\n\n"
+                "RuntimeError: deliberate smoke-test crash\n\n"
+                f"Details are in the log file:\n{log_file}",
+    }
+    log_text = log_file.read_text("utf-8")
+    assert "CRITICAL smoke-crash vaddesk.applog: unexpected exception in thread smoke-crash\n" \
+           "Traceback (most recent call last):" in log_text
+    assert "RuntimeError: deliberate smoke-test crash" in log_text
+
+
 def test_segment_a_folder_from_the_bundle(
     bundle: Path, frozen_env: dict[str, str], recordings: Path, tmp_path: Path
 ) -> None:

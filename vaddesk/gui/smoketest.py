@@ -8,8 +8,14 @@ window as usual; this module watches it from the Qt event loop and prints to std
     smoke: closed                                   the window was closed, workers stopped
 
 then closes the window the way a user would (closeEvent stops every worker thread) and the app
-exits 0. If no file is on screen within the timeout it prints `smoke: FAILED <why>` and exits 3.
-The wall-clock paint time lets a caller measure the time from launch to a visible window.
+exits 0. With VADDESK_SMOKE_CRASH=1 as well, after the file is shown a worker thread raises an
+unexpected exception; the error dialog the app opens for it is reported as
+
+    smoke: error dialog {json}                      its title and text
+
+before closing: the excepthook, the log and the dialog work in the frozen app. If nothing is on
+screen within the timeout it prints `smoke: FAILED <why>` and exits 3. The wall-clock paint
+time lets a caller measure the time from launch to a visible window.
 
 Nothing happens without the variable: `arm_from_env` returns at once.
 """
@@ -21,12 +27,16 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
 from typing import Any, Final
 
 log = logging.getLogger(__name__)
 
 ENV_VAR: Final = "VADDESK_SMOKE_TEST"
+CRASH_ENV_VAR: Final = "VADDESK_SMOKE_CRASH"
+CRASH_MESSAGE: Final = "deliberate smoke-test crash"
+_DIALOG_POLL_MS: Final = 50
 MAIN_WINDOW_NAME: Final = "vaddesk-main-window"
 FAILED_EXIT_CODE: Final = 3
 _DEFAULT_TIMEOUT_S: Final = 60.0
@@ -51,7 +61,7 @@ def arm_from_env() -> None:
         timeout_s = _DEFAULT_TIMEOUT_S
 
     from PySide6.QtCore import QEvent, QObject, QTimer
-    from PySide6.QtWidgets import QApplication, QMainWindow, QWidget
+    from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QWidget
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     state: dict[str, Any] = {"painted": False, "done": False, "window": None}
@@ -96,8 +106,35 @@ def arm_from_env() -> None:
             "visible": bool(window.isVisible()),
         }
         _say(f"file shown {json.dumps(report)}")
+        if os.environ.get(CRASH_ENV_VAR):
+            crash_in_a_thread()
+            return
         # Let the views draw the result once before closing.
         QTimer.singleShot(100, lambda: finish(0))
+
+    def crash_in_a_thread() -> None:
+        def fail() -> None:
+            raise RuntimeError(CRASH_MESSAGE)
+
+        threading.Thread(target=fail, name="smoke-crash").start()
+        # The dialog arrives through a queued signal; look for it on each timer tick (the
+        # overall timeout still applies) rather than sleeping.
+        poll = QTimer(app)
+        poll.setInterval(_DIALOG_POLL_MS)
+
+        def look() -> None:
+            boxes = [w for w in QApplication.topLevelWidgets()
+                     if isinstance(w, QMessageBox) and w.isVisible()]
+            if not boxes:
+                return
+            poll.stop()
+            box = boxes[0]
+            _say(f"error dialog {json.dumps({'title': box.windowTitle(), 'text': box.text()})}")
+            box.close()
+            finish(0)
+
+        poll.timeout.connect(look)
+        poll.start()
 
     def attach() -> None:
         windows = [w for w in QApplication.topLevelWidgets()
