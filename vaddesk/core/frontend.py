@@ -306,14 +306,13 @@ def _log_fbank_numpy(frames: np.ndarray) -> np.ndarray:
 def _mel_log(power_t: np.ndarray) -> np.ndarray:
     """(257, n) float32 power spectra -> (80, n) float32 log mel energies, knf's arithmetic."""
     f32 = np.float32
-    n = power_t.shape[1]
-    index, table = _TABLES.mel_index, _TABLES.mel_table
-    acc = np.zeros((NUM_MEL_BINS, n), dtype=f32)
-    tmp = np.empty((NUM_MEL_BINS, n), dtype=f32)
-    for k in range(index.shape[0]):  # sequential float32 sums, one weight position at a time
-        np.take(power_t, index[k], axis=0, out=tmp)
-        tmp *= table[k]
-        acc += tmp
+    # products[k, b, t] = weight k of mel bin b times its FFT bin's power in frame t; then add
+    # them up in k order: knf's sequential float32 dot product, vectorised over bins and frames
+    products = power_t[_TABLES.mel_index]
+    products *= _TABLES.mel_table
+    acc = products[0].copy()
+    for k in range(1, products.shape[0]):  # (add.accumulate is the same sum, but 5x slower)
+        acc += products[k]
     np.maximum(acc, f32(_FLT_EPSILON), out=acc)
     return np.log(acc.astype(np.float64)).astype(f32)
 
