@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -133,18 +134,30 @@ def bench_folder(minutes_each: float, repeats: int) -> dict[str, object]:
     files = sorted(folder.iterdir())
     audio_h = len(files) * minutes_each / 60
     walls: dict[int, list[float]] = {1: [], 2: []}
+    cpus: dict[int, list[float]] = {1: [], 2: []}
     for _ in range(repeats):
         for jobs in (1, 2):  # alternate so both see the same machine load
             with tempfile.TemporaryDirectory(dir=OUT) as out:
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 t0 = time.perf_counter()
                 vaddesk("segment", folder, "--out", out, "--jobs", str(jobs))
                 walls[jobs].append(time.perf_counter() - t0)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                # CPU of the command and its worker processes (all waited for).
+                cpus[jobs].append(after.ru_utime - before.ru_utime
+                                  + after.ru_stime - before.ru_stime)
     w1, w2 = statistics.median(walls[1]), statistics.median(walls[2])
+    c1, c2 = statistics.median(cpus[1]), statistics.median(cpus[2])
     return {"files": len(files), "audio_hours": round(audio_h, 3),
             "jobs1_wall_s": round(w1, 2), "jobs2_wall_s": round(w2, 2),
+            "jobs1_cpu_s": round(c1, 2), "jobs2_cpu_s": round(c2, 2),
             "jobs1_audio_h_per_min": round(audio_h / w1 * 60, 2),
             "jobs2_audio_h_per_min": round(audio_h / w2 * 60, 2),
-            "speedup_2_vs_1": round(w1 / w2, 2), "runs": walls}
+            "speedup_2_vs_1": round(w1 / w2, 2),
+            # Wall-clock speed-up if both cores were ours alone: CPU work of one job over the
+            # CPU work of two jobs shared by two cores (what the machine's load hides).
+            "ideal_speedup_from_cpu": round(c1 / (c2 / 2), 2),
+            "load_avg_1min": os.getloadavg()[0], "runs": walls}
 
 
 def bench_rss(hours: float) -> dict[str, object]:
@@ -195,7 +208,9 @@ def main() -> int:
         print(f"\nfolder throughput: {f['files']} files, {f['audio_hours']} h of audio")
         print(f"  --jobs 1: {f['jobs1_wall_s']} s ({f['jobs1_audio_h_per_min']} audio h/min)")
         print(f"  --jobs 2: {f['jobs2_wall_s']} s ({f['jobs2_audio_h_per_min']} audio h/min)")
-        print(f"  speed-up 2 vs 1 jobs: {f['speedup_2_vs_1']}x")
+        print(f"  speed-up 2 vs 1 jobs: {f['speedup_2_vs_1']}x (CPU s: {f['jobs1_cpu_s']} vs "
+              f"{f['jobs2_cpu_s']}; on two idle cores: {f['ideal_speedup_from_cpu']}x; "
+              f"load average {f['load_avg_1min']:.1f})")
     if "rss" not in args.skip:
         r = bench_rss(0.1 if args.quick else 3)
         results["rss"] = r
