@@ -70,9 +70,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-TAKE_FRAMES_LIMIT: Final = 60_000
-"""take_frames() keeps at most this many untaken frames (10 minutes); older ones are dropped
-so a caller that never polls cannot make memory grow."""
+TAKE_FRAMES_LIMIT: Final = 6_000
+"""take_frames() keeps at most this many untaken frames (60 s); older ones are dropped so a
+caller that never polls cannot make memory grow."""
 
 MAX_SLICE_SAMPLES: Final = SAMPLE_RATE * 60
 """accept_waveform() runs long inputs one minute at a time (bounded temporaries, same result)."""
