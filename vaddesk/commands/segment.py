@@ -7,9 +7,12 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from vaddesk.core.presets import DEFAULT_PRESET
+
+if TYPE_CHECKING:  # imported lazily at run time: `vaddesk --version` must stay instant
+    from vaddesk.batch import BatchEvent, BatchItem, BatchOptions, FileResult
 
 EXIT_OK = 0
 EXIT_FAILED = 1   # some files failed (all others were processed)
@@ -106,7 +109,7 @@ def _formats(raw: list[str] | None, json_out: Path | None) -> tuple[str, ...]:
     return tuple(chosen)
 
 
-def _options(args: argparse.Namespace) -> Any:
+def _options(args: argparse.Namespace) -> BatchOptions:
     from vaddesk.batch import BatchOptions
     from vaddesk.core.params import VadParams, parse_assignment
     from vaddesk.core.presets import get_preset
@@ -171,7 +174,7 @@ def _hms(ms: float) -> str:
     return f"{ms / 1000:.1f} s"
 
 
-def print_summary(results: list[Any], elapsed_s: float, out: TextIO) -> None:
+def print_summary(results: list[FileResult], elapsed_s: float, out: TextIO) -> None:
     ok = [r for r in results if r.ok]
     failed = [r for r in results if not r.ok]
     audio_ms = sum(r.duration_ms for r in ok)
@@ -199,7 +202,7 @@ class ProgressBar:
 
     WIDTH = 24
 
-    def __init__(self, items: list[Any], stream: TextIO) -> None:
+    def __init__(self, items: list[BatchItem], stream: TextIO) -> None:
         self._stream = stream
         self._total = len(items)
         self._items = items
@@ -213,7 +216,7 @@ class ProgressBar:
         self._total_ms = self._estimate_total_ms(items)
 
     @staticmethod
-    def _estimate_total_ms(items: list[Any]) -> int | None:
+    def _estimate_total_ms(items: list[BatchItem]) -> int | None:
         from vaddesk.audio.decode import AudioError, probe
 
         total = 0
@@ -224,7 +227,7 @@ class ProgressBar:
                 continue  # it will fail properly when processed
         return total or None
 
-    def on_event(self, event: Any) -> None:
+    def on_event(self, event: BatchEvent) -> None:
         from vaddesk.batch import FileFinished, FileProgress, FileStarted
 
         if isinstance(event, FileFinished):
