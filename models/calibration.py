@@ -78,13 +78,19 @@ def _noise(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
     return sum(np.sin(2 * np.pi * 50 * (k + 1) * t + phases[k]) / (k + 1) for k in range(4))
 
 
-def calibration_clips(seed: int = 2024) -> list[CalibrationClip]:
-    """About 2.5 minutes of speech-over-noise clips, the same for the same seed."""
+def calibration_clips(seed: int = 2024, variant: int = 0) -> list[CalibrationClip]:
+    """About 2 minutes of speech-over-noise clips, the same for the same seed and variant.
+
+    ``variant`` != 0 pairs the sentences with other rates, pauses, noises, SNRs and levels
+    (and the sentences in reverse order): a held-out set for checking the INT8 model.
+    """
     rng = np.random.default_rng(seed)
     clips: list[CalibrationClip] = []
+    sentences = SENTENCES if variant % 2 == 0 else tuple(reversed(SENTENCES))
     with tempfile.TemporaryDirectory(prefix="vaddesk-calib-") as tmp:
         workdir = Path(tmp)
-        for i, (voice, text) in enumerate(SENTENCES):
+        for j, (voice, text) in enumerate(sentences):
+            i = j + variant
             rate = RATES_WPM[i % len(RATES_WPM)]
             speech = _speak(voice, text, rate, workdir)
             pause = np.zeros(int(PAUSES_S[i % len(PAUSES_S)] * SAMPLE_RATE), dtype=np.float32)
