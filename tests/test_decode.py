@@ -170,7 +170,8 @@ def bad_inputs(tmp_path_factory: pytest.TempPathFactory, fx_dir: Path
 
 
 @pytest.mark.parametrize("name", ["missing", "zero", "header", "text", "video", "nan", "inf",
-                                  "declared_longer", "codec", "garbage"])
+                                  "declared_longer", "aiff_cut", "flac_cut", "codec",
+                                  "garbage"])
 def test_bad_input_gives_its_specific_message(bad_inputs: dict[str, tuple[Path, str]],
                                               name: str) -> None:
     path, message = bad_inputs[name]

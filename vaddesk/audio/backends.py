@@ -60,7 +60,8 @@ class SoundFileSource:
             try:
                 block = self._file.read(frames, dtype=dtype, always_2d=True)
             except (sf.LibsndfileError, RuntimeError) as exc:
-                raise DecodeError(f"corrupt audio data ({exc})") from None
+                raise DecodeError(f"corrupt audio data, the file is probably truncated or "
+                                  f"damaged ({str(exc).strip()})") from None
             if block.shape[0] == 0:
                 return
             yield block

@@ -196,6 +196,14 @@ def _open_source(path: Path) -> Source:
                 log.warning("%s: WAV data size is 0; reading to the end of the file", path)
                 source.close()
                 return PyAVSource(path)
+            declared = sniff.aiff_declared_frames(path) if source.format == "AIFF" else None
+            if declared is not None and declared > source.num_frames:
+                source.close()  # libsndfile silently reads what is there, as for WAV
+                rate = source.sample_rate
+                raise AudioError(path, f"declared length {declared} frames "
+                                 f"({declared / rate:.2f} s) is larger than the file, which holds "
+                                 f"{source.num_frames} frames ({source.num_frames / rate:.2f} s): "
+                                 "the file is truncated")
             return source
         except DecodeError as exc:
             errors.append(str(exc))

@@ -135,3 +135,22 @@ def wav_codec_name(tag: int) -> str:
 
 def is_readable(path: Path) -> bool:
     return os.access(path, os.R_OK)
+
+
+def aiff_declared_frames(path: Path) -> int | None:
+    """numSampleFrames of an AIFF/AIFC file's COMM chunk (None if not AIFF or no COMM)."""
+    with open(path, "rb") as handle:
+        form = handle.read(12)
+        if len(form) < 12 or form[:4] != b"FORM" or form[8:12] not in (b"AIFF", b"AIFC"):
+            return None
+        pos = 12
+        while True:
+            handle.seek(pos)
+            chunk = handle.read(8)
+            if len(chunk) < 8:
+                return None
+            cid, size = chunk[:4], struct.unpack(">I", chunk[4:])[0]
+            if cid == b"COMM":
+                body = handle.read(6)
+                return struct.unpack(">I", body[2:6])[0] if len(body) == 6 else None
+            pos += 8 + size + (size & 1)
