@@ -114,7 +114,7 @@ def test_blocks_arrive_complete_and_in_order() -> None:
     blocks = [i for i in items if isinstance(i, AudioBlock)]
     assert [type(i) for i in items if not isinstance(i, AudioBlock)] == []
     np.testing.assert_array_equal(np.concatenate([b.samples for b in blocks]), audio)
-    assert made[0].blocksize == 320  # 20 ms blocks at 16 kHz
+    assert made[0].blocksize == 640  # 40 ms blocks at 16 kHz
     assert capture.overflow_count == 0
 
 
@@ -125,15 +125,15 @@ def test_overflows_are_counted_and_reported() -> None:
     items = _read_until(capture, lambda: made[0].exhausted.is_set())
     capture.stop()
     problems = [i for i in items if isinstance(i, CaptureProblem)]
-    assert problems and problems[-1].overflow_count == 5  # 50 blocks, every 10th flagged
+    assert problems and problems[-1].overflow_count == 2  # 25 blocks, every 10th flagged
     assert all("input overflow" in p.message for p in problems)
-    assert capture.overflow_count == 5
+    assert capture.overflow_count == 2
 
 
 def test_device_lost_mid_stream_is_reported_and_audio_kept() -> None:
     """SIMULATED device loss: the stream stops calling back and reports itself finished."""
     audio = _audio(2.0)
-    capture, _made = _capture(audio, speed=0, fail_after_s=0.5)
+    capture, _made = _capture(audio, speed=0, fail_after_s=0.48)
     capture.start()
     items: list[CaptureItem] = []
     while not items or not isinstance(items[-1], CaptureFailed):
@@ -142,7 +142,7 @@ def test_device_lost_mid_stream_is_reported_and_audio_kept() -> None:
     assert isinstance(items[-1], CaptureFailed)
     assert items[-1].message == "the input stream ended unexpectedly (device disconnected?)"
     got = np.concatenate([i.samples for i in items if isinstance(i, AudioBlock)])
-    np.testing.assert_array_equal(got, audio[:8000])
+    np.testing.assert_array_equal(got, audio[:7680])  # 12 blocks of 40 ms
 
 
 def test_stream_that_cannot_open_is_a_clear_error() -> None:

@@ -1,5 +1,5 @@
 """LiveSession: the real streaming INT8 engine and the real WAV writer, fed through a SIMULATED
-microphone (ArrayInputStream: a thread calling the capture callback with 20 ms blocks, as
+microphone (ArrayInputStream: a thread calling the capture callback with 40 ms blocks, as
 PortAudio would; there is no sound card in CI).
 
 Device loss, overflows and the full disk are SIMULATED too (the fake stream aborts / flags
@@ -283,11 +283,11 @@ def test_panel_pause_drops_audio_and_preset_changes_live(
     with qtbot.waitSignal(panel.recording_finished, timeout=20_000):
         panel.stop_recording()
     recorded, _ = sf.read(panel.last_summary.path, dtype="float32")
-    # The file is the audio before the pause, then the audio from the resume on: whole 20 ms
+    # The file is the audio before the pause, then the audio from the resume on: whole 40 ms
     # blocks were dropped in between.
     seam = int(np.flatnonzero(recorded != audio[:len(recorded)])[0])
-    assert seam % 320 == 0 and abs(seam - paused_at * 16) <= 320 * 5
-    skips = [k for k in range(320, len(audio) - seam - 3200, 320)
+    assert seam % 640 == 0 and abs(seam - paused_at * 16) <= 640 * 3
+    skips = [k for k in range(640, len(audio) - seam - 3200, 640)
              if np.array_equal(recorded[seam:seam + 3200], audio[seam + k:seam + k + 3200])]
     assert len(skips) == 1 and skips[0] >= 8000, skips  # >= 0.5 s dropped while paused
     tail = recorded[seam:]

@@ -347,7 +347,7 @@ class RecordPanel(QWidget):
             session.stop()  # the worker has finished; this only joins it
             snap = session.view.snapshot(self.window_spin.value() * 1000)
             self.live_plot.show_snapshot(snap, self.window_spin.value() * 1000,
-                                         self._segments)
+                                         self._segments, final=True)
         self.last_summary = summary
         self.record_button.setEnabled(True)
         self.record_button.setText("● Record")

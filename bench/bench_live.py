@@ -1,0 +1,289 @@
+"""Live recording figures: CPU while recording with the live view on screen, the delay from a
+segment's end to it closing on screen, and memory over a simulated 1-hour session.
+
+Run from the repo root (one thread for numpy/onnxruntime, like the app):
+
+    /work/venv/bin/python bench/bench_live.py                 # all three (~3 min)
+    xvfb-run -a -s "-screen 0 1280x800x24" env QT_QPA_PLATFORM=xcb \\
+        /work/venv/bin/python bench/bench_live.py cpu         # CPU with a real X server
+
+1. cpu: RecordPanel drawing at 30 fps while recording from the REAL PortAudio capture of a
+   PulseAudio virtual microphone into which a speech file is played in a loop (or, with
+   --source sim, the simulated mic at real-time pace). CPU = user+system time of this process
+   (all its threads: PortAudio callback, worker with engine and writer, Qt) / wall time.
+   The same is measured for a headless session (what `vaddesk record` does) in the same run.
+2. latency: the panel over the simulated mic at real-time pace (meeting preset). For each
+   segment: (a) the detector's delay, audio from the segment's end to the block that closed it
+   (set by the end-silence parameters, not by compute); (b) compute + draw: from the moment that
+   block arrived in the capture callback to the end of the repaint that shows the segment closed
+   (the bench forces the repaint right after each frame-timer tick to time it).
+3. memory: a 1-hour session through the simulated mic at 60x real time (headless, with view
+   snapshots taken at 30 Hz as the GUI does); RSS after 5 min of audio and at the end.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import argparse  # noqa: E402
+import resource  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+import soundfile as sf  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.virtual_mic import VirtualMic, available, make_speech  # noqa: E402
+from vaddesk.audio.capture import ArrayInputStream, Capture  # noqa: E402
+from vaddesk.audio.live import LiveOptions, LiveSession  # noqa: E402
+from vaddesk.core.presets import get_preset  # noqa: E402
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def speech_loop(folder: Path) -> tuple[Path, np.ndarray]:
+    path = make_speech(folder / "speech.wav", pauses_s=(0.5, 1.6, 0.4, 2.0, 1.2))
+    audio, _ = sf.read(path, dtype="float32")
+    return path, audio
+
+
+def _app() -> Any:
+    from PySide6.QtWidgets import QApplication
+
+    return QApplication.instance() or QApplication([])
+
+
+def _run_qt_for(seconds: float) -> None:
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    loop.exec()
+
+
+def _panel(folder: Path, **kwargs: Any) -> Any:
+    from PySide6.QtCore import QSettings
+
+    from vaddesk.gui.record_panel import RecordPanel
+
+    settings = QSettings(str(folder / "bench.ini"), QSettings.Format.IniFormat)
+    panel = RecordPanel(settings=settings, recordings_dir=folder / "rec", **kwargs)
+    panel.preset_combo.setCurrentText("meeting")
+    panel.resize(1280, 720)
+    panel.show()
+    return panel
+
+
+# --- 1. CPU --------------------------------------------------------------------------------
+
+def bench_cpu(folder: Path, seconds: float, source: str) -> dict[str, float]:
+    app = _app()
+    path, audio = speech_loop(folder)
+    mic = None
+    player: subprocess.Popen[bytes] | None = None
+    stop_player = threading.Event()
+    if source == "vmic":
+        why = available()
+        if why:
+            raise SystemExit(f"cpu: {why} (or use --source sim)")
+        mic = VirtualMic().start()
+        os.environ["PULSE_SERVER"] = mic.env["PULSE_SERVER"]
+
+        def play_forever() -> None:
+            nonlocal player
+            while not stop_player.is_set():
+                player = mic.play(path)
+                player.wait()
+        threading.Thread(target=play_forever, daemon=True).start()
+        panel_kwargs: dict[str, Any] = {}
+    else:
+        panel_kwargs = {"stream_factory": ArrayInputStream.factory(audio, speed=1.0, loop=True),
+                        "devices": lambda: []}
+    out: dict[str, float] = {}
+    try:
+        panel = _panel(folder, **panel_kwargs)
+        if source == "vmic":
+            panel.refresh_devices(rescan=True)
+            panel.select_device("pulse")
+        panel.start_recording()
+        _run_qt_for(3.0)  # warm-up: model loaded, first frames drawn
+        frames0, c0, t0 = panel.live_plot.frames_drawn, cpu_seconds(), time.monotonic()
+        _run_qt_for(seconds)
+        c1, t1 = cpu_seconds(), time.monotonic()
+        out["gui_cpu_pct"] = 100 * (c1 - c0) / (t1 - t0)
+        out["gui_fps"] = (panel.live_plot.frames_drawn - frames0) / (t1 - t0)
+        out["overflows"] = panel.session.capture.overflow_count if panel.session else -1
+        panel.stop_recording()
+        _run_qt_for(1.0)
+        panel.close()
+        app.processEvents()
+
+        # The same capture without a window (vaddesk record).
+        capture = Capture("pulse" if source == "vmic" else "sim",
+                          stream_factory=None if source == "vmic"
+                          else ArrayInputStream.factory(audio, speed=1.0, loop=True))
+        session = LiveSession(capture, get_preset("meeting").params,
+                              LiveOptions(out_dir=folder / "rec"))
+        session.start()
+        time.sleep(3.0)
+        c0, t0 = cpu_seconds(), time.monotonic()
+        while time.monotonic() - t0 < seconds:
+            session.next_result(0.5)
+        c1, t1 = cpu_seconds(), time.monotonic()
+        session.stop()
+        out["headless_cpu_pct"] = 100 * (c1 - c0) / (t1 - t0)
+    finally:
+        stop_player.set()
+        if player is not None and player.poll() is None:
+            player.kill()
+        if mic is not None:
+            mic.stop()
+    return out
+
+
+# --- 2. latency ----------------------------------------------------------------------------
+
+def bench_latency(folder: Path, repeats: int) -> dict[str, float]:
+    from vaddesk.core.types import SegmentClosed
+
+    app = _app()
+    _, audio = speech_loop(folder)
+    audio = np.tile(audio, repeats)
+    panel = _panel(folder, stream_factory=ArrayInputStream.factory(audio, speed=1.0),
+                   devices=lambda: [])
+    params = get_preset("meeting").params
+    detector_ms: list[float] = []
+    screen_ms: list[float] = []
+    original_tick = panel._tick
+    seen = 0
+
+    def timed_tick() -> None:
+        nonlocal seen
+        original_tick()
+        bridge = panel.bridge
+        if bridge is None or len(bridge.closed_events) == seen:
+            return
+        panel.live_plot.graphics.viewport().repaint()  # the paint that shows it, timed
+        now = time.monotonic()
+        for event in bridge.closed_events[seen:]:
+            assert isinstance(event.event, SegmentClosed)
+            detector_ms.append(event.decided_at_ms - event.event.segment.end_ms)
+            screen_ms.append(1000 * (now - event.captured_at))
+        seen = len(bridge.closed_events)
+
+    panel._timer.timeout.disconnect()
+    panel._timer.timeout.connect(timed_tick)
+    panel.start_recording()
+    _run_qt_for(len(audio) / 16000 + 2.0)
+    panel.stop_recording()
+    _run_qt_for(1.0)
+    panel.close()
+    app.processEvents()
+    return {
+        "segments": len(screen_ms),
+        "end_silence_ms": params.max_end_silence_ms,
+        "detector_median_ms": statistics.median(detector_ms),
+        "detector_max_ms": max(detector_ms),
+        "screen_median_ms": statistics.median(screen_ms),
+        "screen_p90_ms": float(np.percentile(screen_ms, 90)),
+        "screen_max_ms": max(screen_ms),
+    }
+
+
+# --- 3. memory -----------------------------------------------------------------------------
+
+def bench_memory(folder: Path, minutes: float, speed: float) -> dict[str, float]:
+    _, audio = speech_loop(folder)
+    total_ms = int(minutes * 60_000)
+    capture = Capture("sim", stream_factory=ArrayInputStream.factory(audio, speed=speed,
+                                                                     loop=True))
+    session = LiveSession(capture, get_preset("meeting").params,
+                          LiveOptions(out_dir=folder / "rec", max_duration_ms=total_ms))
+    t0 = time.monotonic()
+    session.start()
+    marks: list[tuple[int, float]] = []
+    next_mark = 5 * 60_000
+    while not session.wait(1 / 30):
+        session.view.snapshot(30_000)  # what the GUI copies each frame
+        session.results()
+        if session.view.recorded_ms >= next_mark:
+            marks.append((session.view.recorded_ms, rss_mb()))
+            next_mark += 5 * 60_000
+    summary = session.stop()
+    wall = time.monotonic() - t0
+    end_rss = rss_mb()
+    first = marks[0][1] if marks else end_rss
+    return {
+        "audio_min": summary.duration_ms / 60_000,
+        "wall_s": wall,
+        "segments": len(summary.segments),
+        "overflows": summary.overflow_count,
+        "rss_at_5min_mb": first,
+        "rss_end_mb": end_rss,
+        "growth_mb": end_rss - first,
+        "max_mark_mb": max(m[1] for m in marks) if marks else end_rss,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("parts", nargs="*", default=["cpu", "latency", "memory"],
+                        choices=["cpu", "latency", "memory"])
+    parser.add_argument("--seconds", type=float, default=60.0, help="cpu: measured seconds")
+    parser.add_argument("--source", choices=["vmic", "sim"], default="vmic")
+    parser.add_argument("--repeats", type=int, default=4, help="latency: speech file loops")
+    parser.add_argument("--minutes", type=float, default=60.0, help="memory: session length")
+    parser.add_argument("--speed", type=float, default=60.0, help="memory: x real time")
+    args = parser.parse_args()
+    print(f"Qt platform: {os.environ.get('QT_QPA_PLATFORM')}; machine shared (2 cores); "
+          "one thread for numpy/onnxruntime")
+    with tempfile.TemporaryDirectory(prefix="bench_live.") as tmp:
+        folder = Path(tmp)
+        if "cpu" in args.parts:
+            r = bench_cpu(folder, args.seconds, args.source)
+            print(f"cpu ({args.source}, {args.seconds:.0f} s): recording + live view "
+                  f"{r['gui_cpu_pct']:.1f}% of one core at {r['gui_fps']:.1f} fps; headless "
+                  f"{r['headless_cpu_pct']:.1f}%; overflows {r['overflows']:.0f}")
+        if "latency" in args.parts:
+            r = bench_latency(folder, args.repeats)
+            print(f"latency ({r['segments']} segments, meeting: end silence "
+                  f"{r['end_silence_ms']} ms): detector (segment end -> deciding block) median "
+                  f"{r['detector_median_ms']:.0f} ms, max {r['detector_max_ms']:.0f} ms; "
+                  f"compute + draw (block captured -> repainted) median "
+                  f"{r['screen_median_ms']:.1f} ms, p90 {r['screen_p90_ms']:.1f} ms, max "
+                  f"{r['screen_max_ms']:.1f} ms")
+        if "memory" in args.parts:
+            r = bench_memory(folder, args.minutes, args.speed)
+            print(f"memory ({r['audio_min']:.0f} min of audio in {r['wall_s']:.0f} s, "
+                  f"{r['segments']:.0f} segments, {r['overflows']:.0f} overflows): RSS "
+                  f"{r['rss_at_5min_mb']:.1f} MB after 5 min, {r['rss_end_mb']:.1f} MB at the "
+                  f"end (growth {r['growth_mb']:+.1f} MB, max {r['max_mark_mb']:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
