@@ -508,3 +508,19 @@ def test_set_params_shorter_end_silence_during_a_pause() -> None:
     events = det.push(p0[200:201], energy[200:201])
     assert len(events) == 1 and isinstance(events[0], SegmentClosed)
     assert det.push(p0[201:], energy[201:]) + det.finish() == []
+
+
+def test_dynamic_end_silence_on_long_turns_streams_like_offline(speech_scores: list[Any]) -> None:
+    """Turns longer than 10 s (a patient 3 s end silence) bring the schedule into play."""
+    rng = np.random.default_rng(17)
+    fixed = VadParams(max_end_silence_ms=3000, max_segment_ms=120_000)
+    dynamic = fixed.replace(dynamic_end_silence=True)
+    for name, wave, p0 in speech_scores:
+        energy = reference_energy(wave)
+        long_turns = detect_segments(p0, energy, fixed)
+        assert max(s.duration_ms for s in long_turns) > 20_000, name
+        whole = _events(EndpointDetector(dynamic), p0, energy, [p0.size])
+        shorter = _well_formed(whole)
+        assert len(shorter) > len(long_turns), name  # long turns now end on shorter pauses
+        for _ in range(2):
+            assert _events(EndpointDetector(dynamic), p0, energy, _chunks(p0.size, rng)) == whole

@@ -193,7 +193,6 @@ class EndpointDetector:
         self._check_from = 0  # first frame where the hard-cut check applies
         self._pause_flip = 0
         self._end_at = 0
-        self._raw_open = False
 
     # --- state -------------------------------------------------------------------------------
     @property
@@ -257,11 +256,9 @@ class EndpointDetector:
         self._frames.trim(max(0, keep))
 
     def _open(self, start_frame: int) -> list[VadEvent]:
-        self._raw_open = True
         return self._shaper.on_open(start_frame * FRAME_SHIFT_MS)
 
     def _close(self, end_ms: int) -> list[VadEvent]:
-        self._raw_open = False
         return self._shaper.on_close(end_ms)
 
     def _window_scan(self, scan_from: int) -> None:
@@ -388,7 +385,7 @@ class EndpointDetector:
                     self._phase = _Phase.SPEECH
                     self._pos = g + 1
                 elif end_at < n:
-                    events += self._silence_end(end_at, single)
+                    events += self._silence_end(end_at)
                 else:
                     self._pos = n
         return events
@@ -404,15 +401,16 @@ class EndpointDetector:
         self._pos = frame + 1
         self._phase = _Phase.DONE if self._params.detect_mode == "single" else _Phase.IDLE
 
-    def _silence_end(self, e: int, single: bool) -> list[VadEvent]:
-        p = self._params
+    def _silence_end(self, e: int) -> list[VadEvent]:
         f = self._pause_flip
-        k = self._k_at(e)
-        if p.extend:
-            end_frame = e - max(0, k - self._lookahead - 1)
+        # The reference ends at e - max(0, k - lookahead - 1) with k = e - f silent frames
+        # (e - k without extend): written from the flip, that is the form below, which also
+        # holds when the dynamic schedule shrank k during the pause.
+        if self._params.extend:
+            end_frame = f + min(e - f, self._lookahead + 1)
             last_kept = f + min(self._lookahead, e - f - 1)
         else:
-            end_frame = e - k
+            end_frame = f
             last_kept = f
         # The reference's data pointer: one past every frame it has handed out, and the end
         # frame is handed out once more (hence +2 when extend is off).
@@ -432,8 +430,8 @@ class EndpointDetector:
             # end frame as a silence end) and start afresh after the limit. (Splitting at an
             # earlier pause instead would leave a remainder that is mostly this pause.)
             f = self._pause_flip
-            extra = min(self._lookahead + 1, self._k_at(cut)) if self._params.extend else 0
-            end_frame = min(f + extra, cut)
+            extra = min(cut - f, self._lookahead + 1) if self._params.extend else 0
+            end_frame = f + extra
             self._data_start = cut + 1
             events = self._close((end_frame + 1) * FRAME_SHIFT_MS)
             self._after_end(cut)
