@@ -282,6 +282,7 @@ def _input_device_names(listing: str) -> list[str]:
     return [line.strip() for line in listing.splitlines() if line.strip()]
 
 
+@pytest.mark.integration
 def test_bundle_lists_the_virtual_microphone(
     bundle: Path, vmic: tuple[VirtualMic, dict[str, str]]
 ) -> None:
@@ -316,6 +317,7 @@ def _best_correlation(recorded: np.ndarray, played: np.ndarray) -> tuple[float, 
     return float(xcorr[lag]) / norm if norm > 0 else 0.0, lag
 
 
+@pytest.mark.integration
 def test_bundle_records_from_the_virtual_microphone(
     bundle: Path, vmic: tuple[VirtualMic, dict[str, str]], tmp_path: Path
 ) -> None:
