@@ -188,7 +188,7 @@ def mel_weight_matrix() -> np.ndarray:
 
 @dataclass(frozen=True, slots=True)
 class _Tables:
-    window_col: np.ndarray  # (400, 1) float32
+    window: np.ndarray  # (400,) float32
     mel_index: np.ndarray  # (K, 80) FFT bin of each weight
     mel_table: np.ndarray  # (K, 80, 1) float32 weights, broadcast over frames
 
@@ -196,7 +196,7 @@ class _Tables:
 def _build_tables() -> _Tables:
     index, table = _mel_weights()
     return _Tables(
-        window_col=_hamming_window()[:, None].copy(),
+        window=_hamming_window(),
         mel_index=index,
         mel_table=table[:, :, None].copy(),
     )
@@ -257,44 +257,40 @@ def _frames_view(samples: np.ndarray, num_frames: int) -> np.ndarray:
 
 
 def _windowed_frames(frames: np.ndarray) -> np.ndarray:
-    """(n, 400) unscaled float32 frames -> (400, n) float32 frames ready for the FFT.
+    """(n, 400) unscaled float32 frames -> (n, 400) float32 frames ready for the FFT.
 
     Scale, remove DC, pre-emphasis, Hamming window: knf's ``ProcessWindow`` bit for bit.
-    Works frame-per-column ((400, n) layout) so every numpy call runs along contiguous rows.
     """
     f32 = np.float32
     n = frames.shape[0]
-    x = np.multiply(frames.T, _WAVE_SCALE, out=np.empty((FRAME_LENGTH, n), dtype=f32))  # exact
-    # Remove DC. knf sums each frame left to right in float32; numpy's reductions use pairwise
-    # sums, so: for big blocks add the 400 rows one by one (each call vectorised over the
-    # frames), for small blocks (streaming) a cumulative sum per frame (no per-row calls).
-    # Both are the same sequential float32 sums.
+    x = frames * _WAVE_SCALE  # exact: a power of two
+    # Remove DC. knf sums each frame left to right in float32, but numpy's reductions use
+    # pairwise sums. For big blocks: a frame-per-column copy and 400 row additions, each
+    # vectorised over the frames; for small blocks (streaming) a cumulative sum per frame
+    # (no per-row calls). Both are the same sequential float32 sums.
     if n >= _ROW_LOOP_MIN_FRAMES:
-        total = x[0].copy()
+        columns = np.multiply(frames.T, _WAVE_SCALE, out=np.empty((FRAME_LENGTH, n), dtype=f32))
+        total = columns[0].copy()
         add = np.add
-        for row in x[1:]:
+        for row in columns[1:]:
             add(total, row, out=total)
     else:
-        total = np.cumsum(frames * _WAVE_SCALE, axis=1, dtype=f32)[:, -1]
-    x -= total / f32(FRAME_LENGTH)
+        total = np.cumsum(x, axis=1, dtype=f32)[:, -1]
+    x -= (total / f32(FRAME_LENGTH))[:, None]
     # Pre-emphasis, knf order: d[i] -= c*d[i-1] using the not-yet-updated d[i-1].
     y = np.empty_like(x)
-    np.multiply(x[:-1], _PREEMPH, out=y[1:])
-    np.subtract(x[1:], y[1:], out=y[1:])
-    np.subtract(x[0], _PREEMPH * x[0], out=y[0])
-    y *= _TABLES.window_col
+    np.multiply(x[:, :-1], _PREEMPH, out=y[:, 1:])
+    np.subtract(x[:, 1:], y[:, 1:], out=y[:, 1:])
+    np.subtract(x[:, 0], _PREEMPH * x[:, 0], out=y[:, 0])
+    y *= _TABLES.window
     return y
 
 
 def _log_fbank_numpy(frames: np.ndarray) -> np.ndarray:
     """(n, 400) unscaled float32 frames -> (80, n) float32 log-mel energies."""
     f32 = np.float32
-    n = frames.shape[0]
-    y = _windowed_frames(frames)
-    # Real FFT in double precision (see the module docstring), rows = frames for speed.
-    padded = np.zeros((n, FFT_SIZE), dtype=np.float64)
-    padded[:, :FRAME_LENGTH] = y.T
-    spec = np.fft.rfft(padded, axis=1)
+    # Real FFT in double precision (see the module docstring), zero-padded to 512.
+    spec = np.fft.rfft(_windowed_frames(frames).astype(np.float64), n=FFT_SIZE, axis=1)
     re = spec.real.astype(f32)
     im = spec.imag.astype(f32)
     re *= re
