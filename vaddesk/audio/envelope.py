@@ -85,6 +85,11 @@ class PeakEnvelope:
                               chosen.mins[i0:i1].astype(np.float32),
                               chosen.maxs[i0:i1].astype(np.float32))
 
+    def coarse(self, min_bin_samples: int) -> PeakEnvelope:
+        """Only the levels with bins of at least min_bin_samples (a small copy for previews)."""
+        kept = tuple(lv for lv in self.levels if lv.bin_samples >= min_bin_samples)
+        return PeakEnvelope(kept or self.levels[-1:], self.num_samples, self.sample_rate)
+
     @classmethod
     def empty(cls) -> PeakEnvelope:
         z = np.zeros(0, dtype=_STORE_DTYPE)

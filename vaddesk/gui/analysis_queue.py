@@ -17,13 +17,8 @@ from PySide6.QtCore import QObject, QThread, Signal
 
 from vaddesk.core.engine import Precision
 from vaddesk.core.params import VadParams
-from vaddesk.gui.analysis_worker import (
-    AnalysisFailure,
-    AnalysisJob,
-    AnalysisProgress,
-    AnalysisWorker,
-    FileAnalysis,
-)
+from vaddesk.gui.analysis_job import AnalysisFailure, AnalysisJob, AnalysisProgress, FileAnalysis
+from vaddesk.gui.analysis_worker import AnalysisWorker
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +58,7 @@ class AnalysisQueue(QObject):
     queue_drained = Signal()  # nothing waiting or running any more
 
     _job_requested = Signal(object)
+    _stop_requested = Signal()
 
     def __init__(self, params: Callable[[], VadParams], precision: Precision = "int8",
                  parent: QObject | None = None) -> None:
@@ -82,6 +78,8 @@ class AnalysisQueue(QObject):
         self._worker.analysis_finished.connect(self._on_finished)
         self._worker.analysis_failed.connect(self._on_failed)
         self._worker.analysis_cancelled.connect(self._on_cancelled)
+        self._stop_requested.connect(self._worker.stop)
+        self._thread.started.connect(self._worker.warm_up)
         self._thread.start()
 
     # --- queries ---------------------------------------------------------------------------
@@ -136,9 +134,16 @@ class AnalysisQueue(QObject):
 
     def shutdown(self) -> None:
         """Cancel everything and stop the worker thread (window closing)."""
+        if not self._thread.isRunning():
+            return
         for item in self._items.values():
-            if item.state in (ItemState.WAITING, ItemState.RUNNING):
+            if item.state is ItemState.RUNNING:
                 self._worker.cancel(item.item_id)
+            if item.state is ItemState.WAITING:
+                item.state = ItemState.CANCELLED
+        # Queued after any running job: the job sees the cancel and returns, then stop() ends
+        # the process in the worker's own thread.
+        self._stop_requested.emit()
         self._thread.quit()
         self._thread.wait()
 

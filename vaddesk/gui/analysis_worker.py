@@ -1,77 +1,33 @@
-"""The worker that decodes a file, runs the engine over it and builds its peak envelope.
+"""The Qt side of analysis: a QObject in its own QThread that drives the worker process.
 
-It lives in its own QThread (see AnalysisQueue) and talks to the GUI only through its signals,
-whose payloads are frozen dataclasses. One pass over the decoded 16 kHz blocks feeds both the
-engine and the envelope, so the file is decoded once and never held whole in memory.
+run_job() hands a job to a long-lived spawned process (vaddesk.gui.analysis_job.serve) and
+turns what comes back into typed signals. The QThread only waits on a pipe, so neither it nor
+the process can hold up the GUI thread. A crashed process fails the file it was working on
+with a clear reason and is replaced for the next one.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
+import multiprocessing as mp
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import Any, Final
 
-import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
-from vaddesk.audio.decode import AudioInfo, open_audio
-from vaddesk.audio.envelope import EnvelopeBuilder, PeakEnvelope
-from vaddesk.core.engine import Precision, segment_blocks
-from vaddesk.core.params import VadParams
-from vaddesk.core.types import SAMPLE_RATE, FrameTrack, Segment
+from vaddesk.gui.analysis_job import (
+    AnalysisCancelledEvent,
+    AnalysisFailure,
+    AnalysisJob,
+    AnalysisProgress,
+    FileAnalysis,
+    serve,
+)
 
 log = logging.getLogger(__name__)
 
-_PROGRESS_INTERVAL_S = 0.1  # at most ten progress signals a second
-_ENVELOPE_INTERVAL_S = 1.0  # partial waveform for the live view while a long file is analysed
-BLOCK_MS = 10_000
-
-
-@dataclass(frozen=True, slots=True)
-class AnalysisJob:
-    job_id: int
-    path: Path
-    params: VadParams
-    precision: Precision = "int8"
-    channel: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AnalysisProgress:
-    job_id: int
-    done_ms: int
-    total_ms: int
-    envelope: PeakEnvelope | None  # a snapshot now and then, None in between
-
-
-@dataclass(frozen=True)
-class FileAnalysis:
-    """Everything the views need about one analysed file; segments are for `params`."""
-
-    job_id: int
-    path: Path
-    info: AudioInfo
-    track: FrameTrack
-    envelope: PeakEnvelope
-    params: VadParams
-    segments: list[Segment]
-    duration_ms: int
-    precision: Precision
-    channel: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class AnalysisFailure:
-    job_id: int
-    path: Path
-    reason: str
-
-
-class AnalysisCancelled(Exception):
-    pass
+_POLL_S: Final = 0.25  # how often a waiting QThread checks that the process is still alive
 
 
 class AnalysisWorker(QObject):
@@ -83,70 +39,99 @@ class AnalysisWorker(QObject):
 
     def __init__(self) -> None:
         super().__init__()
-        # NB: written by the GUI thread (cancel) and read by the worker thread between blocks;
-        # threading.Event makes that safe without a Qt call across threads.
-        self._cancel_lock = threading.Lock()
-        self._cancelled: set[int] = set()
+        # Spawn, never fork: the GUI process holds Qt and onnxruntime threads.
+        self._ctx = mp.get_context("spawn")
+        # NB: a shared integer, written by the GUI thread (cancel) and read by the child
+        # between blocks; -1 means nothing to cancel.
+        self._cancel_id: Any = self._ctx.Value("q", -1, lock=False)
+        self._process: BaseProcess | None = None
+        self._jobs: Connection | None = None
+        self._events: Connection | None = None
 
     def cancel(self, job_id: int) -> None:
-        with self._cancel_lock:
-            self._cancelled.add(job_id)
+        self._cancel_id.value = job_id
 
-    def _is_cancelled(self, job_id: int) -> bool:
-        with self._cancel_lock:
-            return job_id in self._cancelled
+    def _ensure_process(self) -> None:
+        if self._process is not None and self._process.is_alive():
+            return
+        jobs_read, jobs_write = self._ctx.Pipe(duplex=False)
+        events_read, events_write = self._ctx.Pipe(duplex=False)
+        process = self._ctx.Process(target=serve, args=(jobs_read, events_write, self._cancel_id),
+                                    name="vaddesk-analysis", daemon=True)
+        process.start()
+        jobs_read.close()
+        events_write.close()
+        self._process, self._jobs, self._events = process, jobs_write, events_read
+
+    @Slot()
+    def warm_up(self) -> None:
+        """Start the worker process early, so the first file does not wait for its imports."""
+        try:
+            self._ensure_process()
+        except OSError as exc:
+            log.warning("could not start the analysis process: %s", exc)
 
     @Slot(object)
     def run_job(self, job: AnalysisJob) -> None:
-        if self._is_cancelled(job.job_id):
+        if self._cancel_id.value == job.job_id:
             self.analysis_cancelled.emit(job.job_id)
             return
         self.analysis_started.emit(job.job_id)
         try:
-            result = self._analyse(job)
-        except AnalysisCancelled:
-            log.info("analysis of %s cancelled", job.path)
-            self.analysis_cancelled.emit(job.job_id)
-        except (ValueError, OSError) as exc:  # AudioError is a ValueError; engine errors too
-            log.warning("analysis of %s failed: %s", job.path, exc)
-            self.analysis_failed.emit(AnalysisFailure(job.job_id, job.path, str(exc)))
-        except Exception as exc:  # a bug must fail this file, never the queue or the app
-            log.exception("unexpected error analysing %s", job.path)
-            self.analysis_failed.emit(AnalysisFailure(
-                job.job_id, job.path, f"unexpected error ({type(exc).__name__}: {exc}); "
-                "see the log file"))
-        else:
-            self.analysis_finished.emit(result)
+            self._ensure_process()
+            assert self._jobs is not None
+            self._jobs.send(job)
+        except OSError as exc:
+            self._fail(job, f"the analysis process could not start ({exc})")
+            return
+        while True:
+            assert self._events is not None and self._process is not None
+            try:
+                ready = self._events.poll(_POLL_S)
+                event = self._events.recv() if ready else None
+            except (EOFError, OSError):
+                ready, event = False, None
+            if not ready:
+                if self._process.is_alive():
+                    continue
+                code = self._process.exitcode
+                self._process = None
+                self._fail(job, f"the analysis process stopped unexpectedly (exit code {code}); "
+                           "the file may be damaged or memory ran out")
+                return
+            if isinstance(event, AnalysisProgress):
+                self.analysis_progressed.emit(event)
+                continue
+            if isinstance(event, FileAnalysis):
+                self.analysis_finished.emit(event)
+            elif isinstance(event, AnalysisFailure):
+                log.warning("analysis of %s failed: %s", job.path, event.reason)
+                self.analysis_failed.emit(event)
+            elif isinstance(event, AnalysisCancelledEvent):
+                log.info("analysis of %s cancelled", job.path)
+                self.analysis_cancelled.emit(job.job_id)
+            return
 
-    def _analyse(self, job: AnalysisJob) -> FileAnalysis:
-        builder = EnvelopeBuilder()
-        with open_audio(job.path) as reader:
-            info = reader.info
-            total_ms = int(info.duration_ms)
-            last_progress = last_envelope = time.monotonic()
+    def _fail(self, job: AnalysisJob, reason: str) -> None:
+        log.error("analysis of %s failed: %s", job.path, reason)
+        self.analysis_failed.emit(AnalysisFailure(job.job_id, job.path, reason))
 
-            def blocks() -> Iterator[np.ndarray]:
-                for block in reader.blocks_16k(block_ms=BLOCK_MS, channel=job.channel):
-                    if self._is_cancelled(job.job_id):
-                        raise AnalysisCancelled
-                    builder.add(block)
-                    yield block
-
-            def progress(samples_done: int) -> None:
-                nonlocal last_progress, last_envelope
-                now = time.monotonic()
-                if now - last_progress < _PROGRESS_INTERVAL_S:
-                    return
-                last_progress = now
-                envelope = None
-                if now - last_envelope >= _ENVELOPE_INTERVAL_S:
-                    last_envelope = now
-                    envelope = builder.snapshot()
-                self.analysis_progressed.emit(AnalysisProgress(
-                    job.job_id, samples_done * 1000 // SAMPLE_RATE, total_ms, envelope))
-
-            result = segment_blocks(blocks(), job.params, precision=job.precision,
-                                    progress=progress)
-        return FileAnalysis(job.job_id, job.path, info, result.track, builder.finish(),
-                            job.params, list(result.segments), int(result.duration_ms),
-                            job.precision, job.channel)
+    @Slot()
+    def stop(self) -> None:
+        """End the worker process (window closing); runs in the worker's thread."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        try:
+            if self._jobs is not None:
+                self._jobs.send(None)
+            process.join(timeout=2.0)
+        except OSError:
+            pass
+        if process.is_alive():
+            process.terminate()
+            process.join(timeout=2.0)
+        for conn in (self._jobs, self._events):
+            if conn is not None:
+                conn.close()
+        self._jobs = self._events = None

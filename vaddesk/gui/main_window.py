@@ -35,7 +35,7 @@ from vaddesk.core.params import VadParams
 from vaddesk.core.types import Segment
 from vaddesk.export import SegmentationReport
 from vaddesk.gui.analysis_queue import AnalysisQueue, ItemState
-from vaddesk.gui.analysis_worker import FileAnalysis
+from vaddesk.gui.analysis_job import FileAnalysis
 from vaddesk.gui.export_dialog import ExportDialog
 from vaddesk.gui.export_worker import ExportOptions, ExportOutcome, ExportTask, ExportWorker
 from vaddesk.gui.notifier import Notifier

@@ -1,0 +1,153 @@
+"""What one analysis does, Qt-free so it runs in the analysis worker *process*.
+
+Decode -> engine -> peak envelope, in one pass over the 16 kHz blocks. The GUI runs this in a
+spawned child process (see analysis_worker.py) rather than a thread: onnxruntime, numpy and
+the decoder hold Python's GIL for many short stretches, and with the model in a thread the GUI
+thread waited up to 40-90 ms for the GIL while a 60-minute file was analysed. In its own
+process the analysis cannot delay the event loop at all. Everything here is plain data that
+pickles.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+
+from vaddesk.audio.decode import AudioInfo, open_audio
+from vaddesk.audio.envelope import EnvelopeBuilder, PeakEnvelope
+from vaddesk.core.engine import Precision, segment_blocks
+from vaddesk.core.params import VadParams
+from vaddesk.core.types import SAMPLE_RATE, FrameTrack, Segment
+
+log = logging.getLogger(__name__)
+
+BLOCK_MS: Final = 10_000
+PROGRESS_INTERVAL_S: Final = 0.1  # at most ten progress messages a second
+ENVELOPE_INTERVAL_S: Final = 1.0  # a partial waveform now and then while a long file runs
+PARTIAL_MIN_BIN_SAMPLES: Final = 2048  # partial envelopes carry only the coarse levels
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisJob:
+    job_id: int
+    path: Path
+    params: VadParams
+    precision: Precision = "int8"
+    channel: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisProgress:
+    job_id: int
+    done_ms: int
+    total_ms: int
+    envelope: PeakEnvelope | None  # a coarse snapshot now and then, None in between
+
+
+@dataclass(frozen=True)
+class FileAnalysis:
+    """Everything the views need about one analysed file; segments are for `params`."""
+
+    job_id: int
+    path: Path
+    info: AudioInfo
+    track: FrameTrack
+    envelope: PeakEnvelope
+    params: VadParams
+    segments: list[Segment]
+    duration_ms: int
+    precision: Precision
+    channel: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisFailure:
+    job_id: int
+    path: Path
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisCancelledEvent:
+    job_id: int
+
+
+class AnalysisCancelled(Exception):
+    pass
+
+
+def analyse(job: AnalysisJob, emit: Callable[[AnalysisProgress], None],
+            cancelled: Callable[[], bool]) -> FileAnalysis:
+    """Analyse one file; raises AnalysisCancelled, AudioError/ValueError/OSError."""
+    builder = EnvelopeBuilder()
+    with open_audio(job.path) as reader:
+        info = reader.info
+        total_ms = int(info.duration_ms)
+        last_progress = last_envelope = time.monotonic()
+
+        def blocks() -> Iterator[np.ndarray]:
+            for block in reader.blocks_16k(block_ms=BLOCK_MS, channel=job.channel):
+                if cancelled():
+                    raise AnalysisCancelled
+                builder.add(block)
+                yield block
+
+        def progress(samples_done: int) -> None:
+            nonlocal last_progress, last_envelope
+            now = time.monotonic()
+            if now - last_progress < PROGRESS_INTERVAL_S:
+                return
+            last_progress = now
+            envelope = None
+            if now - last_envelope >= ENVELOPE_INTERVAL_S:
+                last_envelope = now
+                envelope = builder.snapshot().coarse(PARTIAL_MIN_BIN_SAMPLES)
+            emit(AnalysisProgress(job.job_id, samples_done * 1000 // SAMPLE_RATE, total_ms,
+                                  envelope))
+
+        result = segment_blocks(blocks(), job.params, precision=job.precision,
+                                progress=progress)
+        info = reader.info  # exact length after a full read (lossy formats)
+    return FileAnalysis(job.job_id, job.path, info, result.track, builder.finish(), job.params,
+                        list(result.segments), int(result.duration_ms), job.precision,
+                        job.channel)
+
+
+def run_one(job: AnalysisJob, emit: Callable[[Any], None], cancelled: Callable[[], bool]
+            ) -> None:
+    """Analyse and report exactly one final event: FileAnalysis, AnalysisFailure or
+    AnalysisCancelledEvent. A bug fails this file, never the worker."""
+    try:
+        emit(analyse(job, emit, cancelled))
+    except AnalysisCancelled:
+        emit(AnalysisCancelledEvent(job.job_id))
+    except (ValueError, OSError) as exc:  # AudioError is a ValueError; engine errors too
+        emit(AnalysisFailure(job.job_id, job.path, str(exc)))
+    except Exception as exc:
+        detail = traceback.format_exc(limit=8)
+        emit(AnalysisFailure(job.job_id, job.path,
+                             f"unexpected error ({type(exc).__name__}: {exc}); see the log "
+                             f"file\n{detail}"))
+
+
+def serve(jobs: Connection, events: Connection, cancel_id: Any) -> None:
+    """The worker process's loop: jobs in, events out, until a None job or a closed pipe.
+
+    `cancel_id` is a shared integer: the id of the job the GUI wants stopped.
+    """
+    while True:
+        try:
+            job = jobs.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        run_one(job, events.send, lambda job_id=job.job_id: cancel_id.value == job_id)
