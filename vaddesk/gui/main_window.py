@@ -34,8 +34,8 @@ from vaddesk.core.engine import Precision, model_info, resegment
 from vaddesk.core.params import VadParams
 from vaddesk.core.types import Segment
 from vaddesk.export import SegmentationReport
-from vaddesk.gui.analysis_queue import AnalysisQueue, ItemState
 from vaddesk.gui.analysis_job import FileAnalysis
+from vaddesk.gui.analysis_queue import AnalysisQueue, ItemState
 from vaddesk.gui.export_dialog import ExportDialog
 from vaddesk.gui.export_worker import ExportOptions, ExportOutcome, ExportTask, ExportWorker
 from vaddesk.gui.notifier import Notifier
