@@ -187,7 +187,7 @@ def bench_latency(folder: Path, repeats: int) -> dict[str, float]:
         bridge = panel.bridge
         if bridge is None or len(bridge.closed_events) == seen:
             return
-        panel.live_plot.graphics.viewport().repaint()  # the paint that shows it, timed
+        panel.live_plot.repaint_now()  # the paint that shows it, timed
         now = time.monotonic()
         for event in bridge.closed_events[seen:]:
             assert isinstance(event.event, SegmentClosed)
