@@ -208,7 +208,33 @@ def _trace(samples: np.ndarray, ours_track: FrameTrack, ref: ReferenceRun, param
             lines.append("=> the difference enters in the frontend, not the network or the "
                          "detector; not a floating-point tie")
             lines.append(_fft_hint())
+            if precision == "int8":
+                lines.append(_input_quantiser_ties(ref_feats, our_feats))
     return "\n".join(lines)
+
+
+def _input_quantiser_ties(ref_feats: np.ndarray, our_feats: np.ndarray) -> str:
+    """Which INT8 input codes the feature differences flip, and how close to a tie they sat."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(paths.model_file("fsmn-vad-int8.onnx")))
+    inits = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    node = next(n for n in model.graph.node
+                if n.op_type == "QuantizeLinear" and n.input[0] == "speech")
+    scale = np.float32(inits[node.input[1]])
+    zero = int(inits[node.input[2]]) if len(node.input) > 2 else 0
+
+    def codes(x: np.ndarray) -> np.ndarray:
+        return np.clip(np.rint(x / scale) + zero, 0, 255)
+
+    flips = codes(ref_feats) != codes(our_feats)
+    if not flips.any():
+        return "INT8 input quantiser: no code differs (the difference is deeper in the network)"
+    tie_distance = np.abs((ref_feats[flips] / scale) % 1.0 - 0.5)
+    return (f"INT8 input quantiser (scale {scale:.6g}): {int(flips.sum())} codes differ, in frames "
+            f"{sorted(set(np.nonzero(flips)[0].tolist()))}; each sat within "
+            f"{float(tie_distance.max()):.1e} steps of a rounding tie (x/scale = k + 0.5)")
 
 
 def _fft_hint() -> str:
