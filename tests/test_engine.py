@@ -87,6 +87,19 @@ def fsmn_vad(tmp_path_factory: pytest.TempPathFactory) -> Any:
     return funasr_onnx.Fsmn_vad(str(folder), intra_op_num_threads=1)
 
 
+def _reference_with(tmp: Path, conf: dict[str, Any]) -> Any:
+    """Fsmn_vad on our FP32 model with config.yaml's model_conf changed by ``conf``."""
+    funasr_onnx = pytest.importorskip("funasr_onnx")
+    yaml = pytest.importorskip("yaml")
+    config = yaml.safe_load(paths.model_file("config.yaml").read_text())
+    config["model_conf"].update(conf)
+    tmp.mkdir()
+    (tmp / "config.yaml").write_text(yaml.safe_dump(config))
+    (tmp / "model.onnx").symlink_to(paths.model_file("fsmn-vad-fp32.onnx"))
+    (tmp / "am.mvn").symlink_to(paths.model_file("am.mvn"))
+    return funasr_onnx.Fsmn_vad(str(tmp), intra_op_num_threads=1)
+
+
 @pytest.fixture(scope="module")
 def offline(recordings: dict[str, np.ndarray]) -> dict[str, VadResult]:
     return {name: segment_array(x) for name, x in recordings.items()}
@@ -110,6 +123,34 @@ def test_fp32_offline_equals_reference_runtime(name: str, recordings: dict[str, 
     assert len(expected) >= 2
     if name == "long_talk":
         assert expected[0][1] - expected[0][0] == 60_010  # the hard cut is exercised
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_fp32_non_default_parameters_equal_reference_runtime(
+        recordings: dict[str, np.ndarray], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Parameters reach the detector end to end: the reference runtime with the same values in
+    its config.yaml gives the same segments (SNR gate included: it uses the frame energies)."""
+    x = recordings["meeting"]
+    cases = [
+        ({"max_end_silence_time": 400, "speech_noise_thres": 0.8},
+         VadParams(max_end_silence_ms=400, speech_noise_thres=0.8)),
+        ({"snr_thres": 12.0, "window_size_ms": 300, "sil_to_speech_time_thres": 200,
+          "lookback_time_start_point": 500, "do_extend": 1},
+         VadParams(snr_thres_db=12.0, window_size_ms=300, sil_to_speech_ms=200,
+                   lookback_start_ms=500)),
+        ({"do_extend": 0, "max_single_segment_time": 4000},
+         VadParams(extend=False, max_segment_ms=4000)),
+    ]
+    seen = set()
+    for i, (conf, params) in enumerate(cases):
+        expected = _reference_with(tmp_path / f"ref{i}", conf)(x)[0]
+        assert _lists(segment_array(x, params, precision="fp32").segments) == expected, conf
+        seen.add(str(expected))
+    assert len(seen) == len(cases)
+    no_gate = cases[1][1].replace(snr_thres_db=-100.0)
+    assert str(_lists(segment_array(x, no_gate, precision="fp32").segments)) not in seen, \
+        "the SNR gate must change something"
 
 
 # --- streaming == offline -----------------------------------------------------------------------
