@@ -132,7 +132,7 @@ def test_fp32_non_default_parameters_equal_reference_runtime(
     """Parameters reach the detector end to end: the reference runtime with the same values in
     its config.yaml gives the same segments (SNR gate included: it uses the frame energies)."""
     x = recordings["meeting"]
-    cases = [
+    cases: list[tuple[dict[str, Any], VadParams]] = [
         ({"max_end_silence_time": 400, "speech_noise_thres": 0.8},
          VadParams(max_end_silence_ms=400, speech_noise_thres=0.8)),
         ({"snr_thres": 12.0, "window_size_ms": 300, "sil_to_speech_time_thres": 200,
