@@ -226,6 +226,7 @@ def main() -> None:
     parser.add_argument("--no-reference-rss", action="store_true",
                         help="skip the offline reference's peak RSS (needs ~4.5 GB)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--markdown", type=Path, help="also write the figures as Markdown here")
     parser.add_argument("--child", nargs=2, metavar=("MODE", "WAV"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -343,7 +344,7 @@ def main() -> None:
     print()
     print(f"{'case':62s} {'median s':>9s} {'RTF':>9s} {'speed-up':>9s}")
     for name, seconds, rtf, ratio in rows:
-        print(f"{name:62s} {seconds:9.3f} {rtf:9.5f} {ratio:>9s}")
+        print(f"{name:62s} {seconds:9.4g} {rtf:9.3g} {ratio:>9s}")
     ours_rss = rss["ours-int8"]["peak_rss_mb"]
     ref_rss = rss.get("reference", {}).get("peak_rss_mb")
     print(f"peak RSS, {rss['file_s'] / 60:.0f} min file: vaddesk int8 {ours_rss:.0f} MB"
@@ -354,9 +355,56 @@ def main() -> None:
           f"{mem['max_growth_mb']:.2f} MB), {mem['seconds']:.0f} s")
     print(f"load average at start/end: {figures['load_average_start']} / "
           f"{figures['load_average_end']} (machine shared)")
+    net = figures[f"network_{BLOCK_FRAMES}"]
+    net_ratio = statistics.median(net["fp32_s"]) / statistics.median(net["int8_s"])
+    claims = [
+        ("offline int8 RTF", f"{int8_s / duration_s:.5f}", "<= 0.0012",
+         int8_s / duration_s <= 0.0012),
+        ("offline int8 vs Fsmn_vad", f"{ref_s / int8_s:.1f}x", ">= 7x", ref_s / int8_s >= 7),
+        ("streaming 100 ms RTF", f"{son_rtf:.5f}", "<= 0.003", son_rtf <= 0.003),
+        ("streaming vs Fsmn_vad_online", f"{ron_rtf / son_rtf:.1f}x", ">= 10x",
+         ron_rtf / son_rtf >= 10),
+        (f"int8 vs fp32 network ({BLOCK_FRAMES}-frame calls)", f"{net_ratio:.2f}x", ">= 1.8x",
+         net_ratio >= 1.8),
+        (f"peak RSS, {rss['file_s'] / 60:.0f} min file", f"{ours_rss:.0f} MB", "<= 200 MB",
+         ours_rss <= 200),
+        (f"RSS growth, {mem['hours']:g} h stream", f"{mem['growth_mb']:.2f} MB", "< 5 MB",
+         mem["growth_mb"] < 5),
+    ]
+    figures["claims"] = claims
+    print()
+    for claim, measured, target, met in claims:
+        print(f"{claim:44s} {measured:>10s}  target {target:10s} {'met' if met else 'NOT MET'}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(figures, indent=1))
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(markdown(figures, rows, claims, ref_rss))
+
+
+def markdown(figures: dict[str, Any], rows: list[tuple[str, float, float, str]],
+             claims: list[tuple[str, str, str, bool]], ref_rss: float | None) -> str:
+    """The figures as Markdown, for README.md and bench/README.md."""
+    mem = figures["stream_memory"]
+    rss = figures["peak_rss"]
+    out = [f"Measured {figures['date_utc']} UTC on {figures['machine']}; onnxruntime "
+           f"{figures['onnxruntime']}, numpy {figures['numpy']}; one thread everywhere; load "
+           f"average {figures['load_average_start'][0]:.1f} at the start, "
+           f"{figures['load_average_end'][0]:.1f} at the end. Medians; ratios from the same run.",
+           "", f"Command: `{figures['command']}`", "",
+           "| case | median s | RTF | speed-up |", "|---|---:|---:|---:|"]
+    out += [f"| {name} | {seconds:.4g} | {rtf:.3g} | {ratio} |" for name, seconds, rtf, ratio
+            in rows]
+    out += ["", f"Peak RSS segmenting a {rss['file_s'] / 60:.0f}-minute file in a fresh process: "
+            f"vaddesk int8 {rss['ours-int8']['peak_rss_mb']:.0f} MB"
+            + (f", funasr_onnx.Fsmn_vad {ref_rss:.0f} MB." if ref_rss else "."),
+            f"Simulated {mem['hours']:g}-hour stream through StreamingVad in 100 ms blocks: RSS "
+            f"{mem['baseline_mb']:.1f} MB after the first interval, {mem['final_mb']:.1f} MB at "
+            f"the end (growth {mem['growth_mb']:.2f} MB, largest {mem['max_growth_mb']:.2f} MB).",
+            "", "| claim | measured | target | |", "|---|---:|---|---|"]
+    out += [f"| {c} | {m} | {t} | {'met' if ok else '**not met**'} |" for c, m, t, ok in claims]
+    return "\n".join(out) + "\n"
 
 
 if __name__ == "__main__":
