@@ -11,9 +11,10 @@ Harness-only deviations, each stated where it is used:
   detector and re-runs the network on the last frame); the harness does not reproduce that
   quirk, and no test here has such a frame count with a 10 ms ``sil_to_speech`` (the only case
   where that extra chunk can add a segment).
-- p0 exactly 0 or 1 crashes the reference (``math.log(0)``): where tested, the harness clips p0
-  to [1e-30, 1 - 2**-24] for the reference only, with thresholds where the clip cannot change
-  a decision.
+- p0 exactly 0 or 1 crashes the reference (``math.log(0)``): the harness clips p0 to
+  [1e-30, 1 - 2**-24] for the reference only. That changes nothing but exact 0 and 1, which
+  occur only in ``test_exact_zero_and_one_scores``, with thresholds where the clip cannot
+  change a decision.
 - ``decibel_thres`` above a frame's energy makes the reference process that frame twice (a
   bug we do not reproduce); decibel-gate tests use ``_FixedReference``, which removes only that.
 """
@@ -99,11 +100,6 @@ def reference_energy(wave: np.ndarray) -> np.ndarray:
 
 def ours(p0: np.ndarray, energy: np.ndarray, p: VadParams) -> list[list[int]]:
     return [[s.start_ms, s.end_ms] for s in detect_segments(p0, energy, p)]
-
-
-@pytest.fixture(autouse=True)
-def _quiet_reference(capsys: pytest.CaptureFixture[str]) -> None:
-    """The reference prints 'warning' lines on its own bookkeeping; keep the log readable."""
 
 
 # --- real model scores over generated speech ----------------------------------------------------
