@@ -17,9 +17,10 @@ speech->sil thresholds in frames):
   ``max(data_start, t - (W + lookback))``; ``data_start`` is the reference's data-buffer pointer,
   one past the previous segment's last frame (two past it when ``extend`` is off, a quirk of
   the reference's bookkeeping that we keep because it moves starts).
-* End: after a speech -> silence flip at frame f the segment ends at frame
-  ``e = f + k`` (``k = (max_end_silence - speech_to_sil) / F``) unless the window flips back;
-  the end frame is ``e - max(0, k - lookahead - 1)`` (``e - k`` without extend).
+* End: after a speech -> silence flip at frame f, the end is decided at frame
+  ``e = f + k`` (``k = (max_end_silence - speech_to_sil) / F``) unless the window flips back
+  first; the segment's last frame is ``e - max(0, k - lookahead - 1)`` (``e - k`` without
+  extend), i.e. ``f + min(k, lookahead + 1)``.
   ``end_ms = (end_frame + 1) * 10``, ``start_ms = start_frame * 10``.
 * Hard cut: at the first frame after the opening flip with ``t - start + 1 > max_segment``
   the segment ends at ``t`` (a silence-count end at the same frame wins).
