@@ -106,13 +106,16 @@ def _libm_logf() -> Callable[[float], float] | None:
     float32 differs from it for a few of the 257 FFT bin frequencies, which moves 11 mel
     weights by one ulp. Calling the same libm makes the weight table bit-identical to knf's.
     """
-    try:
-        name = ctypes.util.find_library("m") or ctypes.util.find_library("c")
-        if name is None:
-            return None
-        lib = ctypes.CDLL(name)
-        fn = lib.logf
-    except (OSError, AttributeError):
+    # find_library needs ldconfig/gcc, which a frozen app's host may lack: try the soname too
+    for name in (ctypes.util.find_library("m"), "libm.so.6", ctypes.util.find_library("c")):
+        if not name:
+            continue
+        try:
+            fn = ctypes.CDLL(name).logf
+            break
+        except (OSError, AttributeError):
+            continue
+    else:
         return None
     fn.restype = ctypes.c_float
     fn.argtypes = [ctypes.c_float]
