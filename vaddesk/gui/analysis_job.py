@@ -150,4 +150,11 @@ def serve(jobs: Connection, events: Connection, cancel_id: Any) -> None:
             return
         if job is None:
             return
-        run_one(job, events.send, lambda job_id=job.job_id: cancel_id.value == job_id)
+        run_one(job, events.send, _cancel_check(cancel_id, job.job_id))
+
+
+def _cancel_check(cancel_id: Any, job_id: int) -> Callable[[], bool]:
+    def cancelled() -> bool:
+        return bool(cancel_id.value == job_id)
+
+    return cancelled

@@ -2,20 +2,19 @@
 
 A LinearRegionItem per segment costs a QGraphicsItem each and makes a 3-hour file with 3000
 segments crawl; this item keeps the segments as two sorted arrays and paints only those that
-intersect the visible x range.
+intersect the visible range.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPainter, QPen
 
 from vaddesk.core.types import Segment
 
 SEGMENT_FILL = QColor(46, 160, 67, 70)
-SEGMENT_EDGE = QColor(46, 160, 67, 200)
 SELECTED_FILL = QColor(255, 190, 40, 110)
 SELECTED_EDGE = QColor(255, 160, 0, 255)
 
@@ -58,25 +57,26 @@ class SegmentRegionsItem(pg.GraphicsObject):
         view = self.getViewBox()
         if view is None:
             return
-        (x0, x1), _ = view.viewRange()
+        (x0, x1), (y0, y1) = view.viewRange()
         first = int(np.searchsorted(self._ends_s, x0, side="left"))
         last = int(np.searchsorted(self._starts_s, x1, side="right"))
-        height = self._y_high - self._y_low
-        edge = QPen(SEGMENT_EDGE)
-        edge.setCosmetic(True)
-        painter.setPen(edge)
+        # Only the visible regions, clipped to the visible height, in one drawRects call
+        # without outlines: rasterising far-off or stroked rectangles is what costs.
+        starts = np.maximum(self._starts_s[first:last], x0)
+        ends = np.minimum(self._ends_s[first:last], x1)
+        height = y1 - y0
+        rects = [QRectF(float(a), y0, float(b - a), height)
+                 for a, b in zip(starts, ends, strict=True)]
+        painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QBrush(SEGMENT_FILL))
-        for i in range(first, last):
-            if i == self._selected:
-                continue
-            painter.drawRect(QRectF(self._starts_s[i], self._y_low,
-                                    self._ends_s[i] - self._starts_s[i], height))
-        if self._selected is not None and first <= self._selected < last:
-            sel = QPen(SELECTED_EDGE)
-            sel.setCosmetic(True)
-            sel.setWidth(2)
-            painter.setPen(sel)
+        if rects:
+            painter.drawRects(rects)
+        i = self._selected
+        if i is not None and first <= i < last:
+            pen = QPen(SELECTED_EDGE)
+            pen.setCosmetic(True)
+            pen.setWidth(2)
+            painter.setPen(pen)
             painter.setBrush(QBrush(SELECTED_FILL))
-            i = self._selected
-            painter.drawRect(QRectF(self._starts_s[i], self._y_low,
-                                    self._ends_s[i] - self._starts_s[i], height))
+            a, b = max(self._starts_s[i], x0), min(self._ends_s[i], x1)
+            painter.drawRect(QRectF(float(a), y0, float(b - a), height))

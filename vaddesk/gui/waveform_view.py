@@ -2,8 +2,8 @@
 
 Nothing here redraws on its own: changes mark the view dirty and `refresh()` (called by the
 window's frame timer at a fixed rate) re-slices the envelope for the visible range. The
-envelope drawn is always ~2 points per pixel from the matching level, so a 3-hour file costs
-the same per frame as a 3-second one. The score curve uses pyqtgraph's peak downsampling and
+envelope drawn is about one min/max pair per pixel from the matching level, so a 3-hour file
+costs the same per frame as a 3-second one. The score curve uses pyqtgraph's peak downsampling and
 clip-to-view for the same reason.
 """
 
@@ -225,7 +225,7 @@ class WaveformView(pg.GraphicsLayoutWidget):
             return
         x0, x1 = self.visible_range()
         pixels = max(200, int(self.wave_plot.getViewBox().width()))
-        win = self._envelope.window(x0, x1, max_bins=2 * pixels)
+        win = self._envelope.window(x0, x1, max_bins=pixels)
         # Interleave min and max of each bin: the zig-zag fills the band at >= 1 bin per pixel.
         x = np.repeat(win.start_s + win.bin_samples / (2 * self._envelope.sample_rate), 2)
         y = np.empty(x.size, dtype=np.float32)
