@@ -18,7 +18,8 @@ like with like even on a shared machine):
 3. the INT8 network vs the FP32 network alone (onnxruntime sessions, one thread, same features);
 4. peak RSS of segmenting a 60-minute file in a fresh subprocess (ours int8; the reference too
    unless --no-reference-rss or the machine has too little free memory);
-5. RSS growth of a simulated 8-hour stream through ``StreamingVad`` in 100 ms blocks;
+5. RSS growth of a simulated 8-hour stream through ``StreamingVad`` in 100 ms blocks (the
+   corpus, ~10 min, cycled), in a fresh subprocess, sampled every 30 simulated minutes;
 6. ``resegment()`` on the track of a 60-minute file.
 """
 
@@ -228,9 +229,16 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--markdown", type=Path, help="also write the figures as Markdown here")
     parser.add_argument("--child", nargs=2, metavar=("MODE", "WAV"), help=argparse.SUPPRESS)
+    parser.add_argument("--child-stream", nargs=2, metavar=("HOURS", "EVERY_MIN"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child[0], Path(args.child[1]))
+        return
+    if args.child_stream:
+        source = np.concatenate([read_wav(p) for p in ensure_corpus()])  # ~10 min, cycled
+        print(json.dumps(stream_memory(source, float(args.child_stream[0]),
+                                       sample_every_min=float(args.child_stream[1]))))
         return
     interval_min = 30.0
     if args.smoke:
@@ -255,7 +263,7 @@ def main() -> None:
         "load_average_start": os.getloadavg()}
     rows: list[tuple[str, float, float, str]] = []
 
-    corpus = ensure_corpus()
+    ensure_corpus()
     speed_wav = build_long_file(args.minutes * 60)
     duration_s = sf.info(str(speed_wav)).duration
     figures["speed_file_s"] = duration_s
@@ -321,10 +329,11 @@ def main() -> None:
     figures["peak_rss"] = rss
     print(f"peak RSS: {json.dumps(rss)}", flush=True)
 
-    # 5. simulated long stream
-    source = np.concatenate([read_wav(p) for p in corpus])  # the corpus once, ~10 min
-    figures["stream_memory"] = stream_memory(source, args.stream_hours,
-                                             sample_every_min=interval_min)
+    # 5. simulated long stream, in a fresh process that does nothing else
+    out = subprocess.run([sys.executable, __file__, "--child-stream", str(args.stream_hours),
+                          str(interval_min)], capture_output=True, text=True, check=True,
+                         cwd=REPO)
+    figures["stream_memory"] = json.loads(out.stdout.strip().splitlines()[-1])
     print(f"stream memory: growth {figures['stream_memory']['growth_mb']:.2f} MB over "
           f"{args.stream_hours:g} h", flush=True)
 
