@@ -128,6 +128,9 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.waveform, 1)
         self.setCentralWidget(central)
 
+        # The right-hand docks run down to the status bar, so the bottom docks (files, record)
+        # sit under the waveform only and the window fits a 1280x800 screen.
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.param_panel = ParamPanel()
         self.preset_picker = PresetPicker(lambda: self._params, self.notifier)
         side = QWidget()
@@ -145,10 +148,6 @@ class MainWindow(QMainWindow):
         self.queue_dock = self._dock("Files", self.queue_panel,
                                      Qt.DockWidgetArea.BottomDockWidgetArea)
         self.record_dock = self._add_record_panel()
-        self.resizeDocks([self.queue_dock], [150], Qt.Orientation.Vertical)
-        self.resizeDocks([self.params_dock, self.segments_dock], [330, 330],
-                         Qt.Orientation.Vertical)
-        self.resizeDocks([self.params_dock], [400], Qt.Orientation.Horizontal)
 
         self.status_label = QLabel()
         self.progress_bar = QProgressBar()
@@ -180,8 +179,19 @@ class MainWindow(QMainWindow):
         panel.recordings_recovered.connect(self._on_recordings_recovered)
         dock = self._dock("Record", panel, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.queue_dock, dock)
+        # Hidden until asked for (toolbar "Record", View menu): its live plot needs ~320 px of
+        # height that the waveform would lose; a saved layout that showed it restores it.
+        dock.hide()
         self.queue_dock.raise_()
         return dock
+
+    def show_record_panel(self) -> None:
+        if self.record_dock is None:
+            self.notifier.error("Recording unavailable", "The Record panel could not start; "
+                                "see the log file for why (often no audio input support).")
+            return
+        self.record_dock.show()
+        self.record_dock.raise_()
 
     def _on_recordings_recovered(self, found: list) -> None:
         lines = "\n".join(f"• {r.path} ({format_ms(r.duration_ms, millis=False)})"
@@ -224,6 +234,8 @@ class MainWindow(QMainWindow):
                                      "Play the selected segment")
         self.score_action = a("Speech score", self._set_score_visible, "S",
                               "Show the model's per-frame speech score", checkable=True)
+        self.record_action = a("Record…", self.show_record_panel, None,
+                               "Record a meeting live (shows the Record panel)")
         self.zoom_in_action = a("Zoom in", lambda: self.waveform.zoom(1.5), "Ctrl+=")
         self.zoom_out_action = a("Zoom out", lambda: self.waveform.zoom(1 / 1.5), "Ctrl+-")
         self.zoom_fit_action = a("Whole file", self.waveform.show_all, "Ctrl+0")
@@ -248,7 +260,8 @@ class MainWindow(QMainWindow):
 
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("toolbar-main")
-        toolbar.addActions([self.open_action, self.open_folder_action, self.export_action])
+        toolbar.addActions([self.open_action, self.open_folder_action, self.record_action,
+                            self.export_action])
         toolbar.addSeparator()
         toolbar.addActions([self.play_action, self.play_segment_action])
         toolbar.addSeparator()
@@ -282,13 +295,20 @@ class MainWindow(QMainWindow):
             lambda text: self.notifier.error("Cannot play audio", text))
         self.player.playback_stopped.connect(lambda: self.waveform.set_playhead(None))
 
+    def _default_dock_sizes(self) -> None:
+        # Docks only take sizes once the window is laid out; a saved layout wins.
+        self.resizeDocks([self.queue_dock], [140], Qt.Orientation.Vertical)
+        self.resizeDocks([self.params_dock, self.segments_dock], [340, 400],
+                         Qt.Orientation.Vertical)
+        self.resizeDocks([self.params_dock], [400], Qt.Orientation.Horizontal)
+
     def _restore_settings(self) -> None:
         geometry = self.settings.get_bytes(Key.WINDOW_GEOMETRY)
         if geometry is not None:
             self.restoreGeometry(geometry)
         state = self.settings.get_bytes(Key.WINDOW_STATE)
-        if state is not None:
-            self.restoreState(state)
+        if state is None or not self.restoreState(state):
+            QTimer.singleShot(0, self._default_dock_sizes)
         self.score_action.setChecked(self.settings.get_bool(Key.SHOW_SCORE, True))
         self._set_score_visible(self.score_action.isChecked())
         name = self.settings.get_str(Key.LAST_PRESET, preset_store.DEFAULT_PRESET)

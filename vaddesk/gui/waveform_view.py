@@ -61,6 +61,8 @@ class WaveformView(pg.GraphicsLayoutWidget):
         self.wave_plot: pg.PlotItem = self.addPlot(row=0, col=0,
                                                    axisItems={"bottom": TimeAxisItem()})
         self.wave_plot.setLabel("left", "amplitude")
+        self.wave_plot.getAxis("left").enableAutoSIPrefix(False)
+        self.wave_plot.getAxis("left").setTickDensity(0.5)
         self.wave_plot.setMouseEnabled(x=True, y=False)
         self.wave_plot.hideButtons()
         self.wave_plot.setMenuEnabled(False)
