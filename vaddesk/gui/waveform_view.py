@@ -62,7 +62,6 @@ class WaveformView(pg.GraphicsLayoutWidget):
                                                    axisItems={"bottom": TimeAxisItem()})
         self.wave_plot.setLabel("left", "amplitude")
         self.wave_plot.getAxis("left").enableAutoSIPrefix(False)
-        self.wave_plot.getAxis("left").setTickDensity(0.5)
         self.wave_plot.setMouseEnabled(x=True, y=False)
         self.wave_plot.hideButtons()
         self.wave_plot.setMenuEnabled(False)
@@ -121,6 +120,11 @@ class WaveformView(pg.GraphicsLayoutWidget):
             peak = float(max(-top.mins.min(), top.maxs.max()))
             self._peak = peak if peak > 1e-4 else 1.0
         self.wave_plot.setYRange(-self._peak, self._peak, padding=0.05)
+        # Five labelled ticks at a round value below the peak (pyqtgraph's own are too dense).
+        unit = 10.0 ** np.floor(np.log10(self._peak))
+        top = float(np.floor(self._peak / unit) * unit)
+        self.wave_plot.getAxis("left").setTicks(
+            [[(v, f"{v:.2g}") for v in (-top, -top / 2, 0.0, top / 2, top)]])
         self.set_duration(duration_s if duration_s is not None else envelope.duration_s)
         self._dirty = True
 
