@@ -141,9 +141,10 @@ def test_player_plays_exactly_the_segment_and_stops(qtbot, tmp_path: Path) -> No
     played = np.concatenate(streams[0].played)
     with open_audio(path) as reader:
         expected = reader.read_original(24_000, 84_000)
-    # Everything played is the span [0.5 s, 1.75 s) and then silence, nothing else.
-    assert np.array_equal(played[: expected.shape[0]], expected)
-    assert not played[expected.shape[0]:].any()
+    # The span [0.5 s, 1.75 s), complete and in order. Silent frames are what an underrun
+    # plays if the machine stalls the feeder; the random test audio has none of its own.
+    audible = played[played.any(axis=1)]
+    assert np.array_equal(audible, expected)
 
 
 def test_player_without_output_device_reports_instead_of_raising(qtbot, tmp_path: Path

@@ -75,7 +75,13 @@ def test_open_shows_the_engines_segments(qtbot, window: MainWindow, recording: P
     window.waveform.refresh()
     x, _y = window.waveform.wave_curve.getData()
     assert x is not None and len(x) > 100
-    assert window.waveform.score_curve.xData.size == analysis.track.num_frames
+    # Zoomed to 5 s, the score lane shows every frame's score exactly.
+    window.waveform.set_visible_range(2.0, 7.0)
+    window.waveform.refresh()
+    sx, sy = window.waveform.score_curve.getData()
+    assert sx is not None and sy is not None
+    assert sx[0] == 2.0 and sx.size == 501
+    assert list(sy) == list(analysis.track.speech_score[200:701].astype("float32"))
     assert window.queue_panel.row_texts() == {1: f"done: {len(expected)} segments"}
 
 

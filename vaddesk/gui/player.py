@@ -12,6 +12,7 @@ import contextlib
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 
 CHUNK_S = 0.25
 QUEUE_CHUNKS = 8  # ~2 s of audio buffered ahead
+PREFILL_TIMEOUT_S = 0.3
 
 StreamFactory = Callable[..., Any]
 
@@ -89,6 +91,11 @@ class Player(QObject):
             target=self._feed, name="vaddesk-playback-feeder", daemon=True,
             args=(path, out_channels, start_ms, stop_ms, self._chunks, self._stop_feeding))
         self._feeder.start()
+        # Start the output once the first chunk is read, so playback does not open on an
+        # underrun (a WAV chunk takes milliseconds; the wait is capped for slow decoders).
+        deadline = time.monotonic() + PREFILL_TIMEOUT_S
+        while self._chunks.empty() and self._feeder.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.002)
         self._stream = stream
         try:
             stream.start()

@@ -14,12 +14,13 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QKeyEvent
 
-from vaddesk.audio.envelope import PeakEnvelope
+from vaddesk.audio.envelope import BASE_BIN_SAMPLES, EnvelopeBuilder, PeakEnvelope
 from vaddesk.core.params import VadParams
 from vaddesk.core.types import FRAME_SHIFT_MS, FrameTrack, Segment
 from vaddesk.gui.segment_regions import SegmentRegionsItem
 from vaddesk.gui.time_axis import TimeAxisItem
 
+FRAMES_PER_S = 1000 // FRAME_SHIFT_MS
 MIN_VISIBLE_S = 0.5  # deepest zoom: 2 ms envelope bins still give ~1 point per pixel
 WAVE_COLOR = QColor(60, 110, 200)
 SCORE_COLOR = QColor(200, 80, 40)
@@ -93,9 +94,11 @@ class WaveformView(pg.GraphicsLayoutWidget):
         self.score_regions = SegmentRegionsItem()
         self.score_plot.addItem(self.score_regions, ignoreBounds=True)
         self.score_curve = pg.PlotDataItem(pen=pg.mkPen(SCORE_COLOR, width=1), antialias=False)
-        # Peak downsampling keeps single-frame spikes visible; clip-to-view draws only what shows.
-        self.score_curve.setDownsampling(auto=True, method="peak")
-        self.score_curve.setClipToView(True)
+        # Drawn like the waveform: ~one min/max pair per pixel for the visible range only, so
+        # single-frame spikes stay visible and a 3-hour track (1 M frames) costs no more than a
+        # short one (pyqtgraph's own peak downsampling re-scanned the whole track per frame).
+        self._score = np.zeros(0, dtype=np.float32)
+        self._score_env: PeakEnvelope | None = None
         self.score_plot.addItem(self.score_curve)
         self.threshold_line = pg.InfiniteLine(0.8, angle=0, movable=False,
                                               pen=pg.mkPen(SCORE_COLOR, width=1,
@@ -139,11 +142,41 @@ class WaveformView(pg.GraphicsLayoutWidget):
             self.wave_plot.setXRange(0.0, limit, padding=0.0)
 
     def set_track(self, track: FrameTrack | None) -> None:
+        self._dirty = True
         if track is None or track.num_frames == 0:
+            self._score = np.zeros(0, dtype=np.float32)
+            self._score_env = None
             self.score_curve.setData([], [])
             return
-        x = np.arange(track.num_frames, dtype=np.float64) * (FRAME_SHIFT_MS / 1000.0)
-        self.score_curve.setData(x, track.speech_score.astype(np.float32))
+        self._score = np.ascontiguousarray(track.speech_score, dtype=np.float32)
+        builder = EnvelopeBuilder(sample_rate=FRAMES_PER_S)
+        builder.add(self._score)
+        self._score_env = builder.finish()
+
+    def _refresh_score(self, x0: float, x1: float, pixels: int) -> None:
+        n = self._score.size
+        if n == 0 or not self.score_plot.isVisible():
+            return
+        i0 = max(0, int(x0 * FRAMES_PER_S))
+        i1 = min(n, int(np.ceil(x1 * FRAMES_PER_S)) + 1)
+        factor = (i1 - i0) // pixels
+        if factor < 2:  # few enough frames: every one of them
+            x = np.arange(i0, i1, dtype=np.float64) / FRAMES_PER_S
+            self.score_curve.setData(x, self._score[i0:i1])
+            return
+        if factor < BASE_BIN_SAMPLES or self._score_env is None:  # min/max of raw frames
+            i0 -= i0 % factor
+            whole = (i1 - i0) // factor * factor
+            block = self._score[i0:i0 + whole].reshape(-1, factor)
+            starts = (i0 + np.arange(block.shape[0]) * factor) / FRAMES_PER_S
+            lows, highs = block.min(axis=1), block.max(axis=1)
+        else:
+            win = self._score_env.window(x0, x1, max_bins=pixels)
+            starts, lows, highs = win.start_s, win.mins, win.maxs
+        x = np.repeat(starts, 2)
+        y = np.empty(x.size, dtype=np.float32)
+        y[0::2], y[1::2] = lows, highs
+        self.score_curve.setData(x, y)
 
     def set_segments(self, segments: list[Segment]) -> None:
         self.regions.set_segments(segments)
@@ -158,6 +191,7 @@ class WaveformView(pg.GraphicsLayoutWidget):
 
     def set_score_visible(self, visible: bool) -> None:
         self.score_plot.setVisible(visible)
+        self._dirty = True
         self.wave_plot.getAxis("bottom").setStyle(showValues=not visible)
 
     def set_playhead(self, seconds: float | None) -> None:
@@ -231,6 +265,7 @@ class WaveformView(pg.GraphicsLayoutWidget):
             return
         x0, x1 = self.visible_range()
         pixels = max(200, int(self.wave_plot.getViewBox().width()))
+        self._refresh_score(x0, x1, pixels)
         win = self._envelope.window(x0, x1, max_bins=pixels)
         # Interleave min and max of each bin: the zig-zag fills the band at >= 1 bin per pixel.
         x = np.repeat(win.start_s + win.bin_samples / (2 * self._envelope.sample_rate), 2)
