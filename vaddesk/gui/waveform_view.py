@@ -118,9 +118,9 @@ class WaveformView(pg.GraphicsLayoutWidget):
     # --- data ------------------------------------------------------------------------------
     def set_envelope(self, envelope: PeakEnvelope, duration_s: float | None = None) -> None:
         self._envelope = envelope
-        top = envelope.levels[-1]
-        if top.num_bins:
-            peak = float(max(-top.mins.min(), top.maxs.max()))
+        coarsest = envelope.levels[-1]
+        if coarsest.num_bins:
+            peak = float(max(-coarsest.mins.min(), coarsest.maxs.max()))
             self._peak = peak if peak > 1e-4 else 1.0
         self.wave_plot.setYRange(-self._peak, self._peak, padding=0.05)
         # Five labelled ticks at a round value below the peak (pyqtgraph's own are too dense).
