@@ -2,7 +2,8 @@
 
 The reference (funasr_onnx ``WavFrontend.fbank`` + ``lfr_cmvn``) runs kaldi-native-fbank (knf)
 one frame at a time, which costs ~14 us per 10 ms frame from Python. This module computes the
-same features with whole-block numpy operations, reproducing knf's arithmetic step by step:
+same features with whole-block numpy operations, reproducing knf 1.23's float32 arithmetic
+operation by operation:
 
 - samples are scaled by 32768 (exact in float32) and cut into 400-sample frames, hop 160,
   snip-edges (a frame exists only when all its samples do);
@@ -10,21 +11,22 @@ same features with whole-block numpy operations, reproducing knf's arithmetic st
   and subtract;
 - pre-emphasis 0.97 in float32 (``d[i] -= 0.97f * d[i-1]``, ``d[0] -= 0.97f * d[0]``), then the
   Hamming window (computed in double, stored as float);
-- zero-pad to 512, real FFT, power ``re*re + im*im`` in float32;
+- FFT: knf uses KissFFT's real FFT in float32, compiled with ``-ffast-math`` (the compiler
+  regrouped some sums); ``_kiss_power`` replays those operations in the same order, as read
+  from knf's machine code; power ``re*re + im*im`` in float32;
 - mel energies: each bin is a *sequential* float32 dot product over its nonzero weights (one
   vectorised multiply-add per weight position; no BLAS, whose summation order would depend
   on the block size); the weight table is bit-identical to knf's (same libm ``logf``);
-- log(max(e, FLT_EPSILON)); LFR stacks frames t-2..t+2 (clamped at both ends: the start
-  repeats frame 0, the end repeats the last frame); CMVN is ``(x + AddShift) * Rescale`` in
-  float64 (the reference loads am.mvn as float64), rounded to float32.
+- log(max(e, FLT_EPSILON)), computed in double and rounded; knf calls glibc's ``logf``, which
+  is not correctly rounded, so ~4 values in 10 000 differ by one float32 ulp (~2e-6);
+- LFR stacks frames t-2..t+2 (clamped at both ends: the start repeats frame 0, the end repeats
+  the last frame); CMVN is ``(x + AddShift) * Rescale`` in float64 (the reference loads am.mvn
+  as float64), rounded to float32.
 
-One step cannot be reproduced bit for bit: knf >= 1.21 computes the FFT with KissFFT in
-float32, built with ``-ffast-math`` (the compiler chooses the order of the butterfly
-additions). We compute the FFT in double precision and round to float32, which is more
-accurate and differs from knf's FFT by float32 rounding; the features then differ from the
-reference's by ~1e-5 (max abs ~4e-5 on speech; each feature is O(1)). Every other step
-matches knf exactly (tests/test_frontend.py checks them against knf's own pieces), and
-``fbank="knf"`` runs knf itself for a bit-exact reference path (dev dependency, slower).
+Result: the features equal the reference's bit for bit except those rare log ulps (max abs
+difference ~3e-7). ``fbank="fast"`` swaps the FFT for numpy's double-precision one (cheaper
+per call for small streaming blocks, features within ~5e-5); ``fbank="knf"`` runs knf itself
+(dev dependency). tests/test_frontend.py checks each step against knf's own pieces.
 
 Every step works frame by frame, so the features of a stream cut into chunks of any size are
 bitwise identical to the features of the whole array. Memory is bounded: the frontend keeps
@@ -530,9 +532,10 @@ class StreamingFrontend:
     frames two ahead, so rows trail the input by 2 frames + up to 400 pending samples);
     ``finish`` returns the rest, repeating the last fbank frame as the reference does.
 
-    ``fbank="knf"`` computes the filterbank with kaldi-native-fbank exactly as the reference
-    does (a dev/test dependency, ~4x slower); the default numpy path differs from it only by
-    float32 rounding of the FFT (see the module docstring).
+    ``fbank``: "exact" (default) reproduces the reference's knf arithmetic (see the module
+    docstring); "fast" uses a double-precision FFT (cheaper for small blocks, features within
+    ~5e-5 of the reference's); "knf" runs kaldi-native-fbank itself (dev dependency, slower).
+    A stream and the offline run it is compared with must use the same choice.
     """
 
     def __init__(self, cmvn_path: Path | None = None, *, fbank: FbankBackend = "exact") -> None:
