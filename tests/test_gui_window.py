@@ -269,3 +269,40 @@ def test_settings_remember_preset_and_recent_files(qtbot, settings: Settings, tm
         assert [a.text() for a in second.recent_menu.actions()] == [str(recording.resolve())]
     finally:
         second.close()
+
+
+def test_drop_files_onto_the_window_opens_them(qtbot, window: MainWindow,
+                                               recording: Path) -> None:
+    from PySide6.QtCore import QMimeData, QPoint, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(recording))])
+    event = QDropEvent(QPoint(100, 100), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(window.file_shown, timeout=ANALYSIS_TIMEOUT_MS):
+        window.dropEvent(event)
+    analysis = window.current_analysis()
+    assert analysis is not None and analysis.path == recording
+
+
+def test_record_panel_hands_its_recording_to_the_window(qtbot, settings: Settings,
+                                                        recording: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Record dock (issue 5's RecordPanel) is part of the default window; a finished
+    recording opens like any file. The recording here is a generated file announced through
+    the panel's own signal (capturing from a microphone is tested in the live tests)."""
+    monkeypatch.setenv("VADDESK_CONFIG_DIR", str(tmp_path / "config"))
+    win = MainWindow(settings, RecordingNotifier())
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        assert win.record_panel is not None and win.record_dock is not None
+        assert not win.record_dock.isVisible()
+        win.record_action.trigger()
+        assert win.record_dock.isVisible()
+        with qtbot.waitSignal(win.file_shown, timeout=ANALYSIS_TIMEOUT_MS):
+            win.record_panel.recording_finished.emit(recording)
+        assert win.segments() == engine_segments(recording, win.params())
+    finally:
+        win.close()
