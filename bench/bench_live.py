@@ -57,12 +57,31 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def thread_cpu_ticks() -> dict[int, int]:
+    """CPU clock ticks (user + system) of every thread of this process, by native id."""
+    out = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[int(tid)] = int(fields[11]) + int(fields[12])
+    return out
+
+
 def rss_mb() -> float:
     with open("/proc/self/status") as f:
         for line in f:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def capture_block_s() -> float:
+    from vaddesk.audio.capture import BLOCK_MS
+
+    return BLOCK_MS / 1000
 
 
 def speech_loop(folder: Path) -> tuple[Path, np.ndarray]:
@@ -132,9 +151,22 @@ def bench_cpu(folder: Path, seconds: float, source: str) -> dict[str, float]:
         panel.start_recording()
         _run_qt_for(3.0)  # warm-up: model loaded, first frames drawn
         frames0, c0, t0 = panel.live_plot.frames_drawn, cpu_seconds(), time.monotonic()
+        ticks0 = thread_cpu_ticks()
         _run_qt_for(seconds)
         c1, t1 = cpu_seconds(), time.monotonic()
+        ticks1 = thread_cpu_ticks()
         out["gui_cpu_pct"] = 100 * (c1 - c0) / (t1 - t0)
+        hz = os.sysconf("SC_CLK_TCK")
+        main_id = threading.main_thread().native_id
+        worker = panel.session._thread if panel.session else None
+        worker_id = worker.native_id if worker is not None else -1
+
+        def pct(ids: set[int]) -> float:
+            return 100 * sum(ticks1[i] - ticks0.get(i, 0) for i in ids if i in ticks1) / hz / (
+                t1 - t0)
+        out["main_pct"] = pct({main_id})
+        out["worker_pct"] = pct({worker_id})
+        out["other_pct"] = pct(set(ticks1) - {main_id, worker_id})
         out["gui_fps"] = (panel.live_plot.frames_drawn - frames0) / (t1 - t0)
         out["overflows"] = panel.session.capture.overflow_count if panel.session else -1
         panel.stop_recording()
@@ -227,9 +259,11 @@ def bench_memory(folder: Path, minutes: float, speed: float) -> dict[str, float]
     session.start()
     marks: list[tuple[int, float]] = []
     next_mark = 5 * 60_000
+    max_queue = 0
     while not session.wait(1 / 30):
         session.view.snapshot(30_000)  # what the GUI copies each frame
         session.results()
+        max_queue = max(max_queue, capture._queue.qsize())
         if session.view.recorded_ms >= next_mark:
             marks.append((session.view.recorded_ms, rss_mb()))
             next_mark += 5 * 60_000
@@ -246,6 +280,8 @@ def bench_memory(folder: Path, minutes: float, speed: float) -> dict[str, float]
         "rss_end_mb": end_rss,
         "growth_mb": end_rss - first,
         "max_mark_mb": max(m[1] for m in marks) if marks else end_rss,
+        "max_queue_s": max_queue * capture_block_s(),
+        "marks": " ".join(f"{ms // 60_000}min:{mb:.1f}" for ms, mb in marks),
     }
 
 
@@ -267,7 +303,10 @@ def main() -> int:
             r = bench_cpu(folder, args.seconds, args.source)
             print(f"cpu ({args.source}, {args.seconds:.0f} s): recording + live view "
                   f"{r['gui_cpu_pct']:.1f}% of one core at {r['gui_fps']:.1f} fps; headless "
-                  f"{r['headless_cpu_pct']:.1f}%; overflows {r['overflows']:.0f}")
+                  f"{r['headless_cpu_pct']:.1f}%; overflows {r['overflows']:.0f}\n"
+                  f"  by thread with the view: GUI {r['main_pct']:.1f}%, worker (engine + "
+                  f"writer) {r['worker_pct']:.1f}%, others (PortAudio, Qt pool) "
+                  f"{r['other_pct']:.1f}%")
         if "latency" in args.parts:
             r = bench_latency(folder, args.repeats)
             print(f"latency ({r['segments']} segments, meeting: end silence "
@@ -281,7 +320,9 @@ def main() -> int:
             print(f"memory ({r['audio_min']:.0f} min of audio in {r['wall_s']:.0f} s, "
                   f"{r['segments']:.0f} segments, {r['overflows']:.0f} overflows): RSS "
                   f"{r['rss_at_5min_mb']:.1f} MB after 5 min, {r['rss_end_mb']:.1f} MB at the "
-                  f"end (growth {r['growth_mb']:+.1f} MB, max {r['max_mark_mb']:.1f} MB)")
+                  f"end (growth {r['growth_mb']:+.1f} MB, max {r['max_mark_mb']:.1f} MB)\n"
+                  f"  RSS every 5 min: {r['marks']}; longest capture queue "
+                  f"{r['max_queue_s']:.1f} s of audio")
     return 0
 
 

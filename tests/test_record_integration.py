@@ -208,3 +208,20 @@ def test_gui_panel_records_with_real_capture(vmic: VirtualMic, played: tuple[Pat
     assert rows == [(_fmt(s.start_ms), _fmt(s.end_ms)) for s in summary.segments]
     assert panel.live_plot.frames_drawn > 10
     assert panel.status_label.isHidden()
+
+
+def test_devices_lists_the_virtual_mic_and_bad_names_are_clear(vmic: VirtualMic,
+                                                               tmp_path: Path) -> None:
+    listed = subprocess.run([sys.executable, "-m", "vaddesk", "devices"], cwd=REPO,
+                            env=vmic.env, capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    names = [line[2:].split("  (")[0] for line in listed.stdout.splitlines()]
+    assert names == ["pulse", "default"]
+    assert listed.stdout.splitlines()[1].startswith("* default  (ALSA, ")
+    bad = subprocess.run([sys.executable, "-m", "vaddesk", "record", "--device", "Webcam",
+                          "--out", str(tmp_path), "--duration", "1"], cwd=REPO, env=vmic.env,
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2
+    assert bad.stderr == ("vaddesk record: no input device named 'Webcam'; available: "
+                          "'pulse', 'default'\n")
+    assert list(tmp_path.iterdir()) == []  # nothing created

@@ -37,6 +37,8 @@ QUEUE_MAX_BLOCKS: Final = 1500
 """~60 s of 40 ms blocks. If the worker is stuck that long, blocks are dropped (and counted)
 rather than memory growing without bound."""
 
+READ_MAX_BLOCKS: Final = 1000 // BLOCK_MS
+
 STALL_AFTER_S: Final = 3.0
 """No audio for this long while running: the device is reported as stalled (once)."""
 
@@ -311,7 +313,9 @@ class Capture:
             ended = self._finished.is_set()
         else:
             items = [first]
-            while True:
+            # At most ~1 s per call: a worker catching up after a stall works in bounded
+            # steps (bounded temporaries in the engine, and the GUI gets results meanwhile).
+            while len(items) < READ_MAX_BLOCKS:
                 try:
                     items.append(self._queue.get_nowait())
                 except queue.Empty:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from vaddesk.audio.live import LiveSnapshot
@@ -48,6 +48,8 @@ class LiveCanvas(QWidget):
         self._snap: LiveSnapshot | None = None
         self._window_ms = 30_000
         self.paints = 0
+        self._bg: QPixmap | None = None
+        self._bg_key: tuple[int, int, int, float] | None = None
 
     def set_snapshot(self, snap: LiveSnapshot | None, window_ms: int) -> None:
         self._snap = snap
@@ -62,10 +64,29 @@ class LiveCanvas(QWidget):
         score = QRectF(r.left(), r.top() + wave_h + 3, r.width(), r.height() - wave_h - 3)
         return wave, score, r.bottom()
 
+    def _background(self) -> QPixmap:
+        """Background, guides and labels: the same every frame (the time axis is relative to
+        now), so drawn once per size/window length; text is the costliest thing to paint."""
+        key = (self.width(), self.height(), self._window_ms, self.devicePixelRatioF())
+        if self._bg is None or self._bg_key != key:
+            ratio = self.devicePixelRatioF()
+            pix = QPixmap(int(self.width() * ratio), int(self.height() * ratio))
+            pix.setDevicePixelRatio(ratio)
+            pix.fill(BACKGROUND)
+            p = QPainter(pix)
+            wave, score, bottom = self._areas()
+            window_s = self._window_ms / 1000.0
+            scale = wave.width() / window_s
+            self._draw_axis(p, wave, score, bottom, window_s,
+                            lambda t_s: wave.left() + (t_s + window_s) * scale, 0.0)
+            p.end()
+            self._bg, self._bg_key = pix, key
+        return self._bg
+
     def paintEvent(self, event) -> None:
         self.paints += 1
         p = QPainter(self)
-        p.fillRect(self.rect(), BACKGROUND)
+        p.drawPixmap(0, 0, self._background())
         wave, score, bottom = self._areas()
         snap = self._snap
         window_s = self._window_ms / 1000.0
@@ -76,7 +97,6 @@ class LiveCanvas(QWidget):
         def x_of(t_s: float) -> float:
             return wave.left() + (t_s - left_s) * scale
 
-        self._draw_axis(p, wave, score, bottom, window_s, x_of, now_s)
         if snap is None:
             p.end()
             return

@@ -96,6 +96,7 @@ class RecordPanel(QWidget):
         self._segments: list[Segment] = []
         self._devices: list[InputDevice] = []
         self._build_ui()
+        self._ticks = 0
         self._timer = QTimer(self)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.setInterval(max(1, round(1000 / fps)))
@@ -318,12 +319,17 @@ class RecordPanel(QWidget):
         bridge.poll()  # may end the session (then self.session is None)
         snap = session.view.snapshot(self.window_spin.value() * 1000)
         self.live_plot.show_snapshot(snap, self.window_spin.value() * 1000, self._segments)
+        self._ticks += 1
+        if self._ticks % 3:
+            return  # meter and labels at 10 Hz: enough to read, a third of the repaints
         self.level_meter.setValue(max(-60, min(0, round(snap.level_db))))
-        self.elapsed_label.setText(_fmt(snap.recorded_ms, millis=False)
-                                   + ("  (paused)" if snap.paused else ""))
-        self.overflow_label.setText(f"overflows: {snap.overflow_count}")
-        if snap.overflow_count:
-            self.overflow_label.setStyleSheet("color: #c0392b;")
+        elapsed = _fmt(snap.recorded_ms, millis=False) + ("  (paused)" if snap.paused else "")
+        if elapsed != self.elapsed_label.text():
+            self.elapsed_label.setText(elapsed)
+        overflows = f"overflows: {snap.overflow_count}"
+        if overflows != self.overflow_label.text():
+            self.overflow_label.setText(overflows)
+            self.overflow_label.setStyleSheet("color: #c0392b;" if snap.overflow_count else "")
 
     def _on_segment_closed(self, segment: Segment) -> None:
         self._segments.append(segment)
