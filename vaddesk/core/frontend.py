@@ -351,7 +351,8 @@ def _kiss_power(y: np.ndarray) -> np.ndarray:
     ``-ffast-math``, so the compiler regrouped some sums. This reproduces that code operation
     by operation (as read from knf 1.23's machine code), vectorised over the frames: a
     256-point complex FFT of the frame's (even, odd) sample pairs in four radix-4 stages,
-    then the real-FFT split with the "super twiddles".
+    then the real-FFT split with the "super twiddles". Work buffers are allocated once per
+    call and reused by every stage (fresh temporaries per operation cost more than the maths).
     """
     n = y.shape[1]
     src = np.empty((FRAME_LENGTH + 1, n), dtype=np.float32)
@@ -359,65 +360,92 @@ def _kiss_power(y: np.ndarray) -> np.ndarray:
     src[FRAME_LENGTH] = 0.0  # the zero padding 400..511
     re = src[_KISS.even_src]  # (256, n) in the FFT's digit-reversed input order
     im = src[_KISS.odd_src]
+    out_re = np.empty_like(re)
+    out_im = np.empty_like(im)
+    work = np.empty((9, _KISS_N // 4 * n), dtype=np.float32)
     m = 1
     for twiddles in _KISS.stages:
-        re, im = _kiss_radix4(re.reshape(-1, 4, m, n), im.reshape(-1, 4, m, n), m, twiddles)
+        shape = (_KISS_N // (4 * m), 4, m, n)
+        _kiss_radix4(
+            re.reshape(shape), im.reshape(shape), m, twiddles,
+            out_re.reshape(shape), out_im.reshape(shape),
+            [w.reshape(shape[0], m, n) for w in work],
+        )  # fmt: skip
+        re, out_re = out_re, re
+        im, out_im = out_im, im
         m *= 4
-    return _kiss_split_power(re.reshape(_KISS_N, n), im.reshape(_KISS_N, n))
+    return _kiss_split_power(re, im)
 
 
 def _kiss_radix4(
-    r4: np.ndarray, i4: np.ndarray, m: int, tw: tuple[np.ndarray, ...]
-) -> tuple[np.ndarray, np.ndarray]:
-    """One stage of radix-4 butterflies: KissFFT's kf_bfly4 as knf's compiler arranged it."""
+    r4: np.ndarray,
+    i4: np.ndarray,
+    m: int,
+    tw: tuple[np.ndarray, ...],
+    out_r: np.ndarray,
+    out_i: np.ndarray,
+    work: list[np.ndarray],
+) -> None:
+    """One stage of radix-4 butterflies: KissFFT's kf_bfly4 as knf's compiler arranged it.
+
+    With s_q = F_q * tw_q (complex), a2/b2 = the real/imaginary products of s1, a3/b3 of s2:
+    F0 = ((F0r + a2) - b2) + ((s0r - b3) + a3), ...; see the comments for each output.
+    """
+    mul, add, sub = np.multiply, np.add, np.subtract
     f0r, f1r, f2r, f3r = r4[:, 0], r4[:, 1], r4[:, 2], r4[:, 3]
     f0i, f1i, f2i, f3i = i4[:, 0], i4[:, 1], i4[:, 2], i4[:, 3]
+    o0r, o1r, o2r, o3r = out_r[:, 0], out_r[:, 1], out_r[:, 2], out_r[:, 3]
+    o0i, o1i, o2i, o3i = out_i[:, 0], out_i[:, 1], out_i[:, 2], out_i[:, 3]
+    s0r, s0i, a2, b2, s1i, a3, b3, s2i, x = work
     if m == 1:
         # All twiddles are exactly 1 - 0i: each product equals its input (up to the sign of
         # a zero, which never changes a nonzero result), so only the sums remain.
-        s0r, s0i, s2i = f1r, f1i, f3i
-        f0r_ = f0r + f2r
-        s5r = f0r - f2r
-        f0i_ = f0i + f2i
-        s5i = f0i - f2i
-        s3r = f1r + f3r
-        s4r = f1r - f3r
+        s0r, s0i, a2, s1i, a3, s2i = f1r, f1i, f2r, f2i, f3r, f3i
+        add(f0r, a2, out=o0r)  # F0r + s1r
+        add(s0r, a3, out=x)  # s3r = s0r + s2r
+        sub(o0r, x, out=o2r)
+        o0r += x
+        sub(f0r, a2, out=o1r)  # s5r = F0r - s1r
+        sub(s0r, a3, out=x)  # s4r = s0r - s2r
     else:
         t1r, t1i, t2r, t2i, t3r, t3i = tw
-        s0r = f1r * t1r
-        s0r -= f1i * t1i
-        s0i = f1i * t1r
-        s0i += f1r * t1i
-        a2 = f2r * t2r
-        b2 = f2i * t2i
-        s1i = f2i * t2r
-        s1i += f2r * t2i
-        a3 = f3r * t3r
-        b3 = f3i * t3i
-        s2i = f3i * t3r
-        s2i += f3r * t3i
-        f0r_ = f0r + a2
-        f0r_ -= b2  # "F0 + s1" regrouped as (F0.r + a2) - b2
-        s5r = f0r + b2
-        s5r -= a2  # "F0 - s1"
-        f0i_ = f0i + s1i
-        s5i = f0i - s1i
-        s3r = s0r - b3
-        s3r += a3  # "s0 + s2"
-        s4r = s0r - a3
-        s4r += b3  # "s0 - s2"
-    s3i = s2i + s0i
-    out_r = np.empty_like(r4)
-    out_i = np.empty_like(i4)
-    np.add(f0r_, s3r, out=out_r[:, 0])
-    np.add(f0i_, s3i, out=out_i[:, 0])
-    np.subtract(s5r + s0i, s2i, out=out_r[:, 1])
-    np.subtract(s5i, s4r, out=out_i[:, 1])
-    np.subtract(f0r_, s3r, out=out_r[:, 2])
-    np.subtract(f0i_, s3i, out=out_i[:, 2])
-    np.subtract(s5r + s2i, s0i, out=out_r[:, 3])
-    np.add(s5i, s4r, out=out_i[:, 3])
-    return out_r, out_i
+        mul(f1r, t1r, out=s0r)
+        mul(f1i, t1i, out=x)
+        s0r -= x  # s0r = F1r*t1r - F1i*t1i
+        mul(f1i, t1r, out=s0i)
+        mul(f1r, t1i, out=x)
+        s0i += x  # s0i = F1i*t1r + F1r*t1i
+        mul(f2r, t2r, out=a2)
+        mul(f2i, t2i, out=b2)
+        mul(f2i, t2r, out=s1i)
+        mul(f2r, t2i, out=x)
+        s1i += x
+        mul(f3r, t3r, out=a3)
+        mul(f3i, t3i, out=b3)
+        mul(f3i, t3r, out=s2i)
+        mul(f3r, t3i, out=x)
+        s2i += x
+        add(f0r, a2, out=o0r)
+        o0r -= b2  # "F0 + s1" regrouped as (F0r + a2) - b2
+        sub(s0r, b3, out=x)
+        x += a3  # s3r: "s0 + s2" regrouped as (s0r - b3) + a3
+        sub(o0r, x, out=o2r)  # F2r = (F0 + s1)r - s3r
+        o0r += x  # F0r = (F0 + s1)r + s3r
+        add(f0r, b2, out=o1r)
+        o1r -= a2  # s5r: "F0 - s1" regrouped as (F0r + b2) - a2
+        sub(s0r, a3, out=x)
+        x += b3  # s4r: "s0 - s2" regrouped as (s0r - a3) + b3
+    add(f0i, s1i, out=o0i)  # (F0 + s1)i
+    sub(f0i, s1i, out=o1i)  # s5i
+    add(o1r, s2i, out=o3r)
+    o3r -= s0i  # F3r = (s5r + s2i) - s0i
+    o1r += s0i
+    o1r -= s2i  # F1r = (s5r + s0i) - s2i
+    add(o1i, x, out=o3i)  # F3i = s5i + s4r
+    o1i -= x  # F1i = s5i - s4r
+    add(s2i, s0i, out=x)  # s3i
+    sub(o0i, x, out=o2i)
+    o0i += x
 
 
 def _kiss_split_power(zr: np.ndarray, zi: np.ndarray) -> np.ndarray:
