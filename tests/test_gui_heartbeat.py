@@ -6,9 +6,9 @@ worker process). The figures are printed (run with `-s`) and saved as heartbeat.
 test's tmp_path.
 
 What is asserted: 99 % of the gaps are under 50 ms and no gap reaches 250 ms (a freeze). The
-single largest gap is recorded, not asserted: on the shared 2-core machine it is set by the
-scheduler as much as by the app (33-83 ms seen under a load average of 3.5, from repainting
-the window while other processes hold both cores); see the README for the figures.
+single largest gap is recorded, not asserted (speed is measured, not asserted, here): on the
+shared 2-core machine it is set by the scheduler as much as by the app (33-38 ms at a load
+average below 2, more when other processes hold both cores); see the README for the figures.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import pytest
 from PySide6.QtCore import QSettings, Qt, QTimer
 
 from tests.gui_fixtures import make_long_recording, make_recording, tools_missing
+from vaddesk.gui.app import freeze_startup_objects
 from vaddesk.gui.main_window import MainWindow
 from vaddesk.gui.notifier import RecordingNotifier
 from vaddesk.gui.settings import Settings
@@ -41,6 +42,7 @@ def test_event_loop_answers_within_50_ms_while_60_minutes_are_analysed(
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
+    freeze_startup_objects()  # as run_app does once the window is up
     try:
         gaps: list[float] = []
         last = [time.perf_counter()]
