@@ -106,6 +106,9 @@ def test_cancel_waiting_and_running(qtbot, window: MainWindow, folder: Path,
         assert item.state is ItemState.RUNNING and item.done_ms > 0
 
     qtbot.waitUntil(running_with_progress, timeout=60_000)
+    # Work in progress is visible in the title and the queue.
+    assert window.windowTitle().startswith("long.wav (analysing ")
+    assert window.queue_panel.row_texts()[first].startswith("running ")
     with qtbot.waitSignal(window.queue.queue_drained, timeout=60_000):
         window.queue_panel.cancel_all_button.click()
     assert window.queue.item(first).state is ItemState.CANCELLED

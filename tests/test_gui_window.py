@@ -306,3 +306,22 @@ def test_record_panel_hands_its_recording_to_the_window(qtbot, settings: Setting
         assert win.segments() == engine_segments(recording, win.params())
     finally:
         win.close()
+
+
+def test_zoom_and_pan_keys(qtbot, window: MainWindow, recording: Path) -> None:
+    open_and_wait(qtbot, window, recording)
+    view = window.waveform
+    duration_s = window.segments() and view.visible_range()[1]
+    assert view.visible_range() == (0.0, duration_s)
+    qtbot.keyClick(view, Qt.Key.Key_Plus)
+    x0, x1 = view.visible_range()
+    assert x1 - x0 == pytest.approx(duration_s / 1.5)
+    qtbot.keyClick(view, Qt.Key.Key_Home)
+    assert view.visible_range()[0] == pytest.approx(0.0)
+    qtbot.keyClick(view, Qt.Key.Key_Right)
+    assert view.visible_range()[0] == pytest.approx((x1 - x0) * 0.1)
+    qtbot.keyClick(view, Qt.Key.Key_0)
+    assert view.visible_range() == pytest.approx((0.0, duration_s))
+    # The overview's window follows the main view.
+    qtbot.keyClick(view, Qt.Key.Key_Plus)
+    assert window.overview._window.getRegion() == pytest.approx(view.visible_range())
