@@ -111,6 +111,7 @@ def test_presets_and_end_silence_resegment(qtbot, window: MainWindow, recording:
     assert len(window.segments()) < len(resegment(analysis.track, dialogue))
     assert window.segment_table.segments() == window.segments()
     assert window.isWindowModified()  # values differ from the chosen preset
+    assert window.queue_panel.row_texts()[1] == f"done: {len(window.segments())} segments"
 
     # A value the engine rejects is explained, not applied.
     window.param_panel.set_value("max_end_silence_ms", 160)

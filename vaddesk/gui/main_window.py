@@ -501,6 +501,8 @@ class MainWindow(QMainWindow):
         else:
             self.waveform.set_selected(None)
         self._update_status()
+        if self._current is not None and self._current_item is not None:
+            self.queue_panel.show_segment_count(self._current_item, len(segments))
         self.segments_changed.emit(list(segments))
 
     # --- table <-> plot --------------------------------------------------------------------

@@ -27,12 +27,13 @@ STATE_COLORS = {
 _ID_ROLE = Qt.ItemDataRole.UserRole
 
 
-def describe(item: QueueItem) -> str:
-    """The status text of one item, as the panel shows it."""
+def describe(item: QueueItem, segment_count: int | None = None) -> str:
+    """The status text of one item, as the panel shows it (segment_count: with the values now
+    on screen, when they differ from those the file was analysed with)."""
     if item.state is ItemState.RUNNING:
         return f"running {item.fraction * 100:.0f} %"
     if item.state is ItemState.DONE and item.analysis is not None:
-        n = len(item.analysis.segments)
+        n = len(item.analysis.segments) if segment_count is None else segment_count
         return f"done: {n} segment{'s' if n != 1 else ''}"
     if item.state is ItemState.FAILED:
         return f"failed: {item.reason}"
@@ -89,6 +90,12 @@ class QueuePanel(QWidget):
             self.tree.blockSignals(True)
             self.tree.setCurrentItem(row)
             self.tree.blockSignals(False)
+
+    def show_segment_count(self, item_id: int, count: int) -> None:
+        """The file on screen was re-segmented: show its current number of segments."""
+        row = self._rows.get(item_id)
+        if row is not None and self._queue.item(item_id).state is ItemState.DONE:
+            row.setText(1, describe(self._queue.item(item_id), count))
 
     def cancel_selected(self) -> None:
         for row in self.tree.selectedItems():
