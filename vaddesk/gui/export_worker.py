@@ -8,6 +8,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from vaddesk.audio.decode import AudioInfo
+from vaddesk.core.engine import Precision, model_info, resegment
+from vaddesk.core.params import VadParams
+from vaddesk.core.types import FrameTrack, Segment
 from vaddesk.export import OutputExistsError, SegmentationReport, export_report
 
 log = logging.getLogger(__name__)
@@ -24,12 +28,26 @@ class ExportOptions:
 
 @dataclass(frozen=True, slots=True)
 class ExportTask:
-    """One file's report and where it goes (out_dir / subdir / stem.*)."""
+    """One analysed file and where its outputs go (out_dir / subdir / stem.*)."""
 
-    report: SegmentationReport
+    info: AudioInfo
+    track: FrameTrack
+    precision: Precision
+    channel: int | None
+    preset: str
+    params: VadParams
+    segments: list[Segment] | None  # None: re-segment the track with params here
     subdir: Path
     stem: str
     name: str  # shown in messages
+
+    def report(self) -> SegmentationReport:
+        segments = self.segments
+        if segments is None:
+            segments = list(resegment(self.track, self.params))
+        return SegmentationReport(source=self.info, model=model_info(self.precision),
+                                  preset=self.preset, params=self.params, segments=segments,
+                                  channel=self.channel)
 
 
 @dataclass(frozen=True)
@@ -49,7 +67,7 @@ class ExportWorker(QObject):
         failures: list[tuple[str, str]] = []
         for n, task in enumerate(tasks):
             try:
-                written += export_report(task.report, options.out_dir / task.subdir, task.stem,
+                written += export_report(task.report(), options.out_dir / task.subdir, task.stem,
                                          options.formats, clips=options.clips,
                                          pad_ms=options.pad_ms, overwrite=options.overwrite)
             except OutputExistsError as exc:

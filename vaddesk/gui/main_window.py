@@ -30,10 +30,9 @@ from PySide6.QtWidgets import (
 )
 
 from vaddesk.core import presets as preset_store
-from vaddesk.core.engine import Precision, model_info, resegment
+from vaddesk.core.engine import Precision, resegment
 from vaddesk.core.params import VadParams
 from vaddesk.core.types import Segment
-from vaddesk.export import SegmentationReport
 from vaddesk.gui.analysis_job import FileAnalysis
 from vaddesk.gui.analysis_queue import AnalysisQueue, ItemState
 from vaddesk.gui.export_dialog import ExportDialog
@@ -576,10 +575,11 @@ class MainWindow(QMainWindow):
         self.export_dialog = dialog
         dialog.open()  # window-modal, never blocks the event loop
 
-    def _report(self, analysis: FileAnalysis, segments: list[Segment]) -> SegmentationReport:
-        return SegmentationReport(source=analysis.info, model=model_info(analysis.precision),
-                                  preset=self.preset_picker.current_name(), params=self._params,
-                                  segments=segments, channel=analysis.channel)
+    def _task(self, analysis: FileAnalysis, subdir: Path, stem: str, name: str,
+              segments: list[Segment] | None) -> ExportTask:
+        return ExportTask(analysis.info, analysis.track, analysis.precision, analysis.channel,
+                          self.preset_picker.current_name(), self._params, segments, subdir,
+                          stem, name)
 
     def _start_export(self, options: ExportOptions, all_files: bool) -> None:
         self.settings.set(Key.LAST_EXPORT_DIR, str(options.out_dir))
@@ -589,15 +589,15 @@ class MainWindow(QMainWindow):
         tasks: list[ExportTask] = []
         try:
             if all_files:
+                # Re-segmented with the current values in the export thread (segments=None):
+                # a folder of long files would cost the GUI thread seconds.
                 for item in self.queue.done_items():
                     assert item.analysis is not None
-                    segs = list(resegment(item.analysis.track, self._params))
-                    tasks.append(ExportTask(self._report(item.analysis, segs),
-                                            item.relpath.parent, item.relpath.stem,
-                                            str(item.relpath)))
+                    tasks.append(self._task(item.analysis, item.relpath.parent,
+                                            item.relpath.stem, str(item.relpath), None))
             elif self._current is not None:
-                tasks.append(ExportTask(self._report(self._current, self._segments), Path(),
-                                        self._current.path.stem, self._current.path.name))
+                tasks.append(self._task(self._current, Path(), self._current.path.stem,
+                                        self._current.path.name, list(self._segments)))
         except (ValueError, OSError) as exc:
             self.notifier.error("Export failed", str(exc))
             return
