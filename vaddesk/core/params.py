@@ -45,7 +45,8 @@ class VadParams:
         "Look-ahead kept after the last speech [lookahead_time_end_point]", step_ms=True)
     max_segment_ms: int = _p(60_000, 500, 3_600_000, "ms",
         "Longest segment; longer speech is cut [max_single_segment_time]", step_ms=True)
-    detect_mode: DetectMode = _p("multiple", None, None, "",
+    # _p returns a dataclasses.field(); ruff cannot see that through the Literal alias.
+    detect_mode: DetectMode = _p("multiple", None, None, "",  # noqa: RUF009
         "'multiple' keeps detecting; 'single' stops after the first segment [detect_mode]")
     max_start_silence_ms: int = _p(3_000, 0, 3_600_000, "ms",
         "In 'single' mode, give up after this much leading silence [max_start_silence_time]",

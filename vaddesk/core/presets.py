@@ -100,7 +100,7 @@ def user_presets() -> dict[str, Preset]:
 def all_presets() -> dict[str, Preset]:
     """Built-ins first (in BUILTIN_NAMES order), then user presets."""
     builtins = builtin_presets()
-    out = {n: builtins[n] for n in BUILTIN_NAMES if n in builtins}
+    out: dict[str, Preset] = {n: builtins[n] for n in BUILTIN_NAMES if n in builtins}
     for name, preset in user_presets().items():
         if name not in out:
             out[name] = preset
