@@ -279,6 +279,7 @@ def main() -> None:
     same = [[s.start_ms, s.end_ms] for s in fp32_out.segments] == ref_out[0]
     figures["offline"] = {"reference_s": ref_all, "int8_s": int8_all, "fp32_s": fp32_all,
                           "fp32_segments_equal_reference": same,
+                          "fp32_segments": len(fp32_out.segments),
                           "segments": len(int8_out.segments)}
     rows += [("offline  funasr_onnx.Fsmn_vad (fp32)", ref_s, ref_s / duration_s, "1.0x"),
              ("offline  vaddesk fp32", fp32_s, fp32_s / duration_s, f"{ref_s / fp32_s:.1f}x"),
@@ -405,6 +406,10 @@ def markdown(figures: dict[str, Any], rows: list[tuple[str, float, float, str]],
            "| case | median s | RTF | speed-up |", "|---|---:|---:|---:|"]
     out += [f"| {name} | {seconds:.4g} | {rtf:.3g} | {ratio} |" for name, seconds, rtf, ratio
             in rows]
+    off = figures["offline"]
+    out += ["", f"On the {figures['speed_file_s'] / 60:.0f}-minute file the timed vaddesk FP32 run "
+            f"returned {'exactly' if off['fp32_segments_equal_reference'] else 'NOT'} the "
+            f"reference's segments ({off['fp32_segments']} segments)."]
     out += ["", f"Peak RSS segmenting a {rss['file_s'] / 60:.0f}-minute file in a fresh process: "
             f"vaddesk int8 {rss['ours-int8']['peak_rss_mb']:.0f} MB"
             + (f", funasr_onnx.Fsmn_vad {ref_rss:.0f} MB." if ref_rss else "."),
