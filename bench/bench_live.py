@@ -287,14 +287,18 @@ def bench_memory(folder: Path, minutes: float, speed: float) -> dict[str, float]
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("parts", nargs="*", default=["cpu", "latency", "memory"],
-                        choices=["cpu", "latency", "memory"])
+    parser.add_argument("parts", nargs="*", metavar="PART",
+                        help="cpu, latency and/or memory (default: all three)")
     parser.add_argument("--seconds", type=float, default=60.0, help="cpu: measured seconds")
     parser.add_argument("--source", choices=["vmic", "sim"], default="vmic")
     parser.add_argument("--repeats", type=int, default=4, help="latency: speech file loops")
     parser.add_argument("--minutes", type=float, default=60.0, help="memory: session length")
     parser.add_argument("--speed", type=float, default=60.0, help="memory: x real time")
     args = parser.parse_args()
+    args.parts = args.parts or ["cpu", "latency", "memory"]
+    unknown = set(args.parts) - {"cpu", "latency", "memory"}
+    if unknown:
+        parser.error(f"unknown part(s): {', '.join(sorted(unknown))}")
     print(f"Qt platform: {os.environ.get('QT_QPA_PLATFORM')}; machine shared (2 cores); "
           "one thread for numpy/onnxruntime")
     with tempfile.TemporaryDirectory(prefix="bench_live.") as tmp:
