@@ -222,6 +222,9 @@ class _KissTables:
     wide_even_src: np.ndarray
     wide_odd_src: np.ndarray
     wide_stages: tuple[tuple[np.ndarray, ...], ...]
+    # (2 k / N-k, 2 re/im, 128): row of FFT bins k and N - k (k = 1..128) in the last stage's
+    # (4 q, 2 re/im, 64 k) output, bin q*64 + k
+    split_src: np.ndarray
     super_ri: np.ndarray  # (2, 128, 1) kiss_fftr's split twiddles, re / im
 
 
@@ -260,6 +263,10 @@ def _build_kiss_tables() -> _KissTables:
         wide_even_src=even,
         wide_odd_src=odd,
         wide_stages=tuple(wide_stages),
+        split_src=np.array(
+            [[[(p // 64) * 128 + c * 64 + p % 64 for p in bins] for c in (0, 1)]
+             for bins in (range(1, 129), range(255, 127, -1))]
+        ),
         stages=tuple(stages),
         super_ri=np.array(
             [[math.cos(p) for p in phase], [math.sin(p) for p in phase]], dtype=np.float32
@@ -388,15 +395,14 @@ def _kiss_power(y: np.ndarray) -> np.ndarray:
             six = o.reshape(4, 2, big_l // 4, 4, m, n)
             np.copyto(a.reshape(4, 2, big_l // 4, 4, m, n), six.transpose(3, 1, 2, 0, 4, 5))
         m *= 4
-    z = np.ascontiguousarray(o.reshape(4, 2, _KISS_N // 4, n).transpose(1, 0, 2, 3))
-    return _kiss_split_power(z.reshape(2, _KISS_N, n))
+    return _kiss_split_power(o, n)
 
 
-@lru_cache(maxsize=_STACKED_MAX_FRAMES)
+@lru_cache(maxsize=32)
 def _kiss_twiddles(stage: int, n: int) -> tuple[np.ndarray, np.ndarray] | None:
     """Twiddles tw1..tw3 (re, im) of a stage for n frames, expanded to (3, 1, L*m*n)
     contiguous arrays (a broadcasting view costs more per call than the multiply itself);
-    None for the first stage (unit twiddles). At most ~0.6 MB for all n <= 64."""
+    None for the first stage (unit twiddles). ~4.6 kB per frame and stage."""
     if stage == 0:
         return None
     m = 4**stage
@@ -468,40 +474,59 @@ def _kiss_radix4(
     sub(s5[1], s4r, out=o[1, 1])  # F1i = s5i - s4r
 
 
-def _kiss_split_power(z: np.ndarray) -> np.ndarray:
-    """kiss_fftr's split of the 256-point complex FFT (``z``: (2 re/im, 256, n)) into the
-    512-point real spectrum, then knf's power spectrum ``re*re + im*im``: (257, n) float32."""
+def _kiss_split_power(o: np.ndarray, n: int) -> np.ndarray:
+    """kiss_fftr's split of the 256-point complex FFT into the 512-point real spectrum, then
+    knf's power spectrum ``re*re + im*im``: (257, n) float32.
+
+    ``o`` is the last stage's output, (4 q, 2 re/im, 64 k, n) for FFT bin q*64 + k. One gather
+    brings bins k and N - k (k = 1..128) side by side; every later operation is contiguous.
+    """
     half = _KISS_N // 2
-    n = z.shape[2]
-    zr, zi = z[0], z[1]
-    power = np.empty((_KISS_N + 1, n), dtype=np.float32)
-    dc = zr[0] + zi[0]
-    nyquist = zr[0] - zi[0]
+    f32 = np.float32
+    rows = o.reshape(-1, n)
+    fb = rows[_KISS.split_src]  # (2 fwd/bwd, 2 re/im, 128, n): bins k and N - k
+    power = np.empty((_KISS_N + 1, n), dtype=f32)
+    zr0, zi0 = rows[0], rows[_KISS_N // 4]
+    dc = zr0 + zi0
+    nyquist = zr0 - zi0
     np.multiply(dc, dc, out=power[0])
     np.multiply(nyquist, nyquist, out=power[_KISS_N])
-    fwd = slice(1, half + 1)  # k = 1..128
-    bwd = slice(_KISS_N - 1, half - 1, -1)  # N - k = 255..128
-    g = np.empty((4, half, n), dtype=np.float32)
-    np.add(z[:, fwd], z[:, bwd], out=g[0:2])  # [f1r, f2i]
-    np.subtract(z[:, fwd], z[:, bwd], out=g[2:4])  # [f2r, f1i]
+    g = np.empty((4, half, n), dtype=f32)
+    np.add(fb[0], fb[1], out=g[0:2])  # [f1r, f2i]
+    np.subtract(fb[0], fb[1], out=g[2:4])  # [f2r, f1i]
     f1r, f1i = g[0], g[3]
-    ab = g[2:0:-1] * _KISS.super_ri  # [a, b] = [f2r * sr, f2i * si]
-    tw = g[1:3] * _KISS.super_ri  # [f2i * sr, f2r * si]
+    sup = _split_twiddles(n)  # (2, 128, n): [super_r, super_i]
+    ab = g[2:0:-1] * sup  # [a, b] = [f2r * sr, f2i * si]
+    tw = g[1:3] * sup  # [f2i * sr, f2r * si]
     twi = np.add(tw[0], tw[1], out=tw[0])
-    h = np.float32(0.5)
+    h = f32(0.5)
     re = f1r + ab  # [f1r + a, f1r + b]
     re -= ab[::-1]  # [re_k = (f1r + a) - b, re_nk = (f1r + b) - a]
     re *= h
-    im = np.empty((2, half, n), dtype=np.float32)
+    im = np.empty((2, half, n), dtype=f32)
     np.add(f1i, twi, out=im[0])  # im_k = f1i + twi
     np.subtract(twi, f1i, out=im[1])  # im_nk = (zi[N-k] - zi[k]) + twi, i.e. twi - f1i exactly
     im *= h
     re *= re
     im *= im
+    re += im
     # k = 128 is written twice by kiss_fftr; the N - k values are written last and win
-    np.add(re[0], im[0], out=power[fwd])
-    np.add(re[1], im[1], out=power[bwd])
+    power[1 : half + 1] = re[0]
+    power[half:_KISS_N] = re[1, ::-1]
     return power
+
+
+@lru_cache(maxsize=8)
+def _split_twiddles(n: int) -> np.ndarray:
+    """kiss_fftr's split twiddles expanded to (2, 128, n) (contiguous operands for small n)."""
+    return np.broadcast_to(_KISS.super_ri, (2, _KISS_N // 2, n)).copy()
+
+
+@lru_cache(maxsize=8)
+def _mel_table(n: int) -> np.ndarray:
+    """The (K, 80, 1) mel weights expanded to (K, 80, n) for small n (contiguous operands)."""
+    table = _TABLES.mel_table
+    return np.broadcast_to(table, (table.shape[0], NUM_MEL_BINS, n)).copy()
 
 
 def _kiss_power_wide(y: np.ndarray) -> np.ndarray:
@@ -669,7 +694,8 @@ def _mel_log(power_t: np.ndarray) -> np.ndarray:
     # products[k, b, t] = weight k of mel bin b times its FFT bin's power in frame t; then add
     # them up in k order: knf's sequential float32 dot product, vectorised over bins and frames
     products = power_t[_TABLES.mel_index]
-    products *= _TABLES.mel_table
+    n = power_t.shape[1]
+    products *= _mel_table(n) if n <= _STACKED_MAX_FRAMES else _TABLES.mel_table
     acc = products[0].copy()
     for k in range(1, products.shape[0]):  # (add.accumulate is the same sum, but 5x slower)
         acc += products[k]
