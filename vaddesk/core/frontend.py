@@ -194,6 +194,7 @@ def mel_weight_matrix() -> np.ndarray:
 @dataclass(frozen=True, slots=True)
 class _Tables:
     window_col: np.ndarray  # (400, 1) float32
+    window_row: np.ndarray  # (400,) float32, the same values
     mel_index: np.ndarray  # (K, 80) FFT bin of each weight
     mel_table: np.ndarray  # (K, 80, 1) float32 weights, broadcast over frames
 
@@ -202,6 +203,7 @@ def _build_tables() -> _Tables:
     index, table = _mel_weights()
     return _Tables(
         window_col=_hamming_window()[:, None].copy(),
+        window_row=_hamming_window(),
         mel_index=index,
         mel_table=table[:, :, None].copy(),
     )
@@ -311,10 +313,19 @@ def load_cmvn(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 def _frames_view(samples: np.ndarray, num_frames: int) -> np.ndarray:
     """(num_frames, 400) read-only view of overlapping frames, hop 160."""
+    step = samples.strides[0]
+    if samples.flags.c_contiguous and samples.dtype == np.float32:
+        # the ndarray constructor: ~1 us, where as_strided costs ~10 us (it matters per block)
+        view: np.ndarray = np.ndarray(
+            (num_frames, FRAME_LENGTH), np.float32, buffer=samples,
+            strides=(FRAME_SHIFT * step, step),
+        )  # fmt: skip
+        view.flags.writeable = False
+        return view
     return np.lib.stride_tricks.as_strided(
         samples,
         shape=(num_frames, FRAME_LENGTH),
-        strides=(FRAME_SHIFT * samples.strides[0], samples.strides[0]),
+        strides=(FRAME_SHIFT * step, step),
         writeable=False,
     )
 
@@ -327,19 +338,18 @@ def _windowed_frames(frames: np.ndarray) -> np.ndarray:
     """
     f32 = np.float32
     n = frames.shape[0]
+    if n < _ROW_LOOP_MIN_FRAMES:
+        return _windowed_frames_small(frames)
     x = np.multiply(frames.T, _WAVE_SCALE, out=np.empty((FRAME_LENGTH, n), dtype=f32))  # exact
     # Remove DC. knf sums each frame left to right in float32, but numpy's reductions use
     # pairwise sums along a contiguous axis. For big blocks: a reduction over the 400 rows,
     # vectorised over the frames; for small blocks (streaming) a cumulative sum per frame
     # (with n = 1 the reduction would run along the frame: pairwise). Both are the same
     # sequential float32 sums.
-    if n >= _ROW_LOOP_MIN_FRAMES:
-        # numpy reduces over the outer axis of a C-ordered array row by row (its pairwise
-        # summation only applies along the contiguous inner axis): the sequential sum, ~8x
-        # faster than a Python loop over the 400 rows.
-        total = np.add.reduce(x, axis=0)
-    else:
-        total = np.cumsum(frames * _WAVE_SCALE, axis=1, dtype=f32)[:, -1]
+    # numpy reduces over the outer axis of a C-ordered array row by row (its pairwise
+    # summation only applies along the contiguous inner axis): the sequential sum, ~8x faster
+    # than a Python loop over the 400 rows.
+    total = np.add.reduce(x, axis=0)
     x -= total / f32(FRAME_LENGTH)
     # Pre-emphasis, knf order: d[i] -= c*d[i-1] using the not-yet-updated d[i-1].
     y = np.empty_like(x)
@@ -348,6 +358,22 @@ def _windowed_frames(frames: np.ndarray) -> np.ndarray:
     np.subtract(x[0], _PREEMPH * x[0], out=y[0])
     y *= _TABLES.window_col
     return y
+
+
+def _windowed_frames_small(frames: np.ndarray) -> np.ndarray:
+    """``_windowed_frames`` for a few frames (streaming): the same operations in the frames'
+    own (n, 400) layout (no transposed copy, no broadcast column), returned as a (400, n) view.
+    """
+    f32 = np.float32
+    x = frames * _WAVE_SCALE  # exact
+    total = np.cumsum(x, axis=1, dtype=f32)[:, -1:]  # sequential float32 sum of each frame
+    x -= total / f32(FRAME_LENGTH)
+    y = np.empty_like(x)
+    np.multiply(x[:, :-1], _PREEMPH, out=y[:, 1:])
+    np.subtract(x[:, 1:], y[:, 1:], out=y[:, 1:])
+    np.subtract(x[:, 0], _PREEMPH * x[:, 0], out=y[:, 0])
+    y *= _TABLES.window_row
+    return y.T
 
 
 def _kiss_power(y: np.ndarray) -> np.ndarray:
