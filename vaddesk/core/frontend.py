@@ -590,9 +590,9 @@ def _mel_log(power_t: np.ndarray) -> np.ndarray:
     products = power_t[_TABLES.mel_index]
     n = power_t.shape[1]
     products *= _mel_table(n) if n <= _STACKED_MAX_FRAMES else _TABLES.mel_table
-    acc = products[0].copy()
-    for k in range(1, products.shape[0]):  # (add.accumulate is the same sum, but 5x slower)
-        acc += products[k]
+    # A reduction over the outer axis adds row by row (numpy's pairwise summation only runs
+    # along the contiguous inner axis, here 80 * n values): the sequential sum in one call.
+    acc = np.add.reduce(products, axis=0)
     np.maximum(acc, f32(_FLT_EPSILON), out=acc)
     return np.log(acc.astype(np.float64)).astype(f32)
 
