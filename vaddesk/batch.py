@@ -21,14 +21,16 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from vaddesk.audio.decode import AudioError, find_audio_files, open_audio
-from vaddesk.core.model import ModelInfo, Precision
 from vaddesk.core.params import VadParams
 from vaddesk.export import OutputExistsError, SegmentationReport, export_report
 from vaddesk.export.names import safe_stem
 from vaddesk.export.writer import existing_before_run
+
+if TYPE_CHECKING:  # onnxruntime is imported only in the processes that segment
+    from vaddesk.core.model import ModelInfo, Precision
 
 log = logging.getLogger(__name__)
 

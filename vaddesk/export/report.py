@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from vaddesk import __version__
 from vaddesk.audio.decode import AudioInfo
-from vaddesk.core.model import ModelInfo  # re-exported by vaddesk.core.engine
 from vaddesk.core.params import VadParams
 from vaddesk.core.types import Segment
+
+if TYPE_CHECKING:  # not at run time: exporting must not load onnxruntime
+    from vaddesk.core.model import ModelInfo  # re-exported by vaddesk.core.engine
 
 SCHEMA_ID: Final = "vaddesk.segments"
 SCHEMA_VERSION: Final = 1
