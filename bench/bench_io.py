@@ -107,7 +107,7 @@ def bench_decode(minutes: float, repeats: int) -> list[dict[str, object]]:
     wav = make_long(OUT / f"long_{minutes:g}min_48k_stereo.wav", minutes)
     m4a = encode(wav, OUT / f"long_{minutes:g}min.m4a", "-c:a", "aac", "-b:a", "128k")
     rows = []
-    for label, path in (("48 kHz stereo WAV", wav), ("AAC .m4a (44.1/48 kHz stereo)", m4a)):
+    for label, path in (("48 kHz stereo WAV", wav), ("AAC .m4a 48 kHz stereo 128 kb/s", m4a)):
         audio_s = minutes * 60
         t_dec = median_time(lambda p=path: decode_only(p), repeats)  # type: ignore[misc]
         t_all = median_time(lambda p=path: decode_resample(p), repeats)  # type: ignore[misc]
