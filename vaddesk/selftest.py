@@ -12,14 +12,12 @@ The output is for a person at a terminal (or a CI log); it is also written to th
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 from typing import Any, Final
 
 from vaddesk import __version__, paths
@@ -27,7 +25,6 @@ from vaddesk import __version__, paths
 log = logging.getLogger(__name__)
 
 PRECISIONS: Final = ("int8", "fp32")
-MANIFEST_NAME: Final = "manifest.json"
 SAMPLE_PARTS: Final = ("sample", "sample.wav")
 EXPECTED_PARTS: Final = ("sample", "sample.expected.json")
 
@@ -43,87 +40,20 @@ class CheckResult:
     detail: str
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def check_model_file(precision: str) -> str:
+    """The model file of `precision` exists and matches models/manifest.json.
 
-
-def _manifest_hashes(data: Any) -> dict[str, str]:
-    """File name -> sha256 from the manifest, whichever nesting it uses.
-
-    Accepts {"file": {"sha256": ...}}, {"file": "hex"}, and lists/nested dicts of entries that
-    carry a "sha256" next to a "file"/"name"/"path" key.
+    The same verification every model load does (vaddesk.core.model), so the self-test can
+    never disagree with the engine; its message names the file and both hashes.
     """
-    found: dict[str, str] = {}
+    from vaddesk.core.model import ModelFileError, model_info
 
-    def visit(node: Any, key: str | None) -> None:
-        if isinstance(node, dict):
-            if isinstance(node.get("sha256"), str):
-                name = node.get("file") or node.get("path") or node.get("filename") or key
-                if isinstance(name, str):
-                    found[Path(name).name] = node["sha256"].lower()
-                # an entry may also name its file under "name" (e.g. a model id): keep both
-                if isinstance(node.get("name"), str):
-                    found.setdefault(Path(node["name"]).name, node["sha256"].lower())
-            for child_key, child in node.items():
-                if isinstance(child, str) and len(child) == 64 and child_key.endswith(
-                    (".onnx", ".mvn", ".yaml", ".json")
-                ):
-                    found[Path(child_key).name] = child.lower()
-                elif isinstance(child, dict | list):
-                    visit(child, child_key)
-        elif isinstance(node, list):
-            for item in node:
-                visit(item, key)
-
-    visit(data, None)
-    return found
-
-
-def _read_manifest(models: Path) -> dict[str, str]:
-    path = models / MANIFEST_NAME
-    if not path.is_file():
-        raise SelfTestError(f"the model manifest is missing: {path}")
-    try:
-        hashes = _manifest_hashes(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError) as exc:
-        raise SelfTestError(f"cannot read the model manifest {path}: {exc}") from exc
-    if not hashes:
-        raise SelfTestError(f"the model manifest {path} lists no sha256 checksums")
-    return hashes
-
-
-def check_model_file(precision: str, manifest: dict[str, str]) -> str:
-    """The model file of `precision` exists and matches the manifest; returns a summary.
-
-    Checked here first, for a message a user can act on; then the engine's own verification
-    (the one every model load does) must agree.
-    """
-    from vaddesk.core.model import MODEL_FILES, model_info
-
-    path = paths.model_file(MODEL_FILES[precision])
-    if not path.is_file():
-        raise SelfTestError(f"the {precision} model file is missing: {path} (reinstall vaddesk)")
-    expected = manifest.get(path.name)
-    if expected is None:
-        raise SelfTestError(f"{path.name} is not listed in {MANIFEST_NAME}")
-    actual = sha256_of(path)
-    if actual != expected:
-        raise SelfTestError(
-            f"{path} is damaged or was replaced: its sha256 is {actual[:16]}…, "
-            f"the manifest expects {expected[:16]}… (reinstall vaddesk)"
-        )
     try:
         info = model_info(precision)  # type: ignore[arg-type]
-    except Exception as exc:  # the engine's message names the file and the problem
-        raise SelfTestError(str(exc)) from exc
-    if info.sha256 != actual or Path(info.path) != path:
-        raise SelfTestError(f"the engine verified {info.path} ({info.sha256[:16]}…), "
-                            f"not {path} ({actual[:16]}…)")
-    return f"{path.name} sha256 {actual[:16]}… matches the manifest ({info.size_bytes} bytes)"
+    except ModelFileError as exc:
+        raise SelfTestError(f"{exc} (reinstall vaddesk)") from exc
+    return (f"{info.name} sha256 {info.sha256[:16]}… matches the manifest "
+            f"({info.size_bytes} bytes)")
 
 
 def _expected_segments(precision: str) -> list[list[int]]:
@@ -145,9 +75,9 @@ def _expected_model_sha(precision: str) -> str | None:
 
 
 def _current_model_sha(precision: str) -> str:
-    from vaddesk.core.model import MODEL_FILES
+    from vaddesk.core.model import MODEL_FILES, sha256_file
 
-    return sha256_of(paths.model_file(MODEL_FILES[precision]))
+    return sha256_file(paths.model_file(MODEL_FILES[precision]))
 
 
 def _read_sample() -> Any:
@@ -210,11 +140,15 @@ def run_self_test() -> int:
     setup_logging()
     print(f"vaddesk {__version__} self-test", flush=True)
     results: list[CheckResult] = []
-    manifest: dict[str, str] = {}
 
     def locate() -> str:
+        from vaddesk.core.model import ModelFileError, load_manifest
+
         models = paths.models_dir()
-        manifest.update(_read_manifest(models))
+        try:
+            load_manifest(models)
+        except ModelFileError as exc:
+            raise SelfTestError(str(exc)) from exc
         return f"models in {models}, resources in {paths.resources_dir()}"
 
     if _run("files", locate, results):
@@ -227,7 +161,7 @@ def run_self_test() -> int:
         have_sample = _run("sample", sample, results)
         for precision in PRECISIONS:
             file_ok = _run(f"{precision} model file",
-                           partial(check_model_file, precision, manifest), results)
+                           partial(check_model_file, precision), results)
             if file_ok and have_sample:
                 _run(f"{precision} segments",
                      partial(check_segments, precision, audio_holder[0]), results)

@@ -62,7 +62,8 @@ class ModelInfo:
     size_bytes: int
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -102,7 +103,7 @@ def verify_model_file(path: Path, *, expected_name: str | None = None) -> str:
             f"model file {path} is not listed in {path.parent / MANIFEST_FILE}. {_REBUILD_HINT}"
         )
     expected = str(entry["sha256"])
-    actual = _sha256(path)
+    actual = sha256_file(path)
     if actual != expected:
         raise ModelFileError(
             f"model file {path} is damaged or was replaced: sha256 is {actual}, "
