@@ -66,6 +66,7 @@ DYNAMIC_FLOOR_MS: Final = 300
 """The floor is max(300 ms, max_end_silence_ms / 4) (never above max_end_silence_ms)."""
 
 _TRIM_SLACK_FRAMES: Final = 2048
+_INITIAL_CAPACITY: Final = 4096
 _MAX_WINDOW_FRAMES: Final = int(
     next(f for f in dataclasses.fields(VadParams) if f.name == "window_size_ms").metadata["max"]
 ) // FRAME_SHIFT_MS
@@ -96,13 +97,19 @@ class _Phase(enum.Enum):
 
 
 class _Frames:
-    """Decision history from frame ``base`` on, with the per-push flip lists."""
+    """Decision history from frame ``base`` on, with the per-push flip lists.
+
+    ``dec``, ``p0`` and ``csum`` are views of preallocated buffers: a small push writes into
+    them in place instead of concatenating the whole history (which cost more than the rest of
+    a 10-frame push).
+    """
 
     def __init__(self) -> None:
         self.base = 0
-        self.dec = np.zeros(0, dtype=np.int32)
-        self.p0 = np.zeros(0, dtype=np.float32)
-        self.csum = np.zeros(1, dtype=np.int64)  # csum[i] = sum(dec[:i])
+        self._n = 0
+        self._dec = np.zeros(_INITIAL_CAPACITY, dtype=np.int32)
+        self._p0 = np.zeros(_INITIAL_CAPACITY, dtype=np.float32)
+        self._csum = np.zeros(_INITIAL_CAPACITY + 1, dtype=np.int64)  # csum[i] = sum(dec[:i])
         # Full-window sums of the frames from `scan_from` on (set per push), and, computed on
         # first use, the runs [start, end) where they are >= T1 ("hi") or <= T2 ("lo"), as
         # sorted lists: a search is then one bisect.
@@ -112,21 +119,45 @@ class _Frames:
 
     @property
     def end(self) -> int:
-        return self.base + int(self.dec.shape[0])
+        return self.base + self._n
+
+    @property
+    def dec(self) -> np.ndarray:
+        return self._dec[:self._n]
+
+    @property
+    def p0(self) -> np.ndarray:
+        return self._p0[:self._n]
+
+    @property
+    def csum(self) -> np.ndarray:
+        return self._csum[:self._n + 1]
 
     def append(self, dec: np.ndarray, p0: np.ndarray) -> None:
-        new = dec.astype(np.int32)
-        self.csum = np.concatenate([self.csum, np.cumsum(new, dtype=np.int64) + self.csum[-1]])
-        self.dec = np.concatenate([self.dec, new])
-        self.p0 = np.concatenate([self.p0, p0])
+        n, m = self._n, int(dec.shape[0])
+        if n + m > self._dec.shape[0]:
+            cap = max(2 * self._dec.shape[0], n + m)
+            self._dec = np.concatenate([self._dec[:n], np.zeros(cap - n, dtype=np.int32)])
+            self._p0 = np.concatenate([self._p0[:n], np.zeros(cap - n, dtype=np.float32)])
+            self._csum = np.concatenate([self._csum[:n + 1],
+                                         np.zeros(cap - n, dtype=np.int64)])
+        self._dec[n:n + m] = dec
+        self._p0[n:n + m] = p0
+        out = self._csum[n + 1:n + m + 1]
+        np.cumsum(self._dec[n:n + m], dtype=np.int64, out=out)
+        out += self._csum[n]
+        self._n = n + m
 
     def trim(self, keep_from: int) -> None:
         drop = keep_from - self.base
         if drop <= _TRIM_SLACK_FRAMES:
             return
-        self.dec = self.dec[drop:].copy()
-        self.p0 = self.p0[drop:].copy()
-        self.csum = np.concatenate([[0], np.cumsum(self.dec, dtype=np.int64)])
+        n = self._n - drop
+        self._dec[:n] = self._dec[drop:self._n].copy()
+        self._p0[:n] = self._p0[drop:self._n].copy()
+        self._csum[0] = 0
+        np.cumsum(self._dec[:n], dtype=np.int64, out=self._csum[1:n + 1])
+        self._n = n
         self.base = keep_from
 
 
