@@ -67,6 +67,8 @@ DYNAMIC_FLOOR_MS: Final = 300
 
 _TRIM_SLACK_FRAMES: Final = 2048
 _INITIAL_CAPACITY: Final = 4096
+_SMALL_SCAN_FRAMES: Final = 16
+"""Window flips of up to this many new frames are found in plain Python (a streaming push)."""
 _MAX_WINDOW_FRAMES: Final = int(
     next(f for f in dataclasses.fields(VadParams) if f.name == "window_size_ms").metadata["max"]
 ) // FRAME_SHIFT_MS
@@ -170,6 +172,23 @@ def _runs(mask: np.ndarray, offset: int) -> tuple[list[int], list[int]]:
     # Run boundaries alternate start, end, start, ...
     bounds = ([offset] if mask[0] else []) + changes + ([offset + n] if mask[-1] else [])
     return bounds[0::2], bounds[1::2]
+
+
+def _runs_small(sums: list[int], up: bool, threshold: int,
+                offset: int) -> tuple[list[int], list[int]]:
+    """:func:`_runs` of ``sums >= threshold`` (``up``) or ``sums <= threshold``, in Python
+    (a few frames: cheaper than numpy's per-call cost)."""
+    starts: list[int] = []
+    ends: list[int] = []
+    inside = False
+    for i, value in enumerate(sums, offset):
+        hit = value >= threshold if up else value <= threshold
+        if hit is not inside:
+            (starts if hit else ends).append(i)
+            inside = hit
+    if inside:
+        ends.append(offset + len(sums))
+    return starts, ends
 
 
 class EndpointDetector:
@@ -332,8 +351,13 @@ class EndpointDetector:
                 return None
         runs = fr.runs.get(up)
         if runs is None:
-            mask = fr.sums >= self._t_up if up else fr.sums <= self._t_down
-            runs = fr.runs[up] = _runs(mask, fr.scan_from)
+            if fr.sums.shape[0] <= _SMALL_SCAN_FRAMES:
+                runs = _runs_small(fr.sums.tolist(), up, self._t_up if up else self._t_down,
+                                   fr.scan_from)
+            else:
+                mask = fr.sums >= self._t_up if up else fr.sums <= self._t_down
+                runs = _runs(mask, fr.scan_from)
+            fr.runs[up] = runs
         starts, ends = runs
         i = bisect_right(starts, a) - 1
         if i >= 0 and ends[i] > a:
