@@ -145,9 +145,18 @@ class _Frames:
                                          np.zeros(cap - n, dtype=np.int64)])
         self._dec[n:n + m] = dec
         self._p0[n:n + m] = p0
-        out = self._csum[n + 1:n + m + 1]
-        np.cumsum(self._dec[n:n + m], dtype=np.int64, out=out)
-        out += self._csum[n]
+        if m <= _SMALL_SCAN_FRAMES:
+            # a running sum over a few Python ints beats two numpy calls
+            total = int(self._csum[n])
+            sums: list[int] = []
+            for d in dec.tolist():
+                total += d
+                sums.append(total)
+            self._csum[n + 1:n + m + 1] = sums
+        else:
+            out = self._csum[n + 1:n + m + 1]
+            np.cumsum(self._dec[n:n + m], dtype=np.int64, out=out)
+            out += self._csum[n]
         self._n = n + m
 
     def trim(self, keep_from: int) -> None:
