@@ -131,6 +131,9 @@ def _empty_track() -> FrameTrack:
 def _join(parts: list[tuple[np.ndarray, np.ndarray]]) -> FrameTrack:
     if not parts:
         return _empty_track()
+    if len(parts) == 1:  # the usual poll after one block: one copy each, no concatenate
+        p0, energy = parts[0]
+        return FrameTrack(p0.astype(np.float32), energy.astype(np.float64))
     return FrameTrack(np.concatenate([p for p, _ in parts]).astype(np.float32, copy=False),
                       np.concatenate([e for _, e in parts]).astype(np.float64, copy=False))
 
