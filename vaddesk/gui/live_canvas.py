@@ -46,14 +46,24 @@ class LiveCanvas(QWidget):
         self.setMinimumHeight(160)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # we fill every pixel
         self._snap: LiveSnapshot | None = None
+        self._snap_key: tuple[object, ...] | None = None
         self._window_ms = 30_000
         self.paints = 0
         self._bg: QPixmap | None = None
         self._bg_key: tuple[int, int, int, float] | None = None
 
     def set_snapshot(self, snap: LiveSnapshot | None, window_ms: int) -> None:
-        self._snap = snap
-        self._window_ms = max(1000, window_ms)
+        window_ms = max(1000, window_ms)
+        # Capture blocks are 40 ms and frames 33 ms: about one frame in six brings no new
+        # audio; repainting it would draw the same picture.
+        key = None if snap is None else (
+            snap.recorded_ms, snap.env_start_ms, snap.env_min.shape[0], snap.score_start_ms,
+            snap.score.shape[0], snap.segments[-1] if snap.segments else None,
+            snap.open_start_ms, window_ms)
+        if key is not None and key == self._snap_key:
+            return
+        self._snap, self._snap_key = snap, key
+        self._window_ms = window_ms
         self.update()
 
     # --- geometry ------------------------------------------------------------------------

@@ -322,7 +322,13 @@ class RecordPanel(QWidget):
         self._ticks += 1
         if self._ticks % 3:
             return  # meter and labels at 10 Hz: enough to read, a third of the repaints
-        self.level_meter.setValue(max(-60, min(0, round(snap.level_db))))
+        level = max(-60, min(0, round(snap.level_db)))
+        if level != self.level_meter.value():
+            # QProgressBar.setValue repaints at once (its own backing-store flush, ~2 ms);
+            # with updates off it only schedules a paint, drawn with the canvas's.
+            self.level_meter.setUpdatesEnabled(False)
+            self.level_meter.setValue(level)
+            self.level_meter.setUpdatesEnabled(True)
         elapsed = _fmt(snap.recorded_ms, millis=False) + ("  (paused)" if snap.paused else "")
         if elapsed != self.elapsed_label.text():
             self.elapsed_label.setText(elapsed)
