@@ -8,10 +8,7 @@ overflows; the writer's file object raises ENOSPC). Real capture: test_record_in
 
 from __future__ import annotations
 
-import errno
-import io
 import json
-import os
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -19,6 +16,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from tests.full_disk import FullDisk
 from tests.virtual_mic import make_speech
 from vaddesk.audio.capture import ArrayInputStream, Capture
 from vaddesk.audio.live import (
@@ -145,33 +143,12 @@ def test_device_lost_keeps_audio_and_says_so(speech: tuple[Path, np.ndarray],
     assert not summary.path.with_name(summary.path.name + ".recording").exists()
 
 
-class _FullDisk(io.RawIOBase):
-    """SIMULATED full disk: writes fail with ENOSPC once `budget` bytes are in the file."""
-
-    def __init__(self, path: Path, budget: int) -> None:
-        self._f = open(path, "xb", buffering=0)  # noqa: SIM115
-        self._budget = budget
-
-    def write(self, data: Any) -> int:
-        room = self._budget - self._f.tell()
-        if room <= 0:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return self._f.write(bytes(data)[:room]) or 0
-
-    def fileno(self) -> int:
-        return self._f.fileno()
-
-    def close(self) -> None:
-        self._f.close()
-        super().close()
-
-
 def test_full_disk_stops_cleanly(speech: tuple[Path, np.ndarray], tmp_path: Path) -> None:
     _, audio = speech
     budget = 44 + 2 * 3 * 16000  # room for 3 s
 
     def opener(path: Path) -> BinaryIO:
-        return _FullDisk(path, budget)  # type: ignore[return-value]
+        return FullDisk(path, budget)  # type: ignore[return-value]
 
     session, _ = _session(audio, tmp_path, recorder_opener=opener)
     session.start()

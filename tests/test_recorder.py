@@ -8,7 +8,6 @@ writer abandoned without close(); a real `kill -9` is in tests/test_record_integ
 from __future__ import annotations
 
 import errno
-import io
 import os
 from pathlib import Path
 from typing import BinaryIO
@@ -17,6 +16,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from tests.full_disk import FullDisk
 from vaddesk.audio.recorder import (
     HEADER_BYTES,
     RecordingStorageError,
@@ -107,33 +107,12 @@ def test_recover_drops_half_sample_and_empty_files(tmp_path: Path) -> None:
     assert not (tmp_path / "empty.wav").exists()
 
 
-class _FullDisk(io.RawIOBase):
-    """A file whose writes fail with ENOSPC once `budget` bytes are used (simulated full disk)."""
-
-    def __init__(self, path: Path, budget: int) -> None:
-        self._f = open(path, "xb", buffering=0)  # noqa: SIM115
-        self._budget = budget
-
-    def write(self, data: bytes) -> int:  # type: ignore[override]
-        room = self._budget - self._f.tell()
-        if room <= 0:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return self._f.write(bytes(data)[:room]) or 0
-
-    def fileno(self) -> int:
-        return self._f.fileno()
-
-    def close(self) -> None:
-        self._f.close()
-        super().close()
-
-
 def test_full_disk_stops_cleanly_and_keeps_the_audio(tmp_path: Path) -> None:
     path = tmp_path / "full.wav"
     budget = HEADER_BYTES + 2 * 12_345 + 1  # ends mid-sample, as a real full disk can
 
     def opener(p: Path) -> BinaryIO:
-        return _FullDisk(p, budget)  # type: ignore[return-value]
+        return FullDisk(p, budget)  # type: ignore[return-value]
 
     rec = WavRecorder(path, opener=opener)
     audio = _tone(2.0)
