@@ -36,6 +36,7 @@ CONTRACT (other layers code against these names; keep them):
 from __future__ import annotations
 
 import logging
+import math
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -77,6 +78,8 @@ caller that never polls cannot make memory grow."""
 MAX_SLICE_SAMPLES: Final = SAMPLE_RATE * 60
 """accept_waveform() runs long inputs one minute at a time (bounded temporaries, same result)."""
 
+_FLOAT32: Final = np.dtype(np.float32)
+
 COALESCE_SAMPLES: Final = SAMPLE_RATE * 20
 """segment_blocks() joins small blocks up to 20 s before running them: per-call overheads of
 the frontend, the network and the detector are then negligible."""
@@ -91,6 +94,13 @@ def check_waveform(samples: object, sample_rate: int = SAMPLE_RATE) -> np.ndarra
     2-D or 0-D arrays (downmix to mono first), NaN or infinite samples, and a sample rate other
     than 16 kHz (resample first).
     """
+    # The usual streaming block: one dot product proves every sample finite (a NaN or an
+    # infinity makes it non-finite); only a block that fails it, perhaps by overflow of huge
+    # finite values, takes the exact check below.
+    if (sample_rate == SAMPLE_RATE and type(samples) is np.ndarray and samples.ndim == 1
+            and samples.dtype is _FLOAT32 and type(sample_rate) is int
+            and (samples.size == 0 or math.isfinite(samples.dot(samples)))):
+        return samples
     if isinstance(sample_rate, bool) or not isinstance(sample_rate, int | np.integer):
         raise ValueError(f"sample_rate must be an integer in Hz, got {sample_rate!r}")
     if int(sample_rate) != SAMPLE_RATE:
@@ -200,11 +210,16 @@ class StreamingVad:
         """Feed float32 16 kHz mono samples (any length); returns the events they decided."""
         if self._flushed:
             raise RuntimeError("this stream was flushed; call reset() to start a new one")
-        block = check_waveform(samples)
-        self._samples += int(block.shape[0])
+        return self._accept_checked(check_waveform(samples))
+
+    def _accept_checked(self, block: np.ndarray) -> list[VadEvent]:
+        n = block.shape[0]
+        self._samples += n
+        if n <= MAX_SLICE_SAMPLES:  # a streaming block: no slicing
+            return self._score(self._frontend.accept(block))
         events: list[VadEvent] = []
         # Long inputs go through in slices so features (1.6 kB per frame) stay bounded.
-        for start in range(0, block.shape[0], MAX_SLICE_SAMPLES):
+        for start in range(0, n, MAX_SLICE_SAMPLES):
             events += self._score(self._frontend.accept(block[start:start + MAX_SLICE_SAMPLES]))
         return events
 
@@ -229,15 +244,18 @@ class StreamingVad:
         self._track_parts = []
 
     def _score(self, frames: FrontendFrames, last: bool = False) -> list[VadEvent]:
-        if frames.num_frames == 0:
+        features = frames.features
+        n = features.shape[0]
+        if n == 0:
             return []
-        p0 = self._model.silence_prob(frames.features)
+        p0 = self._model.silence_prob(features)
         energy = frames.energy_db
-        self._untaken.append((p0, energy))
-        self._untaken_frames += int(p0.shape[0])
-        while self._untaken_frames > TAKE_FRAMES_LIMIT and len(self._untaken) > 1:
-            dropped, _ = self._untaken.popleft()
-            self._untaken_frames -= int(dropped.shape[0])
+        untaken = self._untaken
+        untaken.append((p0, energy))
+        self._untaken_frames += n
+        while self._untaken_frames > TAKE_FRAMES_LIMIT and len(untaken) > 1:
+            dropped, _ = untaken.popleft()
+            self._untaken_frames -= dropped.shape[0]
         if self._keep_track:
             self._track_parts.append((p0, energy))
         return self._detector.push(p0, energy, last=last)
@@ -282,7 +300,8 @@ def segment_blocks(blocks: Iterable[np.ndarray], params: VadParams | None = None
         waiting_samples += int(checked.shape[0])
         done += int(checked.shape[0])
         if waiting_samples >= COALESCE_SAMPLES:
-            events += vad.accept_waveform(np.concatenate(waiting) if len(waiting) > 1
+            # already checked: skip accept_waveform's second pass over the samples
+            events += vad._accept_checked(np.concatenate(waiting) if len(waiting) > 1
                                           else waiting[0])
             vad.take_frames()  # nobody plots here; keep the plot queue empty
             waiting, waiting_samples = [], 0
@@ -291,7 +310,8 @@ def segment_blocks(blocks: Iterable[np.ndarray], params: VadParams | None = None
         if progress is not None:
             progress(done)
     if waiting:
-        events += vad.accept_waveform(np.concatenate(waiting))
+        events += vad._accept_checked(np.concatenate(waiting) if len(waiting) > 1
+                                      else waiting[0])
     events += vad.flush()
     segments = [e.segment for e in events if isinstance(e, SegmentClosed)]
     return VadResult(segments, vad.track(), vad.processed_ms)
