@@ -9,14 +9,15 @@ cd "$(dirname "$0")/.."
 dev=0
 [ "${1:-}" = "--dev" ] && dev=1
 
-# Libraries the app itself loads: PortAudio for sounddevice, EGL/GL/fontconfig/xcb for Qt.
-app_pkgs="libportaudio2 libegl1 libgl1 libfontconfig1 fonts-dejavu-core libglib2.0-0 libdbus-1-3
+# Libraries the app itself loads: PortAudio for sounddevice, EGL/GL/fontconfig/xcb for Qt; a C
+# compiler and the Python headers build the exact fbank (vaddesk/core/_fbank.c) at install.
+app_pkgs="gcc libc6-dev libpython3-dev libportaudio2 libegl1 libgl1 libfontconfig1 fonts-dejavu-core libglib2.0-0 libdbus-1-3
   libxkbcommon0 libxkbcommon-x11-0 libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
   libxcb-image0 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xfixes0 libxcb-xkb1"
 # Test-only tools: speech synthesis and encoders for the generated corpus, a virtual microphone,
 # an X server for screenshots.
 dev_pkgs="espeak-ng sox ffmpeg pulseaudio pulseaudio-utils libasound2-plugins xvfb xauth
-  imagemagick binutils libpython3-dev"
+  imagemagick binutils"
 
 pkgs="$app_pkgs"
 [ $dev = 1 ] && pkgs="$pkgs $dev_pkgs"
@@ -32,7 +33,8 @@ fi
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 if [ $dev = 1 ]; then
-  .venv/bin/python -m pip install -q -e ".[dev,package]"
+  # the tests check the compiled frontend: a failed compile must fail here, loudly
+  VADDESK_REQUIRE_NATIVE=1 .venv/bin/python -m pip install -q -e ".[dev,package]"
 else
   .venv/bin/python -m pip install -q .
 fi

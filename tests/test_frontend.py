@@ -1,9 +1,10 @@
 """The feature frontend against the reference (funasr_onnx's WavFrontend on kaldi-native-fbank).
 
-Real speech: espeak-ng sentences over white noise, generated per test session. Every step
-of the numpy fbank is checked bit for bit against knf's own pieces; the features equal the
-reference's except where glibc's logf (not correctly rounded) differs from a rounded double
-log by one ulp; the ``fbank="knf"`` path and the energies are exact.
+Real speech: espeak-ng sentences over white noise, generated per test session. The compiled
+frontend (the default, ``fbank="exact"``) equals the reference's features and energies bit for
+bit. Every step of the numpy replay (``fbank="numpy"``) is checked bit for bit against knf's
+own pieces; its features equal the reference's except where glibc's logf (not correctly
+rounded) differs from a rounded double log by one ulp; the ``fbank="knf"`` path is exact.
 """
 
 from __future__ import annotations
@@ -91,15 +92,33 @@ def _knf_power(rfft: Any, frame: np.ndarray) -> np.ndarray:
     power[1:256] = packed[2::2] * packed[2::2] + packed[3::2] * packed[3::2]
     return power
 
-def test_features_match_reference(speech: np.ndarray) -> None:
+def test_compiled_frontend_is_built() -> None:
+    # hatch_build.py compiles vaddesk/core/_fbank.c at install; without it vaddesk still
+    # works (numpy replay) but several times slower, which an install must not hide.
+    assert fe.native_available(), (
+        "vaddesk/core/_fbank.c was not compiled: install gcc and the Python headers "
+        "(packaging/install.sh does) and reinstall"
+    )
+
+
+def test_compiled_features_equal_reference_bit_for_bit(speech: np.ndarray) -> None:
     ref = _reference_features(speech)
     out = compute_features(speech)
     assert out.first_frame == 0
+    assert out.features.dtype == np.float32 and out.features.shape == ref.shape
+    np.testing.assert_array_equal(out.features, ref)
+
+
+def test_numpy_replay_matches_reference(speech: np.ndarray) -> None:
+    ref = _reference_features(speech)
+    out = compute_features(speech, fbank="numpy")
     assert out.features.dtype == np.float32 and out.features.shape == ref.shape
     diff = np.abs(out.features - ref)
     print(f"max |features - reference| = {diff.max():.3g}, differing: {np.mean(diff > 0):.2e}")
     assert diff.max() < FEATURE_TOLERANCE
     assert np.mean(diff > 0) < 1e-3  # only the rare logf ulps
+    assert np.mean(diff > 0) > 0  # ... which this clip has: the test can tell the paths apart
+    np.testing.assert_array_equal(out.energy_db, compute_features(speech).energy_db)
     fast = compute_features(speech, fbank="fast")
     assert np.abs(fast.features - ref).max() < FAST_TOLERANCE
 
@@ -166,8 +185,10 @@ def test_every_step_is_knf_exact(speech: np.ndarray) -> None:
         np.testing.assert_array_max_ulp(ours, theirs, maxulp=1)
 
 
-def _stream(samples: np.ndarray, sizes: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    front = StreamingFrontend()
+def _stream(
+    samples: np.ndarray, sizes: list[int], fbank: fe.FbankBackend = "exact"
+) -> tuple[np.ndarray, np.ndarray]:
+    front = StreamingFrontend(fbank=fbank)
     feats: list[np.ndarray] = []
     energy: list[np.ndarray] = []
     pos = 0
@@ -196,15 +217,19 @@ def test_one_sample_chunks_are_bitwise_identical(speech: np.ndarray) -> None:
     np.testing.assert_array_equal(energy, whole.energy_db)
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_random_chunkings_are_bitwise_identical(speech: np.ndarray, seed: int) -> None:
-    whole = compute_features(speech)
+@pytest.mark.parametrize(
+    ("seed", "fbank"), [(0, "exact"), (1, "exact"), (2, "exact"), (1, "numpy"), (2, "numpy")]
+)
+def test_random_chunkings_are_bitwise_identical(
+    speech: np.ndarray, seed: int, fbank: fe.FbankBackend
+) -> None:
+    whole = compute_features(speech, fbank=fbank)
     rng = np.random.default_rng(seed)
     limit = (17, 1_000, 40_000)[seed]  # tiny, 100 ms-ish, multi-block chunks
     sizes: list[int] = []
     while sum(sizes) < speech.shape[0]:
         sizes.append(int(rng.integers(0, limit)))
-    feats, energy = _stream(speech, sizes)
+    feats, energy = _stream(speech, sizes, fbank)
     np.testing.assert_array_equal(feats, whole.features)
     np.testing.assert_array_equal(energy, whole.energy_db)
 
