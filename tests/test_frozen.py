@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+import sysconfig
 import time
 import tomllib
 from collections.abc import Iterator
@@ -100,7 +101,9 @@ def test_self_test_passes_in_the_bundle(bundle: Path, frozen_env: dict[str, str]
     internal = str(bundle / "_internal")
     assert lines[1] == (f"ok    files: models in {internal}/models, resources in "
                         f"{internal}/resources"), done.stdout
-    assert lines[-1] == "self-test passed: 6 checks", done.stdout
+    ext = sysconfig.get_config_var("EXT_SUFFIX")
+    assert f"ok    frontend: compiled exact fbank (_fbank{ext})" in lines, done.stdout
+    assert lines[-1] == "self-test passed: 7 checks", done.stdout
     log_text = (Path(frozen_env["VADDESK_LOG_DIR"]) / "vaddesk.log").read_text("utf-8")
     assert "frozen=True" in log_text
 

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 from vaddesk import paths
@@ -75,7 +76,9 @@ def test_self_test_passes_from_source(tmp_path: Path) -> None:
     lines = done.stdout.splitlines()
     for expected in _expected_lines():
         assert any(line.startswith(expected) for line in lines), (expected, done.stdout)
-    assert lines[-1] == "self-test passed: 6 checks"
+    ext = sysconfig.get_config_var("EXT_SUFFIX")
+    assert f"ok    frontend: compiled exact fbank (_fbank{ext})" in lines, done.stdout
+    assert lines[-1] == "self-test passed: 7 checks"
     # The run is in the log file too.
     assert "self-test ok int8 segments" in (tmp_path / "log" / "vaddesk.log").read_text("utf-8")
 
@@ -101,7 +104,7 @@ def test_tampered_model_fails_with_a_clear_message(tmp_path: Path) -> None:
     assert failing[0].endswith("(reinstall vaddesk)")
     # The other model is still checked and still passes.
     assert any(line.startswith("ok    fp32 segments:") for line in lines), done.stdout
-    assert lines[-1] == "self-test FAILED: 1 of 5 checks"
+    assert lines[-1] == "self-test FAILED: 1 of 6 checks"
 
 
 def test_missing_model_fails_with_a_clear_message(tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 It checks, and prints, one line per check:
 1. both model files (INT8 and FP32) exist and their sha256 matches models/manifest.json;
+   the compiled exact fbank (vaddesk/core/_fbank.c) is present (without it vaddesk falls back
+   to a numpy replay that is exact too but several times slower: an install or bundle bug);
 2. each model loads in onnxruntime and segments the bundled sample (resources/sample/sample.wav);
 3. the segments equal, to the millisecond, those stored in resources/sample/sample.expected.json
    (computed once with the engine by packaging/make_sample.py and checked by eye).
@@ -18,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any, Final
 
 from vaddesk import __version__, paths
@@ -133,6 +136,19 @@ def _run(name: str, check: Callable[[], str], results: list[CheckResult]) -> boo
     return line.ok
 
 
+def check_frontend() -> str:
+    from vaddesk.core import frontend
+
+    where = frontend.native_module_file()
+    if where is None:
+        raise SelfTestError(
+            "the compiled fbank (vaddesk/core/_fbank.c) is missing: vaddesk works, but its "
+            "feature frontend runs several times slower; reinstall with a C compiler and the "
+            "Python headers (packaging/install.sh installs them)"
+        )
+    return f"compiled exact fbank ({Path(where).name})"
+
+
 def run_self_test() -> int:
     """Run every check, print one line each; 0 if all passed, 1 otherwise."""
     from vaddesk.applog import setup_logging
@@ -159,6 +175,7 @@ def run_self_test() -> int:
             return f"{paths.resource(*SAMPLE_PARTS).name}, {len(audio_holder[0]) / 16:.0f} ms"
 
         have_sample = _run("sample", sample, results)
+        _run("frontend", check_frontend, results)
         for precision in PRECISIONS:
             file_ok = _run(f"{precision} model file",
                            partial(check_model_file, precision), results)

@@ -313,6 +313,11 @@ _NATIVE: Final = _load_native()
 def native_available() -> bool:
     """True when the compiled exact frontend is in use for ``fbank="exact"``."""
     return _NATIVE is not None
+
+
+def native_module_file() -> str | None:
+    """Where the compiled frontend was loaded from (None if it is not available)."""
+    return None if _NATIVE is None else str(_NATIVE.__file__)
 _STACKED_MAX_FRAMES: Final = 64
 """_kiss_power works on at most this many frames at a time (larger blocks go in pieces)."""
 
