@@ -85,18 +85,17 @@ class FrameClassifier:
     def reset(self) -> None:
         self._noise_db = _NOISE_UNSET_DB
         # noise-frame energies (in frame order) of blocks not yet folded into the noise level
-        self._pending: list[array[float]] = []
+        self._pending = array("d")
         self._pending_frames = 0
         self._pending_max_db = -math.inf  # upper bound of their noise-frame energies
 
     def _fold(self) -> None:
         k = self._params.noise_frames_for_snr
         noise = self._noise_db
-        for energies in self._pending:
-            for x in energies:
-                noise = x if noise < -99.9 else (x + noise * (k - 1)) / k
+        for x in self._pending:
+            noise = x if noise < -99.9 else (x + noise * (k - 1)) / k
         self._noise_db = noise
-        self._pending = []
+        self._pending = array("d")
         self._pending_frames = 0
         self._pending_max_db = -math.inf
 
@@ -105,9 +104,9 @@ class FrameClassifier:
         p = self._params
         energy = np.asarray(energy_db, dtype=np.float64)
         if 0 < energy.shape[0] <= _SMALL_BLOCK_FRAMES:
-            small = self._classify_small(p0, energy, last)
+            small = self.classify_small(np.asarray(p0, dtype=np.float32), energy, last)
             if small is not None:
-                return small
+                return np.array(small, dtype=bool)
         scored = score_test(p0, p.speech_to_noise_ratio, p.speech_noise_thres)
         loud = energy >= p.decibel_thres_db
         noise_frames = loud & ~scored
@@ -119,21 +118,20 @@ class FrameClassifier:
         upper = max(self._noise_db, self._pending_max_db, e_max)
         if e_min - upper < p.snr_thres_db and speech.any():
             return self._apply_snr_gate(energy, noise_frames, speech)
-        self._add_pending(array("d", energy[noise_frames].tobytes()), int(energy.shape[0]),
-                          e_max, last)
+        self._pending.frombytes(energy[noise_frames].tobytes())
+        self._note_pending(int(energy.shape[0]), e_max, last)
         return speech
 
-    def _add_pending(self, noise_energies: array[float], frames: int, e_max: float,
-                     last: bool) -> None:
-        self._pending.append(noise_energies)
+    def _note_pending(self, frames: int, e_max: float, last: bool) -> None:
         self._pending_frames += frames
         self._pending_max_db = max(self._pending_max_db, e_max)
         if self._pending_frames > _PENDING_NOISE_LIMIT and not last:
             self._fold()
 
-    def _classify_small(self, p0: np.ndarray, energy: np.ndarray,
-                        last: bool) -> np.ndarray | None:
-        """:meth:`classify` for a few frames, in Python floats (None: not handled here).
+    def classify_small(self, p0: np.ndarray, energy: np.ndarray,
+                       last: bool = False) -> list[bool] | None:
+        """:meth:`classify` for a few frames (1-D float32 p0, float64 energies), in Python
+        floats; decisions as a list (None: not handled here, use :meth:`classify`).
 
         The margin is the same float64 expression as :func:`score_test`'s; a power that
         differs from numpy's by an ulp can only matter within ``_TIE_EPS``, where both
@@ -141,17 +139,14 @@ class FrameClassifier:
         """
         p = self._params
         ratio, thres, db_thres = p.speech_to_noise_ratio, p.speech_noise_thres, p.decibel_thres_db
-        probs = np.asarray(p0, dtype=np.float32).tolist()
         energies = energy.tolist()
         speech: list[bool] = []
         noise_energies: list[float] = []
         any_speech = False
-        e_min = e_max = energies[0]
-        for x, e in zip(probs, energies, strict=True):
+        for x, e in zip(p0.tolist(), energies, strict=True):
             if not x >= 0.0 or e != e:
                 return None
-            noise = x if ratio == 1.0 else x ** ratio
-            margin = (1.0 - x) - (noise + thres)
+            margin = (1.0 - x) - ((x if ratio == 1.0 else x ** ratio) + thres)
             if -_TIE_EPS <= margin <= _TIE_EPS:
                 scored = _reference_score_test(x, ratio, thres)
             else:
@@ -164,17 +159,15 @@ class FrameClassifier:
                 speech.append(scored)
             else:
                 speech.append(False)
-            if e < e_min:
-                e_min = e
-            elif e > e_max:
-                e_max = e
-        out = np.array(speech, dtype=bool)
-        upper = max(self._noise_db, self._pending_max_db, e_max)
-        if e_min - upper < p.snr_thres_db and any_speech:
+        e_min, e_max = min(energies), max(energies)
+        if any_speech and e_min - max(self._noise_db, self._pending_max_db, e_max) < p.snr_thres_db:
             loud = energy >= db_thres
-            return self._apply_snr_gate(energy, loud & ~out, out)
-        self._add_pending(array("d", noise_energies), len(energies), e_max, last)
-        return out
+            out = np.array(speech, dtype=bool)
+            gated: list[bool] = self._apply_snr_gate(energy, loud & ~out, out).tolist()
+            return gated
+        self._pending.extend(noise_energies)
+        self._note_pending(len(energies), e_max, last)
+        return speech
 
     def _apply_snr_gate(self, energy: np.ndarray, noise_frames: np.ndarray,
                         speech: np.ndarray) -> np.ndarray:

@@ -68,10 +68,15 @@ DYNAMIC_FLOOR_MS: Final = 300
 _TRIM_SLACK_FRAMES: Final = 2048
 _INITIAL_CAPACITY: Final = 4096
 _SMALL_SCAN_FRAMES: Final = 16
-"""Window flips of up to this many new frames are found in plain Python (a streaming push)."""
+"""Pushes of up to this many frames run in plain Python (a streaming push): numpy's per-call
+cost, and the cache misses of its many code paths between two network calls, dominate there."""
 _MAX_WINDOW_FRAMES: Final = int(
     next(f for f in dataclasses.fields(VadParams) if f.name == "window_size_ms").metadata["max"]
 ) // FRAME_SHIFT_MS
+_TAIL_FRAMES: Final = _MAX_WINDOW_FRAMES + _SMALL_SCAN_FRAMES + 2
+"""Running-sum entries mirrored in Python: a window and a small push, plus the entry before."""
+_FLOAT32: Final = np.dtype(np.float32)
+_FLOAT64: Final = np.dtype(np.float64)
 
 
 def dynamic_end_silence_ms(max_end_silence_ms: int, elapsed_ms: int) -> int:
@@ -99,23 +104,32 @@ class _Phase(enum.Enum):
 
 
 class _Frames:
-    """Decision history from frame ``base`` on, with the per-push flip lists.
+    """Decision history from frame ``base`` on, with the per-push window sums.
 
-    ``dec``, ``p0`` and ``csum`` are views of preallocated buffers: a small push writes into
-    them in place instead of concatenating the whole history (which cost more than the rest of
-    a 10-frame push).
+    Only the running sum of decisions is stored (a frame's decision is the difference of two
+    neighbours), in absolute terms: ``csum[i]`` counts the speech decisions before frame
+    ``base + i`` since the stream began, so trimming the front shifts it without rewriting it.
+    ``p0`` and ``csum`` are views of preallocated buffers that a push writes in place (a
+    concatenation of the whole history cost more than the rest of a 10-frame push).
+
+    ``tail`` mirrors the last entries of ``csum`` (at least ``_TAIL_FRAMES``, or all of them)
+    as Python ints: a small push reads its window sums there, without a numpy call;
+    ``tail[i - end - 1]`` is the count before absolute frame ``i``.
     """
 
     def __init__(self) -> None:
         self.base = 0
         self._n = 0
-        self._dec = np.zeros(_INITIAL_CAPACITY, dtype=np.int32)
         self._p0 = np.zeros(_INITIAL_CAPACITY, dtype=np.float32)
-        self._csum = np.zeros(_INITIAL_CAPACITY + 1, dtype=np.int64)  # csum[i] = sum(dec[:i])
-        # Full-window sums of the frames from `scan_from` on (set per push), and, computed on
-        # first use, the runs [start, end) where they are >= T1 ("hi") or <= T2 ("lo"), as
-        # sorted lists: a search is then one bisect.
+        self._csum = np.zeros(_INITIAL_CAPACITY + 1, dtype=np.int64)
+        self.tail: list[int] = [0]
+        # Per push (set by the window scan), for frames from `scan_from` on: the full-window
+        # sums, as a list (`small`, a few frames) or an array; for an array, computed on first
+        # use, the runs [start, end) where they are >= T1 ("hi") or <= T2 ("lo"), as sorted
+        # lists: a search is then one bisect.
         self.scan_from = 0
+        self.small = False
+        self.sums_list: list[int] = []
         self.sums = np.zeros(0, dtype=np.int64)
         self.runs: dict[bool, tuple[list[int], list[int]]] = {}
 
@@ -124,8 +138,8 @@ class _Frames:
         return self.base + self._n
 
     @property
-    def dec(self) -> np.ndarray:
-        return self._dec[:self._n]
+    def size(self) -> int:
+        return self._n
 
     @property
     def p0(self) -> np.ndarray:
@@ -135,39 +149,46 @@ class _Frames:
     def csum(self) -> np.ndarray:
         return self._csum[:self._n + 1]
 
-    def append(self, dec: np.ndarray, p0: np.ndarray) -> None:
-        n, m = self._n, int(dec.shape[0])
-        if n + m > self._dec.shape[0]:
-            cap = max(2 * self._dec.shape[0], n + m)
-            self._dec = np.concatenate([self._dec[:n], np.zeros(cap - n, dtype=np.int32)])
+    def _reserve(self, m: int) -> None:
+        n = self._n
+        if n + m > self._p0.shape[0]:
+            cap = max(2 * self._p0.shape[0], n + m)
             self._p0 = np.concatenate([self._p0[:n], np.zeros(cap - n, dtype=np.float32)])
-            self._csum = np.concatenate([self._csum[:n + 1],
-                                         np.zeros(cap - n, dtype=np.int64)])
-        self._dec[n:n + m] = dec
+            self._csum = np.concatenate([self._csum[:n + 1], np.zeros(cap - n, dtype=np.int64)])
+
+    def append(self, dec: np.ndarray, p0: np.ndarray) -> None:
+        """Append a block's decisions (bool array) and silence probabilities."""
+        n, m = self._n, int(dec.shape[0])
+        self._reserve(m)
         self._p0[n:n + m] = p0
-        if m <= _SMALL_SCAN_FRAMES:
-            # a running sum over a few Python ints beats two numpy calls
-            total = int(self._csum[n])
-            sums: list[int] = []
-            for d in dec.tolist():
-                total += d
-                sums.append(total)
-            self._csum[n + 1:n + m + 1] = sums
-        else:
-            out = self._csum[n + 1:n + m + 1]
-            np.cumsum(self._dec[n:n + m], dtype=np.int64, out=out)
-            out += self._csum[n]
+        out = self._csum[n + 1:n + m + 1]
+        np.cumsum(dec, dtype=np.int64, out=out)
+        out += self._csum[n]
         self._n = n + m
+        self.tail = self._csum[max(0, n + m + 1 - _TAIL_FRAMES):n + m + 1].tolist()
+
+    def append_small(self, dec: list[bool], p0: np.ndarray) -> None:
+        """:meth:`append` for a few frames, the running sum in Python ints."""
+        n, m = self._n, len(dec)
+        self._reserve(m)
+        self._p0[n:n + m] = p0
+        tail = self.tail
+        total = tail[-1]
+        for d in dec:
+            total += d
+            tail.append(total)
+        self._csum[n + 1:n + m + 1] = tail[-m:]
+        self._n = n + m
+        if len(tail) > 2 * _TAIL_FRAMES:
+            del tail[:-_TAIL_FRAMES]
 
     def trim(self, keep_from: int) -> None:
         drop = keep_from - self.base
         if drop <= _TRIM_SLACK_FRAMES:
             return
         n = self._n - drop
-        self._dec[:n] = self._dec[drop:self._n].copy()
         self._p0[:n] = self._p0[drop:self._n].copy()
-        self._csum[0] = 0
-        np.cumsum(self._dec[:n], dtype=np.int64, out=self._csum[1:n + 1])
+        self._csum[:n + 1] = self._csum[drop:self._n + 1].copy()
         self._n = n
         self.base = keep_from
 
@@ -181,23 +202,6 @@ def _runs(mask: np.ndarray, offset: int) -> tuple[list[int], list[int]]:
     # Run boundaries alternate start, end, start, ...
     bounds = ([offset] if mask[0] else []) + changes + ([offset + n] if mask[-1] else [])
     return bounds[0::2], bounds[1::2]
-
-
-def _runs_small(sums: list[int], up: bool, threshold: int,
-                offset: int) -> tuple[list[int], list[int]]:
-    """:func:`_runs` of ``sums >= threshold`` (``up``) or ``sums <= threshold``, in Python
-    (a few frames: cheaper than numpy's per-call cost)."""
-    starts: list[int] = []
-    ends: list[int] = []
-    inside = False
-    for i, value in enumerate(sums, offset):
-        hit = value >= threshold if up else value <= threshold
-        if hit is not inside:
-            (starts if hit else ends).append(i)
-            inside = hit
-    if inside:
-        ends.append(offset + len(sums))
-    return starts, ends
 
 
 class EndpointDetector:
@@ -262,7 +266,7 @@ class EndpointDetector:
     @property
     def buffered_frames(self) -> int:
         """Frames of history held (bounded: window + slack, plus one segment with split)."""
-        return int(self._frames.dec.shape[0])
+        return self._frames.size
 
     @property
     def is_speech_detected(self) -> bool:
@@ -275,15 +279,30 @@ class EndpointDetector:
     # --- feeding -----------------------------------------------------------------------------
     def push(self, p0: np.ndarray, energy_db: np.ndarray, *, last: bool = False) -> list[VadEvent]:
         """Run the next frames; ``last=True`` promises that no more frames follow (a hint only)."""
-        p0 = np.asarray(p0, dtype=np.float32).reshape(-1)
-        energy = np.asarray(energy_db, dtype=np.float64).reshape(-1)
-        if p0.shape != energy.shape:
-            raise ValueError(f"p0 and energy_db differ in length ({p0.shape[0]} vs "
-                             f"{energy.shape[0]})")
-        if p0.shape[0] == 0:
+        if (type(p0) is np.ndarray and type(energy_db) is np.ndarray
+                and p0.dtype == _FLOAT32 and energy_db.dtype == _FLOAT64
+                and p0.ndim == 1 and energy_db.ndim == 1):
+            energy = energy_db  # the engine's arrays: nothing to convert
+        else:
+            p0 = np.asarray(p0, dtype=np.float32).reshape(-1)
+            energy = np.asarray(energy_db, dtype=np.float64).reshape(-1)
+        m = p0.shape[0]
+        if m != energy.shape[0]:
+            raise ValueError(f"p0 and energy_db differ in length ({m} vs {energy.shape[0]})")
+        if m == 0:
             return []
+        if m <= _SMALL_SCAN_FRAMES:
+            # a streaming push: decisions as Python bools, history written in place
+            small = self._classifier.classify_small(p0, energy, last)
+            if small is not None:
+                self._frames.append_small(small, p0)
+                return self._advance()
         dec = self._classifier.classify(p0, energy, last=last)
         self._frames.append(dec, p0)
+        return self._advance()
+
+    def _advance(self) -> list[VadEvent]:
+        """Run the state machine over the frames just appended; publish what they decided."""
         events = self._run()
         events += self._shaper.on_progress(self._earliest_next_start() * FRAME_SHIFT_MS,
                                            self._frames.end * FRAME_SHIFT_MS)
@@ -322,16 +341,27 @@ class EndpointDetector:
         return self._shaper.on_close(end_ms)
 
     def _window_scan(self, scan_from: int) -> None:
-        """Full-window sums for frames [scan_from, end) and their threshold crossings."""
+        """Full-window sums for frames [scan_from, end) (their threshold crossings on demand)."""
         fr = self._frames
-        a, b, w = scan_from - fr.base, fr.end - fr.base, self._win
-        if scan_from - w + 1 >= 0:  # whole windows: two slices of the running sum
+        end, w = fr.end, self._win
+        left = max(scan_from + 1 - w, 0)
+        tail = fr.tail
+        fr.scan_from = scan_from
+        if end - scan_from <= _SMALL_SCAN_FRAMES and len(tail) >= end + 1 - left:
+            # csum before frame i is tail[i - end - 1]
+            e1 = end + 1
+            fr.small = True
+            fr.sums_list = [tail[t - end] - tail[max(t + 1 - w, 0) - e1]
+                            for t in range(scan_from, end)]
+            return
+        fr.small = False
+        a, b = scan_from - fr.base, end - fr.base
+        if left > 0:  # whole windows: two slices of the running sum
             sums = fr.csum[a + 1:b + 1] - fr.csum[a + 1 - w:b + 1 - w]
         else:
-            t = np.arange(scan_from, fr.end, dtype=np.int64)
-            left = np.maximum(t - w + 1, 0)
-            sums = fr.csum[t + 1 - fr.base] - fr.csum[left - fr.base]
-        fr.scan_from = scan_from
+            t = np.arange(scan_from, end, dtype=np.int64)
+            lefts = np.maximum(t - w + 1, 0)
+            sums = fr.csum[t + 1 - fr.base] - fr.csum[lefts - fr.base]
         fr.sums = sums
         fr.runs = {}
 
@@ -341,6 +371,8 @@ class EndpointDetector:
         if a >= lim:
             return None
         fr = self._frames
+        if fr.small:
+            return self._first_small(up, a, lim)
         edge = self._reset_frame + self._win  # below this the window is cut by the reset
         if a < edge:
             # Here the window holds only frames since the reset: its sum,
@@ -360,12 +392,8 @@ class EndpointDetector:
                 return None
         runs = fr.runs.get(up)
         if runs is None:
-            if fr.sums.shape[0] <= _SMALL_SCAN_FRAMES:
-                runs = _runs_small(fr.sums.tolist(), up, self._t_up if up else self._t_down,
-                                   fr.scan_from)
-            else:
-                mask = fr.sums >= self._t_up if up else fr.sums <= self._t_down
-                runs = _runs(mask, fr.scan_from)
+            mask = fr.sums >= self._t_up if up else fr.sums <= self._t_down
+            runs = _runs(mask, fr.scan_from)
             fr.runs[up] = runs
         starts, ends = runs
         i = bisect_right(starts, a) - 1
@@ -373,6 +401,40 @@ class EndpointDetector:
             return a  # a is inside a run
         if i + 1 < len(starts) and starts[i + 1] < lim:
             return starts[i + 1]
+        return None
+
+    def _first_small(self, up: bool, a: int, lim: int) -> int | None:
+        """:meth:`_first` over a small scan, by walking its few frames (``a < lim``)."""
+        fr = self._frames
+        reset = self._reset_frame
+        edge = reset + self._win
+        if a < edge:
+            tail = fr.tail
+            e1 = fr.end + 1
+            b = min(lim, edge)
+            floor = tail[reset + 1 - e1]
+            if up:
+                target = floor + self._t_up
+                for t in range(a, b):
+                    if tail[t - fr.end] >= target:  # csum[t + 1]
+                        return t
+            elif tail[a - fr.end] - floor <= self._t_down:
+                return a
+            a = b
+            if a >= lim:
+                return None
+        sums = fr.sums_list
+        off = fr.scan_from
+        if up:
+            threshold = self._t_up
+            for t in range(a, lim):
+                if sums[t - off] >= threshold:
+                    return t
+        else:
+            threshold = self._t_down
+            for t in range(a, lim):
+                if sums[t - off] <= threshold:
+                    return t
         return None
 
     def _k_at(self, frame: int) -> int:
@@ -521,7 +583,7 @@ class EndpointDetector:
         fr = self._frames
         lo = self._seg_start + self._max_seg // 2
         lo = min(max(lo, self._seg_start + 1, fr.base), cut)
-        dec = fr.dec[lo - fr.base: cut + 1 - fr.base]
+        dec = np.diff(fr.csum[lo - fr.base: cut + 2 - fr.base])
         silent = np.concatenate([[0], (dec == 0).astype(np.int8), [0]])
         edges = np.diff(silent)
         run_starts = np.flatnonzero(edges == 1)

@@ -98,7 +98,7 @@ def check_waveform(samples: object, sample_rate: int = SAMPLE_RATE) -> np.ndarra
     # infinity makes it non-finite); only a block that fails it, perhaps by overflow of huge
     # finite values, takes the exact check below.
     if (sample_rate == SAMPLE_RATE and type(samples) is np.ndarray and samples.ndim == 1
-            and samples.dtype is _FLOAT32 and type(sample_rate) is int
+            and samples.dtype == _FLOAT32 and type(sample_rate) is int
             and (samples.size == 0 or math.isfinite(samples.dot(samples)))):
         return samples
     if isinstance(sample_rate, bool) or not isinstance(sample_rate, int | np.integer):
