@@ -813,9 +813,13 @@ class StreamingFrontend:
         count = rows.shape[0] - (LFR_M - 1)
         if count <= 0:
             return _empty(first)
-        features = np.empty((count, FEATURE_DIM), dtype=np.float32)
-        for k in range(LFR_M):
-            features[:, k * NUM_MEL_BINS : (k + 1) * NUM_MEL_BINS] = rows[k : k + count]
+        # Feature row i is fbank rows i..i+4 side by side, which in a C-ordered (n, 80) array
+        # are 400 consecutive floats: an overlapping strided view, copied once.
+        rows = np.ascontiguousarray(rows, dtype=np.float32)
+        step = rows.strides[1]
+        features = np.ndarray(
+            (count, FEATURE_DIM), np.float32, buffer=rows, strides=(NUM_MEL_BINS * step, step)
+        ).copy()
         if not self._per_frame_cmvn:
             features = ((features + self._cmvn_shift) * self._cmvn_scale).astype(np.float32)
         energy = self._energy_tail[:count]
