@@ -354,6 +354,34 @@ def test_random_params_with_extensions_stream_like_offline() -> None:
                                        for s in detect_segments(p0, energy, params)]
 
 
+def _small_chunks(n: int, rng: np.random.Generator) -> list[int]:
+    sizes: list[int] = []
+    while sum(sizes) < n:
+        sizes.append(int(rng.integers(1, 17)) if rng.random() < 0.95
+                     else int(rng.choice([0, 40, 300])))
+    return sizes
+
+
+def test_streaming_sized_pushes_equal_one_push() -> None:
+    """Pushes of 1-16 frames take the detector's plain-Python path (a 100 ms stream pushes 10
+    frames); mixed with a few larger ones they give the events of one push, also over streams
+    long enough for the history to be trimmed several times."""
+    rng = np.random.default_rng(2024)
+    for case in range(30):
+        p0, wave, params = _random_case(rng)
+        params = params.replace(split_at_pause=bool(rng.random() < 0.5),
+                                dynamic_end_silence=bool(rng.random() < 0.5),
+                                pad_start_ms=int(rng.integers(0, 40)) * 10,
+                                pad_end_ms=int(rng.integers(0, 40)) * 10,
+                                min_segment_ms=int(rng.integers(0, 50)) * 10)
+        energy = reference_energy(wave)
+        if case % 3 == 0:
+            reps = 7000 // p0.size + 1
+            p0, energy = np.tile(p0, reps), np.tile(energy, reps)
+        whole = _events(EndpointDetector(params), p0, energy, [p0.size])
+        assert _events(EndpointDetector(params), p0, energy, _small_chunks(p0.size, rng)) == whole
+
+
 def _well_formed(events: list[Any]) -> list[list[int]]:
     open_start: int | None = None
     closed: list[list[int]] = []

@@ -104,7 +104,8 @@ class FrameClassifier:
         p = self._params
         energy = np.asarray(energy_db, dtype=np.float64)
         if 0 < energy.shape[0] <= _SMALL_BLOCK_FRAMES:
-            small = self.classify_small(np.asarray(p0, dtype=np.float32), energy, last)
+            small = self.classify_small(np.asarray(p0, dtype=np.float32).tolist(),
+                                        energy.tolist(), last)
             if small is not None:
                 return np.array(small, dtype=bool)
         scored = score_test(p0, p.speech_to_noise_ratio, p.speech_noise_thres)
@@ -128,10 +129,11 @@ class FrameClassifier:
         if self._pending_frames > _PENDING_NOISE_LIMIT and not last:
             self._fold()
 
-    def classify_small(self, p0: np.ndarray, energy: np.ndarray,
+    def classify_small(self, probs: list[float], energies: list[float],
                        last: bool = False) -> list[bool] | None:
-        """:meth:`classify` for a few frames (1-D float32 p0, float64 energies), in Python
-        floats; decisions as a list (None: not handled here, use :meth:`classify`).
+        """:meth:`classify` for a few frames given as Python floats (p0 values of float32,
+        energies), decided in Python; decisions as a list (None: not handled here, use
+        :meth:`classify`).
 
         The margin is the same float64 expression as :func:`score_test`'s; a power that
         differs from numpy's by an ulp can only matter within ``_TIE_EPS``, where both
@@ -139,11 +141,10 @@ class FrameClassifier:
         """
         p = self._params
         ratio, thres, db_thres = p.speech_to_noise_ratio, p.speech_noise_thres, p.decibel_thres_db
-        energies = energy.tolist()
         speech: list[bool] = []
         noise_energies: list[float] = []
         any_speech = False
-        for x, e in zip(p0.tolist(), energies, strict=True):
+        for x, e in zip(probs, energies, strict=True):
             if not x >= 0.0 or e != e:
                 return None
             margin = (1.0 - x) - ((x if ratio == 1.0 else x ** ratio) + thres)
@@ -161,6 +162,7 @@ class FrameClassifier:
                 speech.append(False)
         e_min, e_max = min(energies), max(energies)
         if any_speech and e_min - max(self._noise_db, self._pending_max_db, e_max) < p.snr_thres_db:
+            energy = np.array(energies, dtype=np.float64)
             loud = energy >= db_thres
             out = np.array(speech, dtype=bool)
             gated: list[bool] = self._apply_snr_gate(energy, loud & ~out, out).tolist()

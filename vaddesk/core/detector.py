@@ -109,17 +109,20 @@ class _Frames:
     Only the running sum of decisions is stored (a frame's decision is the difference of two
     neighbours), in absolute terms: ``csum[i]`` counts the speech decisions before frame
     ``base + i`` since the stream began, so trimming the front shifts it without rewriting it.
-    ``p0`` and ``csum`` are views of preallocated buffers that a push writes in place (a
-    concatenation of the whole history cost more than the rest of a 10-frame push).
+    ``p0`` and ``csum`` are views of preallocated buffers (a concatenation of the whole history
+    cost more than the rest of a 10-frame push).
 
-    ``tail`` mirrors the last entries of ``csum`` (at least ``_TAIL_FRAMES``, or all of them)
-    as Python ints: a small push reads its window sums there, without a numpy call;
-    ``tail[i - end - 1]`` is the count before absolute frame ``i``.
+    ``tail`` mirrors the last entries of the running sum (at least ``_TAIL_FRAMES``, or all of
+    them) as Python ints: ``tail[i - end - 1]`` is the count before absolute frame ``i``. A
+    small push reads its window sums there, and its frames wait in Python lists (``p0`` in
+    ``_wait_p0``, sums at the end of ``tail``) until something needs the arrays: no numpy
+    call per streaming push.
     """
 
     def __init__(self) -> None:
         self.base = 0
-        self._n = 0
+        self._n = 0  # frames held, the waiting ones included
+        self._wait_p0: list[float] = []
         self._p0 = np.zeros(_INITIAL_CAPACITY, dtype=np.float32)
         self._csum = np.zeros(_INITIAL_CAPACITY + 1, dtype=np.int64)
         self.tail: list[int] = [0]
@@ -143,14 +146,26 @@ class _Frames:
 
     @property
     def p0(self) -> np.ndarray:
+        self._settle()
         return self._p0[:self._n]
 
     @property
     def csum(self) -> np.ndarray:
+        self._settle()
         return self._csum[:self._n + 1]
 
-    def _reserve(self, m: int) -> None:
-        n = self._n
+    def _settle(self) -> None:
+        """Write the waiting frames into the arrays."""
+        k = len(self._wait_p0)
+        if not k:
+            return
+        n = self._n - k
+        self._reserve(n, k)
+        self._p0[n:n + k] = self._wait_p0
+        self._csum[n + 1:n + k + 1] = self.tail[-k:]
+        self._wait_p0 = []
+
+    def _reserve(self, n: int, m: int) -> None:
         if n + m > self._p0.shape[0]:
             cap = max(2 * self._p0.shape[0], n + m)
             self._p0 = np.concatenate([self._p0[:n], np.zeros(cap - n, dtype=np.float32)])
@@ -158,34 +173,60 @@ class _Frames:
 
     def append(self, dec: np.ndarray, p0: np.ndarray) -> None:
         """Append a block's decisions (bool array) and silence probabilities."""
+        self._settle()
         n, m = self._n, int(dec.shape[0])
-        self._reserve(m)
+        self._reserve(n, m)
         self._p0[n:n + m] = p0
         out = self._csum[n + 1:n + m + 1]
         np.cumsum(dec, dtype=np.int64, out=out)
         out += self._csum[n]
         self._n = n + m
         self.tail = self._csum[max(0, n + m + 1 - _TAIL_FRAMES):n + m + 1].tolist()
+        self.small = False
 
-    def append_small(self, dec: list[bool], p0: np.ndarray) -> None:
-        """:meth:`append` for a few frames, the running sum in Python ints."""
-        n, m = self._n, len(dec)
-        self._reserve(m)
-        self._p0[n:n + m] = p0
+    def append_small(self, dec: list[bool], p0: list[float], win: int) -> None:
+        """:meth:`append` for a few frames given as Python values (they wait in lists); also
+        makes the full-window sums (``win`` frames) of the new frames, the scan of the push."""
         tail = self.tail
-        total = tail[-1]
-        for d in dec:
-            total += d
-            tail.append(total)
-        self._csum[n + 1:n + m + 1] = tail[-m:]
-        self._n = n + m
-        if len(tail) > 2 * _TAIL_FRAMES:
+        m = len(dec)
+        if len(tail) + m > 2 * _TAIL_FRAMES:
+            self._settle()
             del tail[:-_TAIL_FRAMES]
+        end = self.base + self._n
+        total = tail[-1]
+        # The count before absolute frame i is tail[i - start]; the window of frame t holds
+        # frames [t + 1 - win, t], so its sum is (count before t + 1) - (count before t + 1 - win).
+        # Both indices are >= start: the tail covers a window before the push.
+        start = end + 1 - len(tail)
+        left = end + 1 - win - start
+        sums: list[int] = []
+        if left >= 0:
+            for d in dec:
+                total += d
+                tail.append(total)
+                sums.append(total - tail[left])
+                left += 1
+        elif start == 0:  # the first frames of the stream: windows start at frame 0
+            for d in dec:
+                total += d
+                tail.append(total)
+                sums.append(total - tail[max(left, 0)])
+                left += 1
+        else:  # not reached (a trim keeps a window); the scan then uses the arrays
+            for d in dec:
+                total += d
+                tail.append(total)
+        self._wait_p0 += p0
+        self._n += m
+        self.scan_from = end
+        self.small = len(sums) == m
+        self.sums_list = sums
 
     def trim(self, keep_from: int) -> None:
         drop = keep_from - self.base
         if drop <= _TRIM_SLACK_FRAMES:
             return
+        self._settle()
         n = self._n - drop
         self._p0[:n] = self._p0[drop:self._n].copy()
         self._csum[:n + 1] = self._csum[drop:self._n + 1].copy()
@@ -293,9 +334,10 @@ class EndpointDetector:
             return []
         if m <= _SMALL_SCAN_FRAMES:
             # a streaming push: decisions as Python bools, history written in place
-            small = self._classifier.classify_small(p0, energy, last)
+            probs = p0.tolist()
+            small = self._classifier.classify_small(probs, energy.tolist(), last)
             if small is not None:
-                self._frames.append_small(small, p0)
+                self._frames.append_small(small, probs, self._win)
                 return self._advance()
         dec = self._classifier.classify(p0, energy, last=last)
         self._frames.append(dec, p0)
@@ -346,6 +388,8 @@ class EndpointDetector:
         end, w = fr.end, self._win
         left = max(scan_from + 1 - w, 0)
         tail = fr.tail
+        if fr.small and fr.scan_from == scan_from:
+            return  # made by append_small
         fr.scan_from = scan_from
         if end - scan_from <= _SMALL_SCAN_FRAMES and len(tail) >= end + 1 - left:
             # csum before frame i is tail[i - end - 1]
