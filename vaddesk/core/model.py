@@ -160,7 +160,9 @@ class VadModel:
         self._session = make_session(model_path, threads)
         self._cache_names = [f"in_cache{i}" for i in range(NUM_CACHES)]
         self._output_names = ["logits"] + [f"out_cache{i}" for i in range(NUM_CACHES)]
-        self._caches: list[np.ndarray] = []
+        # The next call's inputs: the four caches live here between calls, so a call only
+        # swaps "speech" and the returned caches in (streaming calls are ~0.1 ms each).
+        self._feed: dict[str, np.ndarray] = {}
         self.reset()
         log.debug(
             "loaded %s (%s, %d bytes)", self.info.name, self.info.sha256[:12], self.info.size_bytes
@@ -168,7 +170,7 @@ class VadModel:
 
     def reset(self) -> None:
         """Forget the stream: zero the four caches."""
-        self._caches = [np.zeros(CACHE_SHAPE, dtype=np.float32) for _ in range(NUM_CACHES)]
+        self._feed = {name: np.zeros(CACHE_SHAPE, dtype=np.float32) for name in self._cache_names}
 
     def silence_prob(self, features: np.ndarray) -> np.ndarray:
         """(n, 400) float32 features -> (n,) float32 p0 (softmax of class 0, silence).
@@ -179,13 +181,18 @@ class VadModel:
         if features.ndim != 2 or features.shape[1] != FEATURE_DIM:
             raise ValueError(f"features must have shape (n, {FEATURE_DIM}), got {features.shape}")
         n = features.shape[0]
-        out = np.empty(n, dtype=np.float32)
         feats = np.ascontiguousarray(features, dtype=np.float32)
-        for start in range(0, n, BLOCK_FRAMES):
-            block = feats[start : start + BLOCK_FRAMES]
-            feed = {"speech": block[None]}
-            feed.update(zip(self._cache_names, self._caches, strict=True))
-            logits, *caches = self._session.run(self._output_names, feed)
-            self._caches = caches
-            out[start : start + block.shape[0]] = logits[0, :, 0]
-        return out
+        if n <= BLOCK_FRAMES:  # streaming blocks: one call, no output buffer to fill
+            return self._run(feats) if n else np.zeros(0, dtype=np.float32)
+        return np.concatenate(
+            [self._run(feats[s : s + BLOCK_FRAMES]) for s in range(0, n, BLOCK_FRAMES)]
+        )
+
+    def _run(self, block: np.ndarray) -> np.ndarray:
+        """One network call on (t, 400) contiguous float32 features; caches carried."""
+        feed = self._feed
+        feed["speech"] = block[None]
+        logits, *caches = self._session.run(self._output_names, feed)
+        del feed["speech"]  # a view of the caller's array: do not keep it alive
+        feed.update(zip(self._cache_names, caches, strict=True))
+        return np.ascontiguousarray(logits[0, :, 0])
