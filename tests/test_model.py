@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import shutil
 import subprocess
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +17,7 @@ import soxr
 
 from vaddesk import paths
 from vaddesk.core.frontend import compute_features
-from vaddesk.core.model import MODEL_FILES, ModelFileError, VadModel, model_info
+from vaddesk.core.model import MODEL_FILES, ModelFileError, VadModel, make_session, model_info
 
 SR = 16_000
 # Mean |p0_int8 - p0_fp32| over the frames of the speech below; measured ~0.01 (see
@@ -136,6 +138,50 @@ def test_int8_close_to_fp32_on_speech(features: np.ndarray) -> None:
     assert delta.mean() < INT8_MEAN_DELTA_BOUND
     # the speech/silence decision (p0 <= 0.2) agrees on nearly every frame
     assert np.mean((p_int8 <= 0.2) != (p_fp32 <= 0.2)) < 0.03
+
+
+# The INT8 graph models/slim_graph.py writes: one QGemm per linear layer, the FSMN memory
+# blocks channels-last. quantize_static's own graph had 90 nodes, which onnxruntime's optimiser
+# grew to 97 (Q/DQ round trips, NHWC Transposes around every QLinearConv).
+SLIM_INT8_OPS = {
+    "com.microsoft:QGemm": 12, "com.microsoft:QLinearConv": 4, "com.microsoft:QLinearAdd": 4,
+    "QuantizeLinear": 5, "DequantizeLinear": 4, "Reshape": 10, "Transpose": 8, "Concat": 4,
+    "Slice": 4, "Softmax": 1,
+}
+
+
+def _ops(path: Path) -> Counter[str]:
+    import onnx
+
+    model = onnx.load(str(path))
+    return Counter(f"{n.domain}:{n.op_type}" if n.domain else n.op_type for n in model.graph.node)
+
+
+def test_int8_graph_is_the_slim_graph_onnxruntime_runs_as_is(tmp_path: Path) -> None:
+    shipped = paths.model_file(MODEL_FILES["int8"])
+    assert _ops(shipped) == SLIM_INT8_OPS
+    # onnxruntime's full optimisation (what VadModel and funasr_onnx use) leaves it unchanged:
+    # a call runs exactly these 56 nodes.
+    optimised = tmp_path / "optimised.onnx"
+    session = make_session(shipped)
+    opts = session.get_session_options()
+    opts.optimized_model_filepath = str(optimised)
+    type(session)(str(shipped), sess_options=opts, providers=["CPUExecutionProvider"])
+    assert _ops(optimised) == SLIM_INT8_OPS
+
+
+def test_slim_graph_refuses_a_graph_it_does_not_know() -> None:
+    import onnx
+
+    spec = importlib.util.spec_from_file_location(
+        "slim_graph", paths.models_dir() / "slim_graph.py"
+    )
+    assert spec is not None and spec.loader is not None
+    slim_graph = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(slim_graph)
+    fp32 = onnx.load(str(paths.model_file(MODEL_FILES["fp32"])))
+    with pytest.raises(slim_graph.UnexpectedGraphError, match="speech_QuantizeLinear"):
+        slim_graph.slim_model(fp32)
 
 
 def test_bad_arguments() -> None:
