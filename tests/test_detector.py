@@ -33,7 +33,12 @@ import soundfile as sf
 import soxr
 
 from vaddesk import paths
-from vaddesk.core.decision import _reference_score_test, score_test
+from vaddesk.core.decision import (
+    FrameClassifier,
+    _reference_score_test,
+    score_cutoffs,
+    score_test,
+)
 from vaddesk.core.detector import EndpointDetector, detect_segments, dynamic_end_silence_ms
 from vaddesk.core.params import VadParams
 from vaddesk.core.presets import builtin_presets
@@ -305,6 +310,37 @@ def test_score_test_ties_decided_like_the_reference() -> None:
         assert expected == literal
         assert score_test(p0, ratio, thres).tolist() == expected
         assert len(set(expected[:81])) == 2, "the sweep must straddle the threshold"
+
+
+def test_small_blocks_decide_like_numpy() -> None:
+    """Blocks of <= 16 frames (streaming) are decided in Python floats, most frames by the two
+    cut-offs of score_cutoffs: decisions equal score_test's around both cut-offs, at the
+    threshold itself and at random p0, for parameters across their ranges."""
+    rng = np.random.default_rng(12)
+    for ratio, thres in ((1.0, 0.6), (1.0, 0.0), (1.0, -1.0), (1.0, 1.0), (1.0, -0.999),
+                         (2.0, 0.2), (0.5, -0.4), (3.3, -0.5), (0.1, 0.9), (10.0, -0.9)):
+        lo, hi = 0.0, 1.0  # p0 where 1 - p0 == p0**ratio + thres
+        for _ in range(80):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if 1 - mid > mid**ratio + thres else (lo, mid)
+        values: list[float] = [0.0, 1.0, 0.5]
+        for edge in (*score_cutoffs(ratio, thres), lo):
+            if 0.0 <= edge <= 1.0:
+                for towards in (0.0, 1.0):
+                    v = np.float32(edge)
+                    for _ in range(20):
+                        values.append(float(v))
+                        v = np.nextafter(v, np.float32(towards), dtype=np.float32)
+        values += rng.random(300).astype(np.float32).tolist()
+        p0 = np.array(values, np.float32)
+        clf = FrameClassifier(VadParams(speech_to_noise_ratio=ratio, speech_noise_thres=thres))
+        small: list[bool] = []
+        for i in range(0, p0.size, 16):
+            chunk = p0[i:i + 16]
+            got = clf.classify_small(chunk.tolist(), [-30.0] * chunk.size)
+            assert got is not None
+            small += got
+        assert small == score_test(p0, ratio, thres).tolist()
 
 
 # --- streaming = one block ---------------------------------------------------------------------

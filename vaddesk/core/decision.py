@@ -64,6 +64,57 @@ def score_test(p0: np.ndarray, ratio: float, thres: float) -> np.ndarray:
     return out
 
 
+def _margin(x: float, ratio: float, thres: float) -> float:
+    """The score test's float64 margin for one frame, as :func:`score_test` computes it."""
+    return (1.0 - x) - ((x if ratio == 1.0 else x ** ratio) + thres)
+
+
+def _float_at(bits: int) -> float:
+    return float(np.int64(bits).view(np.float64))
+
+
+def _bits(x: float) -> int:
+    return int(np.float64(x).view(np.int64))
+
+
+def score_cutoffs(ratio: float, thres: float) -> tuple[float, float]:
+    """``(sure_speech, sure_silence)``: a frame with ``0 <= p0 <= sure_speech`` passes the score
+    test and one with ``p0 >= sure_silence`` fails it, with no arithmetic per frame.
+
+    The margin decreases with p0 (``1 - p0`` falls, ``p0 ** ratio`` grows; rounding keeps
+    that order, up to an ulp of ``pow``). The cut-offs are the last p0 in [0, 1] whose margin
+    is above ``2 * _TIE_EPS`` and the first whose margin is below ``-2 * _TIE_EPS``: any p0
+    beyond them has a margin at least that far from 0 (less an ulp), so the per-frame test
+    and the reference's recomputation near the threshold both give the same answer.
+    (-1.0, inf) when no such p0 exists.
+    """
+    sure = 2 * _TIE_EPS
+    lo_bits, hi_bits = _bits(0.0), _bits(1.0)  # non-negative doubles order like their bits
+    speech = -1.0
+    if _margin(0.0, ratio, thres) > sure:
+        a, b = lo_bits, hi_bits
+        if _margin(1.0, ratio, thres) > sure:
+            a = b
+        while a < b:  # last x with margin > sure
+            mid = (a + b + 1) // 2
+            if _margin(_float_at(mid), ratio, thres) > sure:
+                a = mid
+            else:
+                b = mid - 1
+        speech = _float_at(a)
+    silence = math.inf
+    if _margin(1.0, ratio, thres) < -sure:
+        a, b = lo_bits, hi_bits
+        while a < b:  # first x with margin < -sure
+            mid = (a + b) // 2
+            if _margin(_float_at(mid), ratio, thres) < -sure:
+                b = mid
+            else:
+                a = mid + 1
+        silence = _float_at(a)
+    return speech, silence
+
+
 class FrameClassifier:
     """Turns (p0, energy_db) blocks into speech decisions, carrying the noise level across blocks.
 
@@ -75,12 +126,14 @@ class FrameClassifier:
 
     def __init__(self, params: VadParams) -> None:
         self._params = params
+        self._cutoffs = score_cutoffs(params.speech_to_noise_ratio, params.speech_noise_thres)
         self.reset()
 
     def set_params(self, params: VadParams) -> None:
         if params.noise_frames_for_snr != self._params.noise_frames_for_snr:
             self._fold()  # frames seen so far are averaged with the old count
         self._params = params
+        self._cutoffs = score_cutoffs(params.speech_to_noise_ratio, params.speech_noise_thres)
 
     def reset(self) -> None:
         self._noise_db = _NOISE_UNSET_DB
@@ -144,14 +197,22 @@ class FrameClassifier:
         speech: list[bool] = []
         noise_energies: list[float] = []
         any_speech = False
+        sure_speech, sure_silence = self._cutoffs
         for x, e in zip(probs, energies, strict=True):
-            if not x >= 0.0 or e != e:
-                return None
-            margin = (1.0 - x) - ((x if ratio == 1.0 else x ** ratio) + thres)
-            if -_TIE_EPS <= margin <= _TIE_EPS:
-                scored = _reference_score_test(x, ratio, thres)
+            if sure_speech >= x >= 0.0:
+                scored = True
+            elif x >= sure_silence:
+                scored = False
             else:
-                scored = margin >= 0.0
+                if not x >= 0.0:
+                    return None
+                margin = (1.0 - x) - ((x if ratio == 1.0 else x ** ratio) + thres)
+                if -_TIE_EPS <= margin <= _TIE_EPS:
+                    scored = _reference_score_test(x, ratio, thres)
+                else:
+                    scored = margin >= 0.0
+            if e != e:
+                return None
             if e >= db_thres:
                 if scored:
                     any_speech = True
