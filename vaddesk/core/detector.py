@@ -346,9 +346,12 @@ class EndpointDetector:
     def _advance(self) -> list[VadEvent]:
         """Run the state machine over the frames just appended; publish what they decided."""
         events = self._run()
-        events += self._shaper.on_progress(self._earliest_next_start() * FRAME_SHIFT_MS,
-                                           self._frames.end * FRAME_SHIFT_MS)
-        self._trim()
+        if self._shaper.holds_close:
+            events += self._shaper.on_progress(self._earliest_next_start() * FRAME_SHIFT_MS,
+                                               self._frames.end * FRAME_SHIFT_MS)
+        # (a trim can only drop frames more than a window and the slack behind _pos)
+        if self._pos - self._frames.base > _MAX_WINDOW_FRAMES + _TRIM_SLACK_FRAMES:
+            self._trim()
         return events
 
     def finish(self) -> list[VadEvent]:
@@ -388,8 +391,6 @@ class EndpointDetector:
         end, w = fr.end, self._win
         left = max(scan_from + 1 - w, 0)
         tail = fr.tail
-        if fr.small and fr.scan_from == scan_from:
-            return  # made by append_small
         fr.scan_from = scan_from
         if end - scan_from <= _SMALL_SCAN_FRAMES and len(tail) >= end + 1 - left:
             # csum before frame i is tail[i - end - 1]
@@ -448,7 +449,9 @@ class EndpointDetector:
         return None
 
     def _first_small(self, up: bool, a: int, lim: int) -> int | None:
-        """:meth:`_first` over a small scan, by walking its few frames (``a < lim``)."""
+        """:meth:`_first` over a small scan, by walking its few frames."""
+        if a >= lim:
+            return None
         fr = self._frames
         reset = self._reset_frame
         edge = reset + self._win
@@ -515,7 +518,10 @@ class EndpointDetector:
         n = self._frames.end
         if self._pos >= n:
             return events
-        self._window_scan(self._pos)
+        fr = self._frames
+        if not (fr.small and fr.scan_from == self._pos):  # else made by append_small
+            self._window_scan(self._pos)
+        first = self._first_small if fr.small else self._first
         single = self._params.detect_mode == "single"
         while self._pos < n:
             phase = self._phase
@@ -523,7 +529,7 @@ class EndpointDetector:
                 self._pos = n
                 break
             if phase is _Phase.IDLE:
-                t = self._first(True, self._pos, n)
+                t = first(True, self._pos, n)
                 to = self._start_timeout
                 if single and to < n and (t is None or t > to):
                     self._phase = _Phase.DONE  # no speech within max_start_silence_ms
@@ -539,7 +545,7 @@ class EndpointDetector:
                 events += self._open(start)
             elif phase is _Phase.SPEECH:
                 cut = self._cut_frame()
-                f = self._first(False, self._pos, min(n, cut + 1))
+                f = first(False, self._pos, min(n, cut + 1))
                 if f is not None and f < cut:
                     self._enter_pause(f)
                 elif cut < n:
@@ -549,7 +555,7 @@ class EndpointDetector:
             else:  # PAUSE
                 cut = self._cut_frame()
                 end_at = self._end_at
-                g = self._first(True, self._pos, min(n, end_at + 1))
+                g = first(True, self._pos, min(n, end_at + 1))
                 if cut < end_at and cut < n and (g is None or cut <= g):
                     events += self._hard_cut(cut, flip_down=False)
                 elif g is not None:

@@ -85,6 +85,11 @@ class SegmentShaper:
         self._pending = _Pending(start, raw_end_ms)
         return []
 
+    @property
+    def holds_close(self) -> bool:
+        """A close waits for its end padding to be decided (see :meth:`on_progress`)."""
+        return self._pending is not None
+
     def on_progress(self, earliest_next_start_ms: int, processed_ms: int) -> list[VadEvent]:
         """Publish a pending close once no future segment can start inside its end padding."""
         if self._pending is None:
