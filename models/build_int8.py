@@ -2,6 +2,7 @@
 
     cd <repo> && python models/build_int8.py            # rebuild, report, update manifest.json
     python models/build_int8.py --compare              # also build and score the alternatives
+    python models/build_int8.py --time-calls OLD.onnx  # no build: us per call, shipped vs OLD
 
 How: ONNX Runtime ``quantize_static``, QOperator format (QLinearMatMul / QLinearConv), INT8
 per-channel weights and UINT8 activations, calibrated with the Percentile method (99.999 %)
@@ -190,6 +191,48 @@ def time_against(
     )
 
 
+def time_calls(
+    models: list[Path], frames: tuple[int, ...] = (1, 10, 512), repeats: int = 9
+) -> dict[int, list[float]]:
+    """Median seconds per network call of each model, for calls of each size in ``frames``.
+
+    One thread; the models take turns, ``repeats`` rounds of a batch of calls each, so load
+    from other jobs slows them alike. Random features and caches (the cost does not depend on
+    the values). 10 frames = one 100 ms streaming block.
+    """
+    sessions = [make_session(path, threads=1) for path in models]
+    rng = np.random.default_rng(0)
+    result: dict[int, list[float]] = {}
+    for t in frames:
+        feed = {"speech": rng.standard_normal((1, t, 400)).astype(np.float32)}
+        feed.update(
+            {f"in_cache{i}": rng.standard_normal(CACHE_SHAPE).astype(np.float32) for i in range(4)}
+        )
+        calls = max(30, 4000 // t)
+        times: list[list[float]] = [[] for _ in sessions]
+        for session in sessions:  # warm up
+            for _ in range(calls // 4):
+                session.run(None, feed)
+        for _ in range(repeats):
+            for which, session in enumerate(sessions):
+                t0 = time.perf_counter()
+                for _ in range(calls):
+                    session.run(None, feed)
+                times[which].append((time.perf_counter() - t0) / calls)
+        result[t] = [float(np.median(ts)) for ts in times]
+    return result
+
+
+def print_call_times(models: list[Path]) -> None:
+    print("us per network call (one thread, median of 9 alternating rounds):")
+    for t, seconds in time_calls(models).items():
+        cells = "  ".join(
+            f"{path.name} {s * 1e6:8.1f} (x{seconds[0] / s:4.2f})"
+            for path, s in zip(models, seconds, strict=True)
+        )
+        print(f"  {t:4d} frames: {cells}")
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -220,7 +263,17 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=INT8_MODEL)
     ap.add_argument("--compare", action="store_true", help="also build and time other variants")
     ap.add_argument("--no-manifest", action="store_true", help="do not update manifest.json")
+    ap.add_argument(
+        "--time-calls",
+        type=Path,
+        nargs="*",
+        metavar="OTHER",
+        help="no build: time network calls of 1/10/512 frames, FP32 vs the shipped INT8 vs OTHER",
+    )
     args = ap.parse_args()
+    if args.time_calls is not None:
+        print_call_times([FP32_MODEL, INT8_MODEL, *args.time_calls])
+        return 0
 
     print(f"onnxruntime {ort.__version__}; generating calibration audio (seed {SEED}) ...")
     feats = calibration_features()

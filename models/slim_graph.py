@@ -137,13 +137,19 @@ class _Rewriter:
             self.keep(f"{E}in_linear1/linear/Add_output_0_zero_point"),
         )
         x = self.qgemm(
-            "in_linear1", (x, s_in, z_in), f"{E}in_linear1/linear/MatMul_quant",
-            "encoder.in_linear1.linear.bias", add1,
+            "in_linear1",
+            (x, s_in, z_in),
+            f"{E}in_linear1/linear/MatMul_quant",
+            "encoder.in_linear1.linear.bias",
+            add1,
         )
         relu = self.relu_scale(E)
         x = self.qgemm(
-            "in_linear2_relu", (x, *add1), f"{E}in_linear2/linear/MatMul_quant",
-            "encoder.in_linear2.linear.bias", relu,
+            "in_linear2_relu",
+            (x, *add1),
+            f"{E}in_linear2/linear/MatMul_quant",
+            "encoder.in_linear2.linear.bias",
+            relu,
         )
         prev = relu
         nhwc = self.const("nhwc_shape", np.array([1, -1, 1, PROJ_DIM], np.int64))
@@ -171,18 +177,22 @@ class _Rewriter:
 
             conv = self.node(f"{f}fsmn_block/conv_left/Conv_quant", "QLinearConv")
             attrs = {a.name: helper.get_attribute_value(a) for a in conv.attribute}
-            if attrs.get("group") != PROJ_DIM or list(attrs.get("kernel_shape", [])) != [
-                LORDER, 1
-            ]:
+            if attrs.get("group") != PROJ_DIM or list(attrs.get("kernel_shape", [])) != [LORDER, 1]:
                 raise UnexpectedGraphError(f"{conv.name}: not a depthwise ({LORDER}, 1) conv")
             s_cat, z_cat = self.keep(conv.input[1]), self.keep(conv.input[2])
             cat_q = self.add("QuantizeLinear", [cat, s_cat, z_cat], f"fsmn{i}_concat_quantized")
             w, w_scale, w_zero = (self.keep(n) for n in conv.input[3:6])
             s_conv, z_conv = self.keep(conv.input[6]), self.keep(conv.input[7])
             memory = self.add(
-                "QLinearConv", [cat_q, s_cat, z_cat, w, w_scale, w_zero, s_conv, z_conv],
-                f"fsmn{i}_memory", channels_last=1, group=PROJ_DIM, kernel_shape=[LORDER, 1],
-                pads=[0, 0, 0, 0], strides=[1, 1], dilations=[1, 1],
+                "QLinearConv",
+                [cat_q, s_cat, z_cat, w, w_scale, w_zero, s_conv, z_conv],
+                f"fsmn{i}_memory",
+                channels_last=1,
+                group=PROJ_DIM,
+                kernel_shape=[LORDER, 1],
+                pads=[0, 0, 0, 0],
+                strides=[1, 1],
+                dilations=[1, 1],
             )
             summed = (
                 self.keep(f"{f}fsmn_block/Squeeze_output_0_scale"),
@@ -194,8 +204,11 @@ class _Rewriter:
             total = self.add("Reshape", [total, rows_proj], f"fsmn{i}_sum_rows")
             relu = self.relu_scale(f)
             x = self.qgemm(
-                f"fsmn{i}_affine_relu", (total, *summed), f"{f}affine/linear/MatMul_quant",
-                f"encoder.fsmn.{i}.affine.linear.bias", relu,
+                f"fsmn{i}_affine_relu",
+                (total, *summed),
+                f"{f}affine/linear/MatMul_quant",
+                f"encoder.fsmn.{i}.affine.linear.bias",
+                relu,
             )
             prev = relu
 
@@ -204,12 +217,18 @@ class _Rewriter:
             self.keep(f"{E}out_linear1/linear/Add_output_0_zero_point"),
         )
         x = self.qgemm(
-            "out_linear1", (x, *prev), f"{E}out_linear1/linear/MatMul_quant",
-            "encoder.out_linear1.linear.bias", out1,
+            "out_linear1",
+            (x, *prev),
+            f"{E}out_linear1/linear/MatMul_quant",
+            "encoder.out_linear1.linear.bias",
+            out1,
         )
         x = self.qgemm(
-            "out_linear2", (x, *out1), f"{E}out_linear2/linear/MatMul_quant",
-            "encoder.out_linear2.linear.bias", None,
+            "out_linear2",
+            (x, *out1),
+            f"{E}out_linear2/linear/MatMul_quant",
+            "encoder.out_linear2.linear.bias",
+            None,
         )
         probs = self.add("Softmax", [x], "softmax", axis=-1)
         out_shape = self.const("logits_shape", np.array([1, -1, OUTPUT_DIM], np.int64))
