@@ -460,28 +460,33 @@ class EndpointDetector:
             e1 = fr.end + 1
             b = min(lim, edge)
             floor = tail[reset + 1 - e1]
+            end = fr.end
             if up:
                 target = floor + self._t_up
-                for t in range(a, b):
-                    if tail[t - fr.end] >= target:  # csum[t + 1]
-                        return t
-            elif tail[a - fr.end] - floor <= self._t_down:
+                if tail[b - 1 - end] >= target:  # csum[t + 1] never decreases: a t exists
+                    for t in range(a, b):
+                        if tail[t - end] >= target:  # csum[t + 1]
+                            return t
+            elif tail[a - end] - floor <= self._t_down:
                 return a
             a = b
             if a >= lim:
                 return None
-        sums = fr.sums_list
         off = fr.scan_from
+        sums = fr.sums_list[a - off:lim - off]
+        # max/min rule out the usual case (no flip in these frames) in one C call
         if up:
             threshold = self._t_up
-            for t in range(a, lim):
-                if sums[t - off] >= threshold:
-                    return t
+            if max(sums) >= threshold:
+                for i, value in enumerate(sums):
+                    if value >= threshold:
+                        return a + i
         else:
             threshold = self._t_down
-            for t in range(a, lim):
-                if sums[t - off] <= threshold:
-                    return t
+            if min(sums) <= threshold:
+                for i, value in enumerate(sums):
+                    if value <= threshold:
+                        return a + i
         return None
 
     def _k_at(self, frame: int) -> int:
