@@ -1,10 +1,18 @@
-"""Detector benchmarks (no network in the timed part): resegment() on a 60-minute track and the
-streaming detector's cost per 100 ms push.
+"""Detector benchmarks: resegment() on a 60-minute track, the streaming detector's cost per
+100 ms push alone, and where a 100 ms block's time goes inside a real stream.
 
     /work/venv/bin/python bench/bench_detector.py [--minutes 60] [--repeats 7]
+        [--stream-minutes 3]  # 0 skips the in-stream split
 
 The track is real: espeak-ng speech with pauses over light noise, scored once by vaddesk's
 INT8 network, then tiled to the requested length. Medians of --repeats runs, one thread.
+
+The in-stream split feeds ``StreamingVad`` the corpus's long file (tests/corpus.py) in 100 ms
+blocks and times, per block, the frontend, the network and the detector push (perf_counter_ns
+around each, ~0.2 us of timer overhead each); "glue" is the rest of accept_waveform (input
+check, bookkeeping). The detector costs more there than alone: the network call in between
+evicts the interpreter's and numpy's code and data from the CPU caches, so every distinct code
+path a push takes starts cold.
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ import soundfile as sf  # noqa: E402
 import soxr  # noqa: E402
 
 from vaddesk.core.detector import EndpointDetector  # noqa: E402
-from vaddesk.core.engine import resegment, segment_array  # noqa: E402
+from vaddesk.core.engine import StreamingVad, resegment, segment_array  # noqa: E402
 from vaddesk.core.params import VadParams  # noqa: E402
 from vaddesk.core.presets import builtin_presets  # noqa: E402
 from vaddesk.core.types import FrameTrack  # noqa: E402
@@ -64,10 +72,41 @@ def _median_s(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]
     return statistics.median(times)
 
 
+def stream_split(samples: np.ndarray) -> dict[str, float]:
+    """Median us per 100 ms block of each part of StreamingVad.accept_waveform (one run)."""
+    vad = StreamingVad(VadParams(), precision="int8", threads=1)
+    clock = time.perf_counter_ns
+    spent = {"frontend": 0, "network": 0, "detector": 0}
+
+    def timed(part: str, fn):  # type: ignore[no-untyped-def]
+        def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+            start = clock()
+            out = fn(*args, **kwargs)
+            spent[part] += clock() - start
+            return out
+        return wrapper
+
+    vad._frontend.accept = timed("frontend", vad._frontend.accept)  # type: ignore[method-assign]
+    vad._model.silence_prob = timed("network", vad._model.silence_prob)  # type: ignore[method-assign]
+    vad._detector.push = timed("detector", vad._detector.push)  # type: ignore[method-assign]
+    rows = []
+    for pos in range(0, samples.size, 1_600):
+        for part in spent:
+            spent[part] = 0
+        start = clock()
+        vad.accept_waveform(samples[pos:pos + 1_600])
+        total = clock() - start
+        rows.append([total, *spent.values(), total - sum(spent.values())])
+    vad.flush()
+    medians = np.median(np.asarray(rows, dtype=np.float64), axis=0) / 1e3
+    return dict(zip(["block", *spent, "glue"], medians.tolist(), strict=True))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--stream-minutes", type=float, default=3.0)
     args = parser.parse_args()
     unit = _speech_track()
     frames = int(args.minutes * 6000)
@@ -94,6 +133,19 @@ def main() -> int:
         seconds = _median_s(stream, max(1, args.repeats // 3))
         print(f"push 100 ms, preset {name:20s} {seconds / pushes * 1e6:8.1f} us/push "
               f"(detector RTF {seconds / pushes / 0.1:.5f})")
+    if args.stream_minutes > 0:
+        from tests.corpus import build_long_file, read_wav
+
+        audio = read_wav(build_long_file(max(1800.0, args.stream_minutes * 60)))  # bench_engine's
+        audio = audio[:int(args.stream_minutes * 60 * 16_000)]
+        runs = [stream_split(audio) for _ in range(max(1, args.repeats // 2))]
+        print(f"in a stream of {args.stream_minutes:g} min, 100 ms blocks, funasr preset, int8 "
+              f"(median per block, median of {len(runs)} runs; load {os.getloadavg()[0]:.2f}):")
+        for part in runs[0]:
+            value = statistics.median(run[part] for run in runs)
+            print(f"  {part:10s} {value:8.1f} us")
+        both = statistics.median(run["detector"] + run["glue"] for run in runs)
+        print(f"  {'det+glue':10s} {both:8.1f} us")
     return 0
 
 
