@@ -556,6 +556,41 @@ def test_set_params_applies_to_later_frames_only() -> None:
     assert closed == [Segment(default[1].start_ms, p0.size * 10)]  # closed by the stream end
 
 
+def test_set_params_at_the_same_frames_gives_the_same_events_in_any_pushes() -> None:
+    """Parameters changed live, at the same frames: pushing the stretches in between whole
+    (the array path) or as pushes of 1-16 frames (the plain-Python path) gives the same
+    events, whatever the window, thresholds and extensions switch between."""
+    rng = np.random.default_rng(77)
+    for _ in range(12):
+        p0, wave, _params = _random_case(rng)
+        energy = reference_energy(wave)
+        choices = [_random_case(rng)[2].replace(split_at_pause=bool(rng.random() < 0.5),
+                                                dynamic_end_silence=bool(rng.random() < 0.5),
+                                                pad_end_ms=int(rng.integers(0, 20)) * 10)
+                   for _ in range(3)]
+        stretches: list[tuple[int, VadParams]] = []
+        done = 0
+        while done < p0.size:
+            size = int(rng.integers(17, 400))
+            stretches.append((size, choices[int(rng.integers(0, 3))]))
+            done += size
+        runs = []
+        for small in (False, True):
+            det = EndpointDetector(choices[0])
+            events: list[Any] = []
+            pos = 0
+            for size, params in stretches:
+                det.set_params(params)
+                left = size
+                while left > 0:
+                    part = min(left, int(rng.integers(1, 17))) if small else left
+                    events += det.push(p0[pos:pos + part], energy[pos:pos + part])
+                    pos += part
+                    left -= part
+            runs.append(events + det.finish())
+        assert runs[0] == runs[1]
+
+
 def test_set_params_shorter_end_silence_during_a_pause() -> None:
     """Lowering the end silence in the middle of a pause ends the segment at the next frame,
     never at a frame already processed."""
