@@ -20,11 +20,13 @@ Only MatMul and Conv are quantised (measured with --compare, on held-out clips):
 - MinMax calibration: 0.0135; Percentile 99.99 / 99.9: 0.0113 / 0.0134; per-tensor weights:
   worse and slower; QDQ format: same scores as QOperator, similar speed, slightly bigger file.
 
-Last step (models/slim_graph.py): the QOperator graph is rewritten into 56 nodes that
-onnxruntime runs as they are (one QGemm per linear layer with its bias, channels-last FSMN
-memory blocks), same weights, scales and zero points: a 10-frame call costs ~30 % less, a
-512-frame call ~40 % less, and dropping the extra rounding before each bias brings the scores
-slightly closer to FP32 (models/README.md). --compare's variants are timed without it.
+Graph surgery (models/slim_graph.py), first and last step: before quantisation the two pairs
+of back-to-back linear layers (in_linear1/2, out_linear1/2) are merged into one each (same
+FP32 function); after it, the QOperator graph is rewritten into 54 nodes that onnxruntime
+runs as they are (one QGemm per linear layer with its bias, channels-last FSMN memory
+blocks), same weights, scales and zero points. A 10-frame call costs ~1/3 less, a 512-frame
+call ~45 % less, and the scores are a little closer to FP32 (models/README.md: fewer
+roundings). --compare's variants are built and timed without either step.
 
 The result is deterministic for a given onnxruntime version, espeak-ng version, seed and
 feature frontend (recorded in models/README.md); the script prints the sha256 it wrote.
@@ -59,7 +61,7 @@ sys.path.insert(0, str(REPO_DIR))
 sys.path.insert(0, str(MODELS_DIR))
 
 from calibration import calibration_clips  # noqa: E402
-from slim_graph import slim  # noqa: E402
+from slim_graph import merge_linear_pairs, slim  # noqa: E402
 
 from vaddesk.core.frontend import compute_features  # noqa: E402
 from vaddesk.core.model import make_session  # noqa: E402
@@ -121,12 +123,16 @@ def build(
     method: CalibrationMethod = CalibrationMethod.Percentile,
     slim_graph: bool = True,
 ) -> None:
-    """Quantise the FP32 model into ``out_path``; ``slim_graph``: then rewrite it (slim_graph.py,
-    QOperator per-channel MatMul+Conv only)."""
+    """Quantise the FP32 model into ``out_path``. ``slim_graph`` (QOperator, MatMul+Conv only):
+    merge the linear pairs first and rewrite the quantised graph last (slim_graph.py)."""
     with tempfile.TemporaryDirectory(prefix="vaddesk-quant-") as tmp:
+        source = FP32_MODEL
+        if slim_graph:
+            source = Path(tmp) / "merged.onnx"
+            merge_linear_pairs(FP32_MODEL, source)
         prepped = Path(tmp) / "prepped.onnx"
         quantised = Path(tmp) / "quantised.onnx"
-        quant_pre_process(str(FP32_MODEL), str(prepped), skip_symbolic_shape=True)
+        quant_pre_process(str(source), str(prepped), skip_symbolic_shape=True)
         quantize_static(
             str(prepped),
             str(quantised),
