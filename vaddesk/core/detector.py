@@ -133,6 +133,12 @@ class _Frames:
         self.scan_from = 0
         self.small = False
         self.sums_list: list[int] = []
+        # A small push of one decision (`step` 1: all speech, 0: all silence; -1: mixed, see
+        # `sums_list`) keeps no sums: the window sum of frame scan_from + j is
+        # tail[new_at + j] - tail[left_at + j].
+        self.step = -1
+        self.new_at = 0
+        self.left_at = 0
         self.sums = np.zeros(0, dtype=np.int64)
         self.runs: dict[bool, tuple[list[int], list[int]]] = {}
 
@@ -199,6 +205,24 @@ class _Frames:
         # Both indices are >= start: the tail covers a window before the push.
         start = end + 1 - len(tail)
         left = end + 1 - win - start
+        self._wait_p0 += p0
+        self._n += m
+        self.scan_from = end
+        first = dec[0]
+        if left >= 0 and dec.count(first) == m:
+            # One decision for the whole push (most pushes): the running sum rises by one per
+            # frame or stays flat, so the window sums only rise (speech) or only fall
+            # (silence), and _first_small reads the one or two it needs from the tail.
+            self.new_at = len(tail)
+            self.left_at = left
+            if first:
+                tail += range(total + 1, total + m + 1)
+            else:
+                tail += [total] * m
+            self.step = 1 if first else 0
+            self.small = True
+            return
+        self.step = -1
         sums: list[int] = []
         if left >= 0:
             for d in dec:
@@ -216,9 +240,6 @@ class _Frames:
             for d in dec:
                 total += d
                 tail.append(total)
-        self._wait_p0 += p0
-        self._n += m
-        self.scan_from = end
         self.small = len(sums) == m
         self.sums_list = sums
 
@@ -396,6 +417,7 @@ class EndpointDetector:
             # csum before frame i is tail[i - end - 1]
             e1 = end + 1
             fr.small = True
+            fr.step = -1
             fr.sums_list = [tail[t - end] - tail[max(t + 1 - w, 0) - e1]
                             for t in range(scan_from, end)]
             return
@@ -473,6 +495,29 @@ class EndpointDetector:
             if a >= lim:
                 return None
         off = fr.scan_from
+        step = fr.step
+        if step >= 0:  # one decision in the push: the sums are monotonic
+            tail = fr.tail
+            new_at, left_at = fr.new_at - off, fr.left_at - off  # sum(t): these + t
+            if up:
+                threshold = self._t_up
+                if step == 0:  # falling: the first is the largest
+                    return a if tail[new_at + a] - tail[left_at + a] >= threshold else None
+                if tail[new_at + lim - 1] - tail[left_at + lim - 1] < threshold:
+                    return None  # rising: the last is the largest
+                for t in range(a, lim):
+                    if tail[new_at + t] - tail[left_at + t] >= threshold:
+                        return t
+            else:
+                threshold = self._t_down
+                if step == 1:  # rising: the first is the smallest
+                    return a if tail[new_at + a] - tail[left_at + a] <= threshold else None
+                if tail[new_at + lim - 1] - tail[left_at + lim - 1] > threshold:
+                    return None  # falling: the last is the smallest
+                for t in range(a, lim):
+                    if tail[new_at + t] - tail[left_at + t] <= threshold:
+                        return t
+            return None
         sums = fr.sums_list[a - off:lim - off]
         # max/min rule out the usual case (no flip in these frames) in one C call
         if up:
