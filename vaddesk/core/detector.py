@@ -3,9 +3,11 @@
 The reference (FunASR ``E2EVadModel``) walks every frame through a 20-frame window and a
 three-state machine, moving a "data buffer" pointer as it goes. This module computes the same
 segments without visiting frames one by one: frame decisions and window sums are numpy arrays,
-and the state machine jumps from one window flip to the next. It is causal, so feeding frames
-in blocks of any size gives the same events at the same frames; memory is bounded by the window
-(plus, with ``split_at_pause``, one segment of history).
+and the state machine jumps from one window flip to the next. A streaming push of a few frames
+(<= 16) does the same in plain Python over lists, because there numpy's per-call cost, and the
+cache misses of its code between two network calls, would dominate. It is causal, so feeding
+frames in blocks of any size gives the same events at the same frames; memory is bounded by the
+window (plus, with ``split_at_pause``, one segment of history).
 
 Reference behaviour reproduced (F = 10 ms frames; W, T1, T2 = window, sil->speech and
 speech->sil thresholds in frames):
@@ -354,7 +356,7 @@ class EndpointDetector:
         if m == 0:
             return []
         if m <= _SMALL_SCAN_FRAMES:
-            # a streaming push: decisions as Python bools, history written in place
+            # a streaming push: decided in Python floats, its frames wait in Python lists
             probs = p0.tolist()
             small = self._classifier.classify_small(probs, energy.tolist(), last)
             if small is not None:
@@ -479,10 +481,9 @@ class EndpointDetector:
         edge = reset + self._win
         if a < edge:
             tail = fr.tail
-            e1 = fr.end + 1
-            b = min(lim, edge)
-            floor = tail[reset + 1 - e1]
             end = fr.end
+            b = min(lim, edge)
+            floor = tail[reset - end]  # csum[reset + 1]
             if up:
                 target = floor + self._t_up
                 if tail[b - 1 - end] >= target:  # csum[t + 1] never decreases: a t exists
