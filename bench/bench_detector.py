@@ -3,6 +3,8 @@
 
     /work/venv/bin/python bench/bench_detector.py [--minutes 60] [--repeats 7]
         [--stream-minutes 3]  # 0 skips the in-stream split
+    /work/venv/bin/python bench/bench_detector.py --ab COMMIT [--repeats 7] [--stream-minutes 3]
+        [--offline-minutes 10]  # A/B: this tree's engine vs COMMIT's, alternating in one process
 
 The track is real: espeak-ng speech with pauses over light noise, scored once by vaddesk's
 INT8 network, then tiled to the requested length. Medians of --repeats runs, one thread.
@@ -13,6 +15,12 @@ around each, ~0.2 us of timer overhead each); "glue" is the rest of accept_wavef
 check, bookkeeping). The detector costs more there than alone: the network call in between
 evicts the interpreter's and numpy's code and data from the CPU caches, so every distinct code
 path a push takes starts cold.
+
+``--ab COMMIT`` loads vaddesk/core/{decision,postprocess,detector,engine}.py as they were at
+COMMIT (``git show``) beside the working tree's, with the working tree's frontend and model
+runner for both, and alternates the two: the in-stream split per 100 ms block, and offline
+``segment_blocks`` over 30 s blocks (µs per 10 ms frame, model loading included); it also
+checks that both give the same events and segments.
 """
 
 from __future__ import annotations
@@ -28,9 +36,12 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
+import types  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
@@ -72,9 +83,11 @@ def _median_s(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]
     return statistics.median(times)
 
 
-def stream_split(samples: np.ndarray) -> dict[str, float]:
-    """Median us per 100 ms block of each part of StreamingVad.accept_waveform (one run)."""
-    vad = StreamingVad(VadParams(), precision="int8", threads=1)
+def stream_split(samples: np.ndarray, engine: Any = None) -> tuple[dict[str, float], list[Any]]:
+    """Median us per 100 ms block of each part of StreamingVad.accept_waveform (one run), and
+    the events. ``engine``: the engine module to run (default: this tree's)."""
+    vad = (engine.StreamingVad if engine is not None else StreamingVad)(
+        VadParams(), precision="int8", threads=1)
     clock = time.perf_counter_ns
     spent = {"frontend": 0, "network": 0, "detector": 0}
 
@@ -90,16 +103,84 @@ def stream_split(samples: np.ndarray) -> dict[str, float]:
     vad._model.silence_prob = timed("network", vad._model.silence_prob)  # type: ignore[method-assign]
     vad._detector.push = timed("detector", vad._detector.push)  # type: ignore[method-assign]
     rows = []
+    events: list[Any] = []
     for pos in range(0, samples.size, 1_600):
         for part in spent:
             spent[part] = 0
         start = clock()
-        vad.accept_waveform(samples[pos:pos + 1_600])
+        events += vad.accept_waveform(samples[pos:pos + 1_600])
         total = clock() - start
         rows.append([total, *spent.values(), total - sum(spent.values())])
-    vad.flush()
+    events += vad.flush()
     medians = np.median(np.asarray(rows, dtype=np.float64), axis=0) / 1e3
-    return dict(zip(["block", *spent, "glue"], medians.tolist(), strict=True))
+    return dict(zip(["block", *spent, "glue"], medians.tolist(), strict=True)), events
+
+
+_AB_MODULES = ("decision", "postprocess", "detector", "engine")
+
+
+def engine_at(commit: str) -> Any:
+    """The engine module with decision/postprocess/detector/engine.py as they were at
+    ``commit`` (frontend and model runner: this tree's)."""
+    for name in _AB_MODULES:
+        source = subprocess.run(["git", "-C", str(REPO), "show",
+                                 f"{commit}:vaddesk/core/{name}.py"],
+                                capture_output=True, text=True, check=True).stdout
+        for other in _AB_MODULES:
+            source = source.replace(f"from vaddesk.core.{other} import", f"from _ab_{other} import")
+        module = types.ModuleType(f"_ab_{name}")
+        module.__file__ = f"{commit}:vaddesk/core/{name}.py"
+        sys.modules[module.__name__] = module  # dataclasses look their module up
+        exec(compile(source, module.__file__, "exec"), module.__dict__)
+    return sys.modules["_ab_engine"]
+
+
+def offline_us_per_frame(engine: Any, samples: np.ndarray) -> tuple[float, list[Any]]:
+    blocks = [samples[i:i + 480_000] for i in range(0, samples.size, 480_000)]
+    start = time.perf_counter()
+    result = engine.segment_blocks(blocks)
+    seconds = time.perf_counter() - start
+    return seconds / result.track.num_frames * 1e6, result.segments
+
+
+def ab(commit: str, args: argparse.Namespace) -> int:
+    import vaddesk.core.engine as ours
+    from tests.corpus import build_long_file, read_wav
+
+    theirs = engine_at(commit)
+    minutes = max(args.stream_minutes, args.offline_minutes)
+    audio = read_wav(build_long_file(max(1800.0, minutes * 60)))
+    stream_audio = audio[:int(args.stream_minutes * 60 * 16_000)]
+    offline_audio = audio[:int(args.offline_minutes * 60 * 16_000)]
+    sides = {commit: theirs, "tree": ours}
+    split: dict[str, list[dict[str, float]]] = {side: [] for side in sides}
+    offline: dict[str, list[float]] = {side: [] for side in sides}
+    outputs: dict[str, tuple[list[Any], list[Any]]] = {}
+    for _ in range(args.repeats):
+        for side, engine in sides.items():
+            parts, events = stream_split(stream_audio, engine)
+            split[side].append(parts)
+            us, segments = (offline_us_per_frame(engine, offline_audio)
+                            if args.offline_minutes > 0 else (0.0, []))
+            offline[side].append(us)
+            outputs[side] = (events, segments)
+    print(f"A/B {commit} vs this tree, alternating, {args.repeats} runs each; stream "
+          f"{args.stream_minutes:g} min in 100 ms blocks, offline {args.offline_minutes:g} min; "
+          f"load {os.getloadavg()[0]:.2f} (shared)")
+    print(f"{'median us':28s} {commit[:12]:>12s} {'tree':>12s}")
+    for part in ("block", "frontend", "network", "detector", "glue"):
+        values = [statistics.median(run[part] for run in split[side]) for side in sides]
+        print(f"{'per block: ' + part:28s} {values[0]:12.1f} {values[1]:12.1f}")
+    both = [statistics.median(run["detector"] + run["glue"] for run in split[side])
+            for side in sides]
+    print(f"{'per block: detector+glue':28s} {both[0]:12.1f} {both[1]:12.1f}")
+    if args.offline_minutes > 0:
+        values = [statistics.median(offline[side]) for side in sides]
+        print(f"{'offline, per frame':28s} {values[0]:12.3f} {values[1]:12.3f}")
+    same_events = outputs[commit][0] == outputs["tree"][0]
+    same_segments = outputs[commit][1] == outputs["tree"][1]
+    print(f"stream events identical: {same_events}; offline segments identical: {same_segments}")
+    return 0 if same_events and same_segments else 1
 
 
 def main() -> int:
@@ -107,7 +188,11 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--stream-minutes", type=float, default=3.0)
+    parser.add_argument("--offline-minutes", type=float, default=10.0)
+    parser.add_argument("--ab", metavar="COMMIT", help="A/B this tree's engine against COMMIT's")
     args = parser.parse_args()
+    if args.ab:
+        return ab(args.ab, args)
     unit = _speech_track()
     frames = int(args.minutes * 6000)
     reps = frames // unit.num_frames + 1
@@ -138,7 +223,7 @@ def main() -> int:
 
         audio = read_wav(build_long_file(max(1800.0, args.stream_minutes * 60)))  # bench_engine's
         audio = audio[:int(args.stream_minutes * 60 * 16_000)]
-        runs = [stream_split(audio) for _ in range(max(1, args.repeats // 2))]
+        runs = [stream_split(audio)[0] for _ in range(max(1, args.repeats // 2))]
         print(f"in a stream of {args.stream_minutes:g} min, 100 ms blocks, funasr preset, int8 "
               f"(median per block, median of {len(runs)} runs; load {os.getloadavg()[0]:.2f}):")
         for part in runs[0]:
