@@ -159,3 +159,45 @@ def test_player_without_output_device_reports_instead_of_raising(qtbot, tmp_path
         assert player.play(tmp_path / "x.wav", 16_000, 1, 0) is False
     assert "No sound output is available" in blocker.args[0]
     assert not player.is_playing()
+
+
+def test_live_canvas_shades_segments_and_keeps_its_guides(qtbot) -> None:
+    """The live view's pixels: closed and open speech in their (pre-blended, opaque) colours,
+    silence in the background colour, and the centre guide still drawn across the shading."""
+    from vaddesk.audio.live import LiveSnapshot
+    from vaddesk.core.types import Segment
+    from vaddesk.gui import live_canvas as lc
+
+    canvas = lc.LiveCanvas()
+    qtbot.addWidget(canvas)
+    canvas.resize(1012, 200)  # drawing width 1000 px: 10 s window -> 100 px per second
+    frames = 1000
+    flat = np.zeros(frames, np.float32)  # silence: the waveform is a 1 px line at the centre
+    snap = LiveSnapshot(
+        recorded_ms=10_000, env_start_ms=0, env_min=flat, env_max=flat, score_start_ms=0,
+        score=np.full(frames, 0.5, np.float32),
+        segments=(Segment(start_ms=2_000, end_ms=4_000),), open_start_ms=7_000,
+        overview_bin_ms=100, overview_min=flat[:10], overview_max=flat[:10], level_db=-60.0,
+        overflow_count=0, paused=False)
+    canvas.set_snapshot(snap, 10_000)
+    image = canvas.grab().toImage()
+    wave, _, _ = canvas._areas()
+
+    def colour(t_s: float, y: float) -> tuple[int, int, int]:
+        c = image.pixelColor(int(wave.left() + t_s * 100), int(y))
+        return c.red(), c.green(), c.blue()
+
+    def rgb(c: Any) -> tuple[int, int, int]:
+        return c.red(), c.green(), c.blue()
+
+    y_quarter = wave.top() + wave.height() / 4  # away from the centre line and the labels
+    assert colour(3.0, y_quarter) == rgb(lc.SPEECH_FILL)
+    assert colour(8.5, y_quarter) == rgb(lc.OPEN_SPEECH_FILL)
+    assert colour(5.5, y_quarter) == rgb(lc.BACKGROUND)
+    # the blend is what the translucent colours give over the background
+    assert rgb(lc.SPEECH_FILL) == (22, 44, 70)
+    # the score's base line is drawn over the shading too (the centre line lies under the
+    # silent waveform's 1 px stroke, the score curve at 0.5 runs above the base line)
+    _, score, _ = canvas._areas()
+    for t_s in (3.0, 5.5, 8.5):
+        assert colour(t_s, score.bottom()) == rgb(lc.GUIDE), t_s
