@@ -280,3 +280,27 @@ def test_bad_input_is_a_clear_error(bad: np.ndarray) -> None:
 def test_decibel_formula_on_silence() -> None:
     out = compute_features(np.zeros(SR, dtype=np.float32))
     assert np.all(out.energy_db == 10 * math.log10(1e-6))
+
+
+def test_compiled_frontend_rejects_wrong_buffers() -> None:
+    """The C module checks what it is given: a wrong type or a short buffer is an error,
+    never memory read as something else."""
+    from vaddesk.core import _fbank
+
+    samples = np.zeros(400 + 160, dtype=np.float32)  # two frames
+    mel = np.empty((2, 80), dtype=np.float32)
+    energy = np.empty(2, dtype=np.float64)
+    _fbank.fbank(samples, 2, mel, energy)
+    np.testing.assert_array_equal(energy, 10 * math.log10(1e-6))
+    with pytest.raises(TypeError, match="samples: expected a buffer of C type 'f'"):
+        _fbank.fbank(samples.astype(np.float64), 2, mel, energy)
+    with pytest.raises(TypeError, match="energy_out"):
+        _fbank.fbank(samples, 2, mel, energy.astype(np.float32))
+    with pytest.raises(ValueError, match="samples: need 2240 bytes, got 1600"):
+        _fbank.fbank(samples[:400], 2, mel, energy)
+    with pytest.raises(ValueError, match="mel_out"):
+        _fbank.fbank(samples, 2, mel[:1], energy)
+    with pytest.raises(ValueError, match="both cmvn_shift and cmvn_scale"):
+        _fbank.fbank(samples, 2, mel, energy, np.zeros(80))
+    with pytest.raises(ValueError, match="n_frames must be >= 0"):
+        _fbank.fbank(samples, -1, mel, energy)

@@ -210,10 +210,24 @@ static void compute_frames(const float *x, Py_ssize_t first, int count, float *m
     }
 }
 
+/* A C-contiguous buffer of `type` ('f' float32, 'd' float64, 'i' int32) holding at least
+ * min_bytes: anything else is a clear error rather than misread memory. */
 static int get_buffer(PyObject *obj, Py_buffer *view, int writable, Py_ssize_t min_bytes,
-                      const char *what) {
-    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0)) < 0)
+                      char type, const char *what) {
+    const int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(obj, view, flags) < 0) return -1;
+    const char *fmt = view->format ? view->format : "B";
+    const size_t len = strlen(fmt);
+    const Py_ssize_t itemsize = type == 'd' ? 8 : 4;
+    /* numpy's int32 is 'l' where C long has 32 bits (Windows) */
+    const int same = fmt[len ? len - 1 : 0] == type || (type == 'i' && len && fmt[len - 1] == 'l');
+    if (len == 0 || !same || view->itemsize != itemsize ||
+        (len == 2 && fmt[0] != '@' && fmt[0] != '=' && fmt[0] != '<') || len > 2) {
+        PyErr_Format(PyExc_TypeError, "%s: expected a buffer of C type '%c', got format '%s'",
+                     what, type, fmt);
+        PyBuffer_Release(view);
         return -1;
+    }
     if (view->len < min_bytes) {
         PyErr_Format(PyExc_ValueError, "%s: need %zd bytes, got %zd", what, min_bytes, view->len);
         PyBuffer_Release(view);
@@ -222,9 +236,10 @@ static int get_buffer(PyObject *obj, Py_buffer *view, int writable, Py_ssize_t m
     return 0;
 }
 
-static int copy_bytes(PyObject *obj, void *dst, Py_ssize_t nbytes, const char *what) {
+static int copy_bytes(PyObject *obj, void *dst, Py_ssize_t nbytes, char type,
+                      const char *what) {
     Py_buffer v;
-    if (get_buffer(obj, &v, 0, nbytes, what) < 0) return -1;
+    if (get_buffer(obj, &v, 0, nbytes, type, what) < 0) return -1;
     memcpy(dst, v.buf, (size_t)nbytes);
     PyBuffer_Release(&v);
     return 0;
@@ -245,14 +260,14 @@ static PyObject *configure(PyObject *self, PyObject *args) {
                           &off, &len, &weight))
         return NULL;
     T.ready = 0;
-    if (copy_bytes(window, T.window, F32(FRAME_LENGTH), "window") < 0 ||
-        copy_bytes(tw_r, T.tw_r, F32(KISS_N), "tw_r") < 0 ||
-        copy_bytes(tw_i, T.tw_i, F32(KISS_N), "tw_i") < 0 ||
-        copy_bytes(super_r, T.super_r, F32(KISS_N / 2), "super_r") < 0 ||
-        copy_bytes(super_i, T.super_i, F32(KISS_N / 2), "super_i") < 0 ||
-        copy_bytes(leaf, T.leaf, I32(KISS_N), "leaf") < 0 ||
-        copy_bytes(off, T.mel_offset, I32(NUM_MEL), "mel_offset") < 0 ||
-        copy_bytes(len, T.mel_length, I32(NUM_MEL), "mel_length") < 0)
+    if (copy_bytes(window, T.window, F32(FRAME_LENGTH), 'f', "window") < 0 ||
+        copy_bytes(tw_r, T.tw_r, F32(KISS_N), 'f', "tw_r") < 0 ||
+        copy_bytes(tw_i, T.tw_i, F32(KISS_N), 'f', "tw_i") < 0 ||
+        copy_bytes(super_r, T.super_r, F32(KISS_N / 2), 'f', "super_r") < 0 ||
+        copy_bytes(super_i, T.super_i, F32(KISS_N / 2), 'f', "super_i") < 0 ||
+        copy_bytes(leaf, T.leaf, I32(KISS_N), 'i', "leaf") < 0 ||
+        copy_bytes(off, T.mel_offset, I32(NUM_MEL), 'i', "mel_offset") < 0 ||
+        copy_bytes(len, T.mel_length, I32(NUM_MEL), 'i', "mel_length") < 0)
         return NULL;
     int total = 0;
     for (int b = 0; b < NUM_MEL; b++) {
@@ -274,7 +289,7 @@ static PyObject *configure(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "mel_weight: too many weights");
         return NULL;
     }
-    if (copy_bytes(weight, T.mel_weight, F32(total), "mel_weight") < 0) return NULL;
+    if (copy_bytes(weight, T.mel_weight, F32(total), 'f', "mel_weight") < 0) return NULL;
     T.ready = 1;
     Py_RETURN_NONE;
 }
@@ -299,8 +314,9 @@ static PyObject *fbank(PyObject *self, PyObject *args) {
     }
     double shift[NUM_MEL], scale[NUM_MEL];
     const int cmvn = shift_obj != Py_None;
-    if (cmvn && (copy_bytes(shift_obj, shift, NUM_MEL * (Py_ssize_t)sizeof(double), "cmvn_shift") < 0 ||
-                 copy_bytes(scale_obj, scale, NUM_MEL * (Py_ssize_t)sizeof(double), "cmvn_scale") < 0))
+    const Py_ssize_t cmvn_bytes = NUM_MEL * (Py_ssize_t)sizeof(double);
+    if (cmvn && (copy_bytes(shift_obj, shift, cmvn_bytes, 'd', "cmvn_shift") < 0 ||
+                 copy_bytes(scale_obj, scale, cmvn_bytes, 'd', "cmvn_scale") < 0))
         return NULL;
     if (!T.ready) {
         PyErr_SetString(PyExc_RuntimeError, "_fbank.configure() was not called");
@@ -313,12 +329,12 @@ static PyObject *fbank(PyObject *self, PyObject *args) {
     if (n == 0) Py_RETURN_NONE;
     Py_buffer s, m, e;
     const Py_ssize_t need = ((n - 1) * FRAME_SHIFT + FRAME_LENGTH) * (Py_ssize_t)sizeof(float);
-    if (get_buffer(samples_obj, &s, 0, need, "samples") < 0) return NULL;
-    if (get_buffer(mel_obj, &m, 1, n * NUM_MEL * (Py_ssize_t)sizeof(float), "mel_out") < 0) {
+    if (get_buffer(samples_obj, &s, 0, need, 'f', "samples") < 0) return NULL;
+    if (get_buffer(mel_obj, &m, 1, n * NUM_MEL * (Py_ssize_t)sizeof(float), 'f', "mel_out") < 0) {
         PyBuffer_Release(&s);
         return NULL;
     }
-    if (get_buffer(energy_obj, &e, 1, n * (Py_ssize_t)sizeof(double), "energy_out") < 0) {
+    if (get_buffer(energy_obj, &e, 1, n * (Py_ssize_t)sizeof(double), 'd', "energy_out") < 0) {
         PyBuffer_Release(&s);
         PyBuffer_Release(&m);
         return NULL;
