@@ -116,3 +116,17 @@ def test_cancel_waiting_and_running(qtbot, window: MainWindow, folder: Path,
     # The worker goes on with new files after a cancel.
     with qtbot.waitSignal(window.file_shown, timeout=60_000):
         window.open_paths([str(folder / "a.wav")])
+
+
+def test_slider_after_the_queue_dropped_the_file_on_screen(qtbot, window: MainWindow,
+                                                           folder: Path) -> None:
+    """The queue (the model) may drop finished items while their file is still on screen; a
+    later re-segmentation must not look the dropped item up (it raised KeyError)."""
+    with qtbot.waitSignal(window.queue.queue_drained, timeout=120_000):
+        window.open_paths([str(folder / "a.wav")])
+    analysis = window.current_analysis()
+    assert analysis is not None
+    window.queue.remove_finished()
+    assert window.queue.items() == []
+    window.param_panel.set_value("max_end_silence_ms", 2000)  # pytest-qt fails on a slot error
+    qtbot.waitUntil(lambda: window.segments() == resegment(analysis.track, window.params()))

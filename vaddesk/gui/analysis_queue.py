@@ -89,6 +89,10 @@ class AnalysisQueue(QObject):
     def item(self, item_id: int) -> QueueItem:
         return self._items[item_id]
 
+    def get(self, item_id: int) -> QueueItem | None:
+        """The item, or None once it has been removed (views may still hold its id)."""
+        return self._items.get(item_id)
+
     def is_busy(self) -> bool:
         return any(i.state in (ItemState.WAITING, ItemState.RUNNING) for i in self._items.values())
 

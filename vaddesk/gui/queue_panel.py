@@ -93,9 +93,9 @@ class QueuePanel(QWidget):
 
     def show_segment_count(self, item_id: int, count: int) -> None:
         """The file on screen was re-segmented: show its current number of segments."""
-        row = self._rows.get(item_id)
-        if row is not None and self._queue.item(item_id).state is ItemState.DONE:
-            row.setText(1, describe(self._queue.item(item_id), count))
+        row, item = self._rows.get(item_id), self._queue.get(item_id)
+        if row is not None and item is not None and item.state is ItemState.DONE:
+            row.setText(1, describe(item, count))
 
     def cancel_selected(self) -> None:
         for row in self.tree.selectedItems():
