@@ -74,6 +74,20 @@ static void window_frames(vf *x, vf *y) {
     for (int i = 0; i < FRAME_LENGTH; i++) y[i] *= SPLAT(T.window[i]);
 }
 
+/* The butterfly's four outputs from its partial sums (both butterflies below end alike). */
+static inline void bfly4_outputs(vf *r, vf *im, int j0, int m, vf pr, vf pi, vf s3r, vf s3i,
+                                 vf s5r, vf s5i, vf s4r, vf s0i, vf s2i) {
+    const int j1 = j0 + m, j2 = j0 + 2 * m, j3 = j0 + 3 * m;
+    r[j0] = pr + s3r;
+    im[j0] = pi + s3i;
+    r[j2] = pr - s3r;
+    im[j2] = pi - s3i;
+    r[j3] = (s5r + s2i) - s0i;
+    r[j1] = (s5r + s0i) - s2i;
+    im[j3] = s5i + s4r;
+    im[j1] = s5i - s4r;
+}
+
 /* One radix-4 butterfly as knf's compiler arranged kf_bfly4 (see frontend._kiss_radix4):
  * s_q = F_q * tw_q; sums regrouped exactly as there. */
 static inline void bfly4(vf *r, vf *im, int j0, int m, int tw_index) {
@@ -91,14 +105,7 @@ static inline void bfly4(vf *r, vf *im, int j0, int m, int tw_index) {
     const vf s5r = (r[j0] + b2) - a2, s5i = im[j0] - s1i;
     const vf s3r = (s0r - b3) + a3, s3i = s2i + s0i;
     const vf s4r = (s0r - a3) + b3;
-    r[j0] = pr + s3r;
-    im[j0] = pi + s3i;
-    r[j2] = pr - s3r;
-    im[j2] = pi - s3i;
-    r[j3] = (s5r + s2i) - s0i;
-    r[j1] = (s5r + s0i) - s2i;
-    im[j3] = s5i + s4r;
-    im[j1] = s5i - s4r;
+    bfly4_outputs(r, im, j0, m, pr, pi, s3r, s3i, s5r, s5i, s4r, s0i, s2i);
 }
 
 /* The first stage (m = 1): all twiddles are 1 - 0i, knf's code reduces to the sums. */
@@ -109,14 +116,7 @@ static inline void bfly4_unit(vf *r, vf *im, int j0) {
     const vf s3r = r[j1] + r[j3], s3i = im[j1] + im[j3];
     const vf s4r = r[j1] - r[j3];
     const vf s0i = im[j1], s2i = im[j3];
-    r[j0] = pr + s3r;
-    im[j0] = pi + s3i;
-    r[j2] = pr - s3r;
-    im[j2] = pi - s3i;
-    r[j3] = (s5r + s2i) - s0i;
-    r[j1] = (s5r + s0i) - s2i;
-    im[j3] = s5i + s4r;
-    im[j1] = s5i - s4r;
+    bfly4_outputs(r, im, j0, 1, pr, pi, s3r, s3i, s5r, s5i, s4r, s0i, s2i);
 }
 
 /* 400 windowed samples -> 257 power values: kiss_fftr (256-point complex FFT of the sample
