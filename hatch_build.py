@@ -13,6 +13,7 @@ import os
 import shlex
 import subprocess
 import sysconfig
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +25,11 @@ SOURCE = Path("vaddesk/core/_fbank.c")
 CFLAGS = ["-O3", "-fPIC", "-shared", "-std=c99", "-ffp-contract=off", "-fno-fast-math"]
 
 
-def compile_extension(root: Path) -> Path:
-    """Build the extension next to its source; returns the module file."""
+def compile_extension(root: Path, out_dir: Path) -> Path:
+    """Build the extension into ``out_dir``; returns the module file."""
     src = root / SOURCE
     suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
-    out = src.with_name("_fbank" + suffix)
+    out = out_dir / ("_fbank" + suffix)
     cc = shlex.split(os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc")
     include = sysconfig.get_paths()["include"]
     cmd = [*cc, *CFLAGS, f"-I{include}", str(src), "-o", str(out), "-lm"]
@@ -42,8 +43,14 @@ class CustomBuildHook(BuildHookInterface):
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
         if self.target_name != "wheel":
             return
+        # An editable install imports the module from the source tree, so it is built there;
+        # a wheel gets it from a scratch folder (the source tree may be read-only, and a stale
+        # copy there could shadow a later build).
+        root = Path(self.root)
+        editable = version == "editable"
+        out_dir = (root / SOURCE).parent if editable else Path(tempfile.mkdtemp(prefix="vaddesk-"))
         try:
-            out = compile_extension(Path(self.root))
+            out = compile_extension(root, out_dir)
         except (OSError, subprocess.CalledProcessError) as exc:
             detail = getattr(exc, "stderr", "") or str(exc)
             if os.environ.get("VADDESK_REQUIRE_NATIVE") == "1":
@@ -55,5 +62,5 @@ class CustomBuildHook(BuildHookInterface):
             return
         build_data["pure_python"] = False
         build_data["infer_tag"] = True
-        if version != "editable":  # an editable install imports it from the source tree
+        if not editable:
             build_data["force_include"][str(out)] = f"vaddesk/core/{out.name}"
