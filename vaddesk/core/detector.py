@@ -226,23 +226,17 @@ class _Frames:
             return
         self.step = -1
         sums: list[int] = []
-        if left >= 0:
-            for d in dec:
-                total += d
-                tail.append(total)
-                sums.append(total - tail[left])
-                left += 1
-        elif start == 0:  # the first frames of the stream: windows start at frame 0
-            for d in dec:
-                total += d
-                tail.append(total)
+        # At the stream's start a window begins at frame 0 (count 0 at tail[0]). A tail
+        # without a whole window before the push (not reached: a trim keeps one) makes no
+        # sums, and the scan then uses the arrays.
+        with_sums = left >= 0 or start == 0
+        for d in dec:
+            total += d
+            tail.append(total)
+            if with_sums:
                 sums.append(total - tail[max(left, 0)])
-                left += 1
-        else:  # not reached (a trim keeps a window); the scan then uses the arrays
-            for d in dec:
-                total += d
-                tail.append(total)
-        self.small = len(sums) == m
+            left += 1
+        self.small = with_sums
         self.sums_list = sums
 
     def trim(self, keep_from: int) -> None:

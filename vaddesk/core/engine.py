@@ -210,14 +210,11 @@ class StreamingVad:
         """Feed float32 16 kHz mono samples (any length); returns the events they decided."""
         if self._flushed:
             raise RuntimeError("this stream was flushed; call reset() to start a new one")
-        block = check_waveform(samples)
-        n = block.shape[0]
-        if n <= MAX_SLICE_SAMPLES:  # a streaming block (inlined _accept_checked)
-            self._samples += n
-            return self._score(self._frontend.accept(block))
-        return self._accept_checked(block)
+        return self._accept_checked(check_waveform(samples))
 
     def _accept_checked(self, block: np.ndarray) -> list[VadEvent]:
+        """accept_waveform for samples check_waveform has passed (segment_blocks checks its
+        blocks as they arrive)."""
         n = block.shape[0]
         self._samples += n
         if n <= MAX_SLICE_SAMPLES:  # a streaming block: no slicing
