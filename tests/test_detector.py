@@ -374,15 +374,22 @@ def test_chunked_pushes_equal_one_push(preset: str, speech_scores: list[Any]) ->
         assert any(isinstance(e, SegmentClosed) for e in whole)
 
 
+def _with_random_extensions(params: VadParams, rng: np.random.Generator,
+                            chance: float) -> VadParams:
+    """``params`` with the beyond-the-reference features drawn at random (each of the two
+    switches on with probability ``chance``)."""
+    return params.replace(split_at_pause=bool(rng.random() < chance),
+                          dynamic_end_silence=bool(rng.random() < chance),
+                          pad_start_ms=int(rng.integers(0, 40)) * 10,
+                          pad_end_ms=int(rng.integers(0, 40)) * 10,
+                          min_segment_ms=int(rng.integers(0, 50)) * 10)
+
+
 def test_random_params_with_extensions_stream_like_offline() -> None:
     rng = np.random.default_rng(99)
     for _ in range(40):
         p0, wave, params = _random_case(rng)
-        params = params.replace(split_at_pause=bool(rng.random() < 0.6),
-                                dynamic_end_silence=bool(rng.random() < 0.6),
-                                pad_start_ms=int(rng.integers(0, 40)) * 10,
-                                pad_end_ms=int(rng.integers(0, 40)) * 10,
-                                min_segment_ms=int(rng.integers(0, 50)) * 10)
+        params = _with_random_extensions(params, rng, 0.6)
         energy = reference_energy(wave)
         whole = _events(EndpointDetector(params), p0, energy, [p0.size])
         assert _events(EndpointDetector(params), p0, energy, _chunks(p0.size, rng)) == whole
@@ -405,11 +412,7 @@ def test_streaming_sized_pushes_equal_one_push() -> None:
     rng = np.random.default_rng(2024)
     for case in range(30):
         p0, wave, params = _random_case(rng)
-        params = params.replace(split_at_pause=bool(rng.random() < 0.5),
-                                dynamic_end_silence=bool(rng.random() < 0.5),
-                                pad_start_ms=int(rng.integers(0, 40)) * 10,
-                                pad_end_ms=int(rng.integers(0, 40)) * 10,
-                                min_segment_ms=int(rng.integers(0, 50)) * 10)
+        params = _with_random_extensions(params, rng, 0.5)
         energy = reference_energy(wave)
         if case % 3 == 0:
             reps = 7000 // p0.size + 1
