@@ -9,7 +9,8 @@
 The track is real: espeak-ng speech with pauses over light noise, scored once by vaddesk's
 INT8 network, then tiled to the requested length. Medians of --repeats runs, one thread.
 
-The in-stream split feeds ``StreamingVad`` the corpus's long file (tests/corpus.py) in 100 ms
+The in-stream split feeds ``StreamingVad`` the corpus's long file (tests/support/corpus.py)
+in 100 ms
 blocks and times, per block, the frontend, the network and the detector push (perf_counter_ns
 around each, ~0.2 us of timer overhead each); "glue" is the rest of accept_waveform (input
 check, bookkeeping). The detector costs more there than alone: the network call in between
@@ -145,7 +146,7 @@ def offline_us_per_frame(engine: Any, samples: np.ndarray) -> tuple[float, list[
 
 def ab(commit: str, args: argparse.Namespace) -> int:
     import vaddesk.core.engine as ours
-    from tests.corpus import build_long_file, read_wav
+    from tests.support.corpus import build_long_file, read_wav
 
     theirs = engine_at(commit)
     minutes = max(args.stream_minutes, args.offline_minutes)
@@ -219,7 +220,7 @@ def main() -> int:
         print(f"push 100 ms, preset {name:20s} {seconds / pushes * 1e6:8.1f} us/push "
               f"(detector RTF {seconds / pushes / 0.1:.5f})")
     if args.stream_minutes > 0:
-        from tests.corpus import build_long_file, read_wav
+        from tests.support.corpus import build_long_file, read_wav
 
         audio = read_wav(build_long_file(max(1800.0, args.stream_minutes * 60)))  # bench_engine's
         audio = audio[:int(args.stream_minutes * 60 * 16_000)]

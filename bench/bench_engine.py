@@ -51,7 +51,7 @@ import numpy as np  # noqa: E402
 import onnxruntime as ort  # noqa: E402
 import soundfile as sf  # noqa: E402
 
-from tests.corpus import build_long_file, ensure_corpus, read_wav  # noqa: E402
+from tests.support.corpus import build_long_file, ensure_corpus, read_wav  # noqa: E402
 from vaddesk import paths  # noqa: E402
 from vaddesk.core.engine import StreamingVad, resegment, segment_blocks  # noqa: E402
 from vaddesk.core.model import BLOCK_FRAMES, Precision, VadModel  # noqa: E402

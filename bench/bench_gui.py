@@ -35,7 +35,7 @@ def main() -> int:
     from PySide6.QtCore import QEventLoop, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from tests.gui_fixtures import make_long_recording, make_recording
+    from tests.support.gui_fixtures import make_long_recording, make_recording
     from vaddesk.core.engine import resegment
     from vaddesk.gui.main_window import MainWindow
     from vaddesk.gui.notifier import RecordingNotifier

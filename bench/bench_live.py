@@ -46,10 +46,10 @@ import soundfile as sf  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.virtual_mic import VirtualMic, available, make_speech  # noqa: E402
+from tests.support.virtual_mic import VirtualMic, available, make_speech  # noqa: E402
 from vaddesk.audio.capture import ArrayInputStream, Capture  # noqa: E402
-from vaddesk.audio.live import LiveOptions, LiveSession  # noqa: E402
 from vaddesk.core.presets import get_preset  # noqa: E402
+from vaddesk.pipeline.live import LiveOptions, LiveSession  # noqa: E402
 
 
 def cpu_seconds() -> float:

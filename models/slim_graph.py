@@ -30,7 +30,7 @@ NCHW<->NHWC Transposes to run it channels-last.
 Nothing is re-quantised, merged or re-calibrated: every weight, scale and zero point is the
 quantised graph's. What is removed only moves or re-reads values (Transpose, Unsqueeze,
 Squeeze, Q/DQ at one scale), so p0 and the caches are bit for bit those of the input file as
-onnxruntime runs it (tests/test_model.py; models/README.md has the corpus check).
+onnxruntime runs it (tests/core/test_model.py; models/README.md has the corpus check).
 Inputs and outputs keep their names, order, shapes and meaning, so funasr_onnx's
 ``Fsmn_vad``/``Fsmn_vad_online`` run the file as before.
 """
@@ -134,7 +134,7 @@ class _Rewriter:
     def build(self) -> onnx.ModelProto:
         quant = self.node("speech_QuantizeLinear", "QuantizeLinear")
         s_in, z_in = self.keep(quant.input[1]), self.keep(quant.input[2])
-        # Quantise first (tests/test_fidelity.py reads the input quantiser as the
+        # Quantise first (tests/core/test_fidelity.py reads the input quantiser as the
         # QuantizeLinear on "speech"), then view the uint8 rows as (1, T, 1, 400).
         q = self.add("QuantizeLinear", ["speech", s_in, z_in], quant.output[0])
         rows = self.const("nhwc_400", np.array([1, -1, 1, INPUT_DIM], np.int64))

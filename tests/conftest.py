@@ -12,14 +12,14 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("VADDESK_CONFIG_DIR", "/tmp/vaddesk-test-config")
 
 
-# --- the generated test corpus (tests/corpus.py), shared by the fidelity tests and others -------
+# --- the generated test corpus (tests/support/corpus.py), shared by the fidelity tests and others
 import pytest
 
 
 @pytest.fixture(scope="session")
 def corpus() -> list:
     """Paths of the generated corpus WAVs (16 kHz mono float), cached in tests/.corpus/."""
-    from tests.corpus import ensure_corpus
+    from tests.support.corpus import ensure_corpus
 
     return ensure_corpus()
 

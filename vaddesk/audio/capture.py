@@ -1,6 +1,6 @@
 """Microphone capture: a PortAudio input stream whose callback only copies blocks into a queue.
 
-The consumer (one worker thread, see vaddesk.audio.live) reads ``CaptureItem``s with
+The consumer (one worker thread, see vaddesk.pipeline.live) reads ``CaptureItem``s with
 ``Capture.read()``: ``AudioBlock`` (16 kHz mono float32, converted and resampled in the consumer
 thread, never in the callback), ``CaptureProblem`` (overflow reports, a stalled device) and
 ``CaptureFailed`` (the device vanished or PortAudio failed; the stream is over).

@@ -43,14 +43,6 @@ def _fmt(ms: int) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from vaddesk.audio.capture import Capture, CaptureUnavailable
-    from vaddesk.audio.live import (
-        ClipWritten,
-        LiveOptions,
-        LiveProblem,
-        LiveSession,
-        SegmentEvent,
-        SessionEnded,
-    )
     from vaddesk.audio.recorder import (
         RecordingStorageError,
         default_recordings_dir,
@@ -58,6 +50,14 @@ def run(args: argparse.Namespace) -> int:
     )
     from vaddesk.core.presets import DEFAULT_PRESET, get_preset
     from vaddesk.core.types import SegmentClosed, SegmentOpened
+    from vaddesk.pipeline.live import (
+        ClipWritten,
+        LiveOptions,
+        LiveProblem,
+        LiveSession,
+        SegmentEvent,
+        SessionEnded,
+    )
 
     if args.duration is not None and not args.duration > 0:
         print("vaddesk record: --duration must be a positive number of seconds",

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from vaddesk.core.presets import DEFAULT_PRESET
 
 if TYPE_CHECKING:  # imported lazily at run time: `vaddesk --version` must stay instant
-    from vaddesk.batch import BatchEvent, BatchItem, BatchOptions, FileResult
+    from vaddesk.pipeline.batch import BatchEvent, BatchItem, BatchOptions, FileResult
 
 EXIT_OK = 0
 EXIT_FAILED = 1   # some files failed (all others were processed)
@@ -110,9 +110,9 @@ def _formats(raw: list[str] | None, json_out: Path | None) -> tuple[str, ...]:
 
 
 def _options(args: argparse.Namespace) -> BatchOptions:
-    from vaddesk.batch import BatchOptions
     from vaddesk.core.params import VadParams, parse_assignment
     from vaddesk.core.presets import get_preset
+    from vaddesk.pipeline.batch import BatchOptions
 
     try:
         preset = get_preset(args.preset)
@@ -132,7 +132,7 @@ def _options(args: argparse.Namespace) -> BatchOptions:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vaddesk.batch import plan_items, run_batch
+    from vaddesk.pipeline.batch import plan_items, run_batch
 
     try:
         options = _options(args)
@@ -228,7 +228,7 @@ class ProgressBar:
         return total or None
 
     def on_event(self, event: BatchEvent) -> None:
-        from vaddesk.batch import FileFinished, FileProgress, FileStarted
+        from vaddesk.pipeline.batch import FileFinished, FileProgress, FileStarted
 
         if isinstance(event, FileFinished):
             self._finished.add(event.index)

@@ -26,7 +26,7 @@ operation by operation:
 Result: the features equal the reference's bit for bit except those rare log ulps (max abs
 difference ~3e-7). ``fbank="fast"`` swaps the FFT for numpy's double-precision one (cheaper
 per call for small streaming blocks, features within ~5e-5); ``fbank="knf"`` runs knf itself
-(dev dependency). tests/test_frontend.py checks each step against knf's own pieces.
+(dev dependency). tests/core/test_frontend.py checks each step against knf's own pieces.
 
 The compiled path: ``vaddesk/core/_fbank.c`` performs the same float32 operations in the same
 order (four frames at a time, one per SIMD lane), and calls glibc's ``logf`` as knf does, so

@@ -17,8 +17,8 @@ from PySide6.QtCore import QObject, QThread, Signal
 
 from vaddesk.core.engine import Precision
 from vaddesk.core.params import VadParams
-from vaddesk.gui.analysis_job import AnalysisFailure, AnalysisJob, AnalysisProgress, FileAnalysis
 from vaddesk.gui.analysis_worker import AnalysisWorker
+from vaddesk.pipeline.analysis import AnalysisFailure, AnalysisJob, AnalysisProgress, FileAnalysis
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The Qt side of analysis: a QObject in its own QThread that drives the worker process.
 
-run_job() hands a job to a long-lived spawned process (vaddesk.gui.analysis_job.serve) and
+run_job() hands a job to a long-lived spawned process (vaddesk.pipeline.analysis.serve) and
 turns what comes back into typed signals. The QThread only waits on a pipe, so neither it nor
 the process can hold up the GUI thread. A crashed process fails the file it was working on
 with a clear reason and is replaced for the next one.
@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from vaddesk.gui.analysis_job import (
+from vaddesk.pipeline.analysis import (
     AnalysisCancelledEvent,
     AnalysisFailure,
     AnalysisJob,

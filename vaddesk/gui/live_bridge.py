@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from vaddesk.audio.live import ClipWritten, LiveProblem, LiveSession, SegmentEvent, SessionEnded
 from vaddesk.core.types import SegmentClosed, SegmentDiscarded, SegmentOpened
+from vaddesk.pipeline.live import ClipWritten, LiveProblem, LiveSession, SegmentEvent, SessionEnded
 
 
 class LiveBridge(QObject):

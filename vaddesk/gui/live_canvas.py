@@ -15,7 +15,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from vaddesk.audio.live import LiveSnapshot
+from vaddesk.pipeline.live import LiveSnapshot
 
 BACKGROUND = QColor(0, 0, 0)
 SPEECH = QColor(80, 160, 255, 70)

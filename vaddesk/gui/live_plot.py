@@ -12,10 +12,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from vaddesk.audio.live import LiveSnapshot
 from vaddesk.core.types import Segment
 from vaddesk.gui.live_canvas import LiveCanvas
 from vaddesk.gui.time_axis import TimeAxisItem
+from vaddesk.pipeline.live import LiveSnapshot
 
 SPEECH_BRUSH = (80, 160, 255, 70)
 OPEN_BRUSH = (255, 170, 60, 90)

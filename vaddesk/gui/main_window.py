@@ -33,7 +33,6 @@ from vaddesk.core import presets as preset_store
 from vaddesk.core.engine import Precision, resegment
 from vaddesk.core.params import VadParams
 from vaddesk.core.types import Segment
-from vaddesk.gui.analysis_job import FileAnalysis
 from vaddesk.gui.analysis_queue import AnalysisQueue, ItemState
 from vaddesk.gui.export_dialog import ExportDialog
 from vaddesk.gui.export_worker import ExportOptions, ExportOutcome, ExportTask, ExportWorker
@@ -48,6 +47,7 @@ from vaddesk.gui.segment_table import SegmentTable
 from vaddesk.gui.settings import Key, Settings
 from vaddesk.gui.timefmt import format_ms
 from vaddesk.gui.waveform_view import WaveformView
+from vaddesk.pipeline.analysis import FileAnalysis
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The Record panel: pick a microphone, record, watch speech appear, get the file afterwards.
 
-A thin layer over vaddesk.audio.live: the LiveSession's worker does capture, file and engine;
+A thin layer over vaddesk.pipeline.live: the LiveSession's worker does capture, file and engine;
 this widget starts/stops it and draws at a fixed frame rate from its LiveView (one QTimer:
 poll the bridge for results, then redraw). Nothing here runs per audio block.
 
@@ -43,7 +43,6 @@ from vaddesk.audio.capture import (
     list_input_devices,
     rescan_devices,
 )
-from vaddesk.audio.live import LiveOptions, LiveSession, LiveSummary
 from vaddesk.audio.recorder import (
     RecordingStorageError,
     default_recordings_dir,
@@ -53,6 +52,7 @@ from vaddesk.core.presets import DEFAULT_PRESET, all_presets, get_preset
 from vaddesk.core.types import Segment
 from vaddesk.gui.live_bridge import LiveBridge
 from vaddesk.gui.live_plot import LivePlot
+from vaddesk.pipeline.live import LiveOptions, LiveSession, LiveSummary
 
 log = logging.getLogger(__name__)
 

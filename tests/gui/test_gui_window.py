@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QPointF, QSettings, Qt
 
-from tests.gui_fixtures import engine_segments, make_recording, tools_missing
+from tests.support.gui_fixtures import engine_segments, make_recording, tools_missing
 from vaddesk.core.engine import resegment
 from vaddesk.core.presets import get_preset
 from vaddesk.export import EXTENSIONS, FORMATS

@@ -9,11 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import audio_fixtures as af
 import numpy as np
 import pytest
 import soundfile as sf
 
+from tests.support import audio_fixtures as af
 from vaddesk.audio.decode import (
     AUDIO_EXTENSIONS,
     AudioError,
@@ -203,7 +203,7 @@ def test_permission_denied(tmp_path: Path, fx_dir: Path) -> None:
     code = ("import sys; from pathlib import Path\n"
             "from vaddesk.audio.decode import open_audio, AudioError\n" + drop +
             "try:\n open_audio(Path(sys.argv[1]))\nexcept AudioError as e:\n print(e)\n")
-    repo = Path(__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[2]
     result = subprocess.run([sys.executable, "-c", code, str(target)], capture_output=True,
                             text=True, cwd=repo, check=False)
     assert result.stdout.strip() == f"{target}: permission denied (cannot read the file)", \

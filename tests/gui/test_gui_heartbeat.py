@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSettings, Qt, QTimer
 
-from tests.gui_fixtures import make_long_recording, make_recording, tools_missing
+from tests.support.gui_fixtures import make_long_recording, make_recording, tools_missing
 from vaddesk.gui.app import freeze_startup_objects
 from vaddesk.gui.main_window import MainWindow
 from vaddesk.gui.notifier import RecordingNotifier

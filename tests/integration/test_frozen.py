@@ -22,12 +22,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests import audio_fixtures, virtual_mic
-from tests.virtual_mic import VirtualMic
+from tests.support import audio_fixtures, virtual_mic
+from tests.support.virtual_mic import VirtualMic
 
 pytestmark = pytest.mark.frozen
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 DIST = REPO / "dist" / "vaddesk"
 CLI_EXE = DIST / "vaddesk"
 GUI_EXE = DIST / "vaddesk-gui"
@@ -111,7 +111,8 @@ def test_self_test_passes_in_the_bundle(bundle: Path, frozen_env: dict[str, str]
 @pytest.fixture(scope="module")
 def recordings(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder of generated meeting-like recordings: a 48 kHz float WAV (espeak-ng sentences
-    with pauses over faint noise, tests/audio_fixtures.py) and the same audio as AAC in .m4a."""
+    with pauses over faint noise, tests/support/audio_fixtures.py) and the same audio as AAC
+    in .m4a."""
     missing = audio_fixtures.tools_missing()
     assert not missing, f"CI installs these: {missing}"
     folder = tmp_path_factory.mktemp("recordings")
@@ -264,7 +265,7 @@ def test_install_local_and_uninstall(bundle: Path, frozen_env: dict[str, str],
     assert [p.name for p in left if p.name != "icon-theme.cache"] == []
 
 
-# --- the virtual microphone (H4's PulseAudio fixture: tests/virtual_mic.py) ------------------
+# --- the virtual microphone (tests/support/virtual_mic.py) ---------------------------------
 
 
 @pytest.fixture

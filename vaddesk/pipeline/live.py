@@ -23,17 +23,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Final
+from typing import BinaryIO, Final
 
 import numpy as np
+import soundfile as sf
 
 from vaddesk.audio.capture import AudioBlock, Capture, CaptureFailed, CaptureProblem
+from vaddesk.audio.decode import AudioInfo
 from vaddesk.audio.recorder import (
     RecordingStorageError,
     WavRecorder,
     default_recordings_dir,
     new_recording_path,
 )
+from vaddesk.core.engine import StreamingVad
+from vaddesk.core.model import ModelInfo, Precision
 from vaddesk.core.params import VadParams
 from vaddesk.core.types import (
     FRAME_SHIFT_MS,
@@ -45,6 +49,8 @@ from vaddesk.core.types import (
     SegmentOpened,
     VadEvent,
 )
+from vaddesk.export import SegmentationReport, atomic_path, atomic_write_text, report_to_json
+from vaddesk.export.names import clip_name, safe_stem
 
 log = logging.getLogger(__name__)
 
@@ -273,10 +279,8 @@ class LiveView:
 # --- clips and JSON while recording ---------------------------------------------------------
 
 def session_report(wav_path: Path, segments: tuple[Segment, ...], duration_ms: int,
-                   params: VadParams, preset: str, model: Any) -> Any:
+                   params: VadParams, preset: str, model: ModelInfo) -> SegmentationReport:
     """The session as an export SegmentationReport (the same JSON as `vaddesk segment`)."""
-    from vaddesk.audio.decode import AudioInfo
-    from vaddesk.export import SegmentationReport
 
     info = AudioInfo(path=wav_path, duration_ms=duration_ms, sample_rate=SAMPLE_RATE,
                      channels=1, format="WAV", num_frames=duration_ms * SAMPLE_RATE // 1000,
@@ -285,12 +289,11 @@ def session_report(wav_path: Path, segments: tuple[Segment, ...], duration_ms: i
                               segments=list(segments), channel=None)
 
 
-def write_session_json(json_path: Path, report: Any, complete: bool,
+def write_session_json(json_path: Path, report: SegmentationReport, complete: bool,
                        clip_names: list[str] | None = None) -> None:
     """The session's segments as JSON beside the recording (temp file + rename).
 
     ``live.complete`` is false while the recording is still running (clips mode)."""
-    from vaddesk.export import atomic_write_text, report_to_json
 
     doc = report_to_json(report, clip_names)
     doc["live"] = {"complete": complete}
@@ -301,19 +304,12 @@ class _ClipSink:
     """Writes each closed segment's clip and rewrites the session JSON (atomically)."""
 
     def __init__(self, wav_path: Path) -> None:
-        from vaddesk.export.names import safe_stem
-
         self.folder = wav_path.with_name(wav_path.stem + "_clips")
         self.json_path = wav_path.with_suffix(".json")
         self._stem = safe_stem(wav_path.stem)
         self.clip_names: list[str] = []
 
     def clip(self, recorder: WavRecorder, index: int, segment: Segment) -> Path:
-        import soundfile as sf
-
-        from vaddesk.export import atomic_path
-        from vaddesk.export.names import clip_name
-
         start = segment.start_ms * SAMPLE_RATE // 1000
         stop = segment.end_ms * SAMPLE_RATE // 1000
         samples = recorder.read_samples(start, stop)  # read back from the file being written
@@ -328,13 +324,11 @@ class _ClipSink:
 
 # --- the session ---------------------------------------------------------------------------
 
-EngineFactory = Callable[[VadParams], Any]
+EngineFactory = Callable[[VadParams], StreamingVad]
 
 
-def _default_engine(params: VadParams, precision: str = "int8") -> Any:
-    from vaddesk.core.engine import StreamingVad
-
-    return StreamingVad(params, precision=precision, threads=1)  # type: ignore[arg-type]
+def _default_engine(params: VadParams, precision: Precision = "int8") -> StreamingVad:
+    return StreamingVad(params, precision=precision, threads=1)
 
 
 @dataclass(slots=True)
@@ -343,7 +337,7 @@ class LiveOptions:
     path: Path | None = None              # an exact file name instead of a dated one
     write_clips: bool = False
     max_duration_ms: int | None = None    # stop by itself after this much recorded audio
-    precision: str = "int8"
+    precision: Precision = "int8"
     view_capacity_s: int = VIEW_CAPACITY_S
     engine_factory: EngineFactory | None = field(default=None, repr=False)
     recorder_opener: Callable[[Path], BinaryIO] | None = field(default=None, repr=False)
@@ -374,7 +368,7 @@ class LiveSession:
         self._thread: threading.Thread | None = None
         self._summary: LiveSummary | None = None
         self._recorder: WavRecorder | None = None
-        self._engine: Any = None
+        self._engine: StreamingVad | None = None
         self._sink: _ClipSink | None = None
         self.path: Path | None = None
         self.processing_s = 0.0  # worker CPU-ish time spent on blocks (wall, for benchmarks)
@@ -465,6 +459,11 @@ class LiveSession:
         except queue.Empty:
             return None
 
+    @property
+    def _vad(self) -> StreamingVad:
+        assert self._engine is not None, "start() creates the engine"
+        return self._engine
+
     # -- the worker --
     def _run(self) -> None:
         reason: str | None = None
@@ -529,17 +528,17 @@ class LiveSession:
         if pending is not None:
             self._pending_params = None
             self._params = pending
-            self._engine.set_params(pending)
+            self._vad.set_params(pending)
         self.view.add_samples(samples)
-        events = self._engine.accept_waveform(samples)
+        events = self._vad.accept_waveform(samples)
         self.view.recorded_ms = self._recorder.duration_ms
-        self.view.add_scores(self._engine.take_frames().p0)
+        self.view.add_scores(self._vad.take_frames().p0)
         self._publish(events, block.captured_at)
         self.processing_s += time.perf_counter() - t0
         return "" if done else None
 
     def _publish(self, events: list[VadEvent], captured_at: float) -> None:
-        decided = self._engine.processed_ms
+        decided = self._vad.processed_ms
         for event in events:
             self.view.on_event(event)
             self._results.put(SegmentEvent(event, decided, captured_at))
@@ -560,17 +559,17 @@ class LiveSession:
             return
         self._results.put(ClipWritten(path, segment))
 
-    def _report(self, segments: tuple[Segment, ...]) -> Any:
+    def _report(self, segments: tuple[Segment, ...]) -> SegmentationReport:
         assert self._recorder is not None and self.path is not None
         return session_report(self.path, segments, self._recorder.duration_ms, self._params,
-                              self.preset, self._engine.info)
+                              self.preset, self._vad.info)
 
     def _finish(self, reason: str | None) -> None:
         recorder = self._recorder
         assert recorder is not None and self.path is not None
         try:
-            events = self._engine.flush()
-            self.view.add_scores(self._engine.take_frames().p0)
+            events = self._vad.flush()
+            self.view.add_scores(self._vad.take_frames().p0)
             self._publish(events, time.monotonic())
         except Exception as exc:
             log.exception("flushing the engine failed")

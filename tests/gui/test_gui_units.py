@@ -164,9 +164,9 @@ def test_player_without_output_device_reports_instead_of_raising(qtbot, tmp_path
 def test_live_canvas_shades_segments_and_keeps_its_guides(qtbot) -> None:
     """The live view's pixels: closed and open speech in their (pre-blended, opaque) colours,
     silence in the background colour, and the centre guide still drawn across the shading."""
-    from vaddesk.audio.live import LiveSnapshot
     from vaddesk.core.types import Segment
     from vaddesk.gui import live_canvas as lc
+    from vaddesk.pipeline.live import LiveSnapshot
 
     canvas = lc.LiveCanvas()
     qtbot.addWidget(canvas)

@@ -18,7 +18,7 @@ from pathlib import Path
 from vaddesk import paths
 from vaddesk.core.model import load_manifest, sha256_file
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _run_self_test(tmp_path: Path, models: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -12,7 +12,7 @@ a given version), so a repeated run reuses them and a change to any of those reg
 
 Use from tests through the session fixture ``corpus`` (tests/conftest.py), from anything else::
 
-    from tests.corpus import ensure_corpus, build_long_file, read_wav
+    from tests.support.corpus import ensure_corpus, build_long_file, read_wav
     paths = ensure_corpus()                       # list[Path], ~10 min of audio in total
     long_wav = build_long_file(30 * 60)           # >= 30 min, concatenated corpus files
 """
@@ -38,7 +38,7 @@ GENERATOR_VERSION: Final = 1
 """Bump when the generator changes its output; the cache key changes with it."""
 
 SAMPLE_RATE: Final = 16_000
-CORPUS_ROOT: Final = Path(__file__).resolve().parent / ".corpus"
+CORPUS_ROOT: Final = Path(__file__).resolve().parents[1] / ".corpus"
 
 Noise = Literal["none", "white", "pink", "hum", "music"]
 Level = Literal["normal", "quiet", "loud"]

@@ -16,10 +16,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.full_disk import FullDisk
-from tests.virtual_mic import make_speech
+from tests.support.full_disk import FullDisk
+from tests.support.virtual_mic import make_speech
 from vaddesk.audio.capture import ArrayInputStream, Capture
-from vaddesk.audio.live import (
+from vaddesk.core.engine import segment_array
+from vaddesk.core.presets import get_preset
+from vaddesk.core.types import SegmentClosed, SegmentOpened
+from vaddesk.export import segments_from_json
+from vaddesk.pipeline.live import (
     OVERVIEW_BINS,
     ClipWritten,
     LiveOptions,
@@ -29,10 +33,6 @@ from vaddesk.audio.live import (
     SegmentEvent,
     SessionEnded,
 )
-from vaddesk.core.engine import segment_array
-from vaddesk.core.presets import get_preset
-from vaddesk.core.types import SegmentClosed, SegmentOpened
-from vaddesk.export import segments_from_json
 
 
 @pytest.fixture(scope="module")

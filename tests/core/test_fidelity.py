@@ -2,7 +2,8 @@
 
 The oracle is FunASR's own ONNX runtime, ``funasr_onnx.Fsmn_vad`` (0.4.3, a test-only dependency),
 run on the same model file as our engine, with one thread, on every file of the generated corpus
-(tests/corpus.py: ~10 minutes of espeak-ng speech over white/pink/hum/music noise at 20..0 dB,
+(tests/support/corpus.py: ~10 minutes of espeak-ng speech over white/pink/hum/music noise at
+20..0 dB,
 quiet/loud/clipped levels, silence, noise only, and a 77 s file that hits the 60 s hard cut).
 
 - FP32: our engine (preset ``funasr``, ``precision="fp32"``) == ``Fsmn_vad`` on
@@ -32,7 +33,7 @@ from typing import Any, Final
 import numpy as np
 import pytest
 
-from tests.corpus import SPECS, read_wav
+from tests.support.corpus import SPECS, read_wav
 from vaddesk import paths
 from vaddesk.core.engine import StreamingVad, resegment, segment_array, segment_blocks
 from vaddesk.core.model import Precision

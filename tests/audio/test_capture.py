@@ -2,7 +2,7 @@
 
 The stream here is SIMULATED (vaddesk.audio.capture.ArrayInputStream, a thread that calls the
 callback like PortAudio does): there is no sound card in CI. Real PortAudio capture through a
-PulseAudio virtual microphone is tested in tests/test_record_integration.py.
+PulseAudio virtual microphone is tested in tests/integration/test_record_integration.py.
 """
 
 from __future__ import annotations

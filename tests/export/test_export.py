@@ -10,11 +10,11 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
-import audio_fixtures as af
 import numpy as np
 import pytest
 import soundfile as sf
 
+from tests.support import audio_fixtures as af
 from vaddesk.audio.decode import open_audio, probe
 from vaddesk.core.model import model_info
 from vaddesk.core.params import VadParams

@@ -2,7 +2,8 @@
 
 The full disk is SIMULATED: the writer's file object raises OSError(ENOSPC) after a byte budget
 (a real full filesystem would need root mounts we cannot create in CI). The crash here is a
-writer abandoned without close(); a real `kill -9` is in tests/test_record_integration.py.
+writer abandoned without close(); a real `kill -9` is in
+tests/integration/test_record_integration.py.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.full_disk import FullDisk
+from tests.support.full_disk import FullDisk
 from vaddesk.audio.recorder import (
     HEADER_BYTES,
     RecordingStorageError,

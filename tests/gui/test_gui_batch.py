@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSettings
 
-from tests.gui_fixtures import engine_segments, make_long_recording, make_recording, tools_missing
+from tests.support.gui_fixtures import (
+    engine_segments,
+    make_long_recording,
+    make_recording,
+    tools_missing,
+)
 from vaddesk.core.engine import resegment
 from vaddesk.core.presets import get_preset
 from vaddesk.gui.analysis_queue import ItemState

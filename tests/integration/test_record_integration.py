@@ -1,6 +1,7 @@
 """Live recording end to end with a REAL PortAudio capture.
 
-A private PulseAudio daemon provides a virtual microphone (tests/virtual_mic.py): what paplay
+A private PulseAudio daemon provides a virtual microphone (tests/support/virtual_mic.py):
+what paplay
 plays into its null sink, PortAudio's ``pulse`` device hears. We play a generated espeak-ng
 recording and check that what vaddesk recorded correlates with it and that its live segments
 are the offline segments of the played file (within 100 ms, after the measured capture lag):
@@ -24,8 +25,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests import virtual_mic
-from tests.virtual_mic import VirtualMic, make_speech
+from tests.support import virtual_mic
+from tests.support.virtual_mic import VirtualMic, make_speech
 from vaddesk.audio.recorder import recover_recordings
 from vaddesk.core.engine import segment_array
 from vaddesk.core.presets import get_preset
@@ -34,7 +35,7 @@ from vaddesk.export import segments_from_json
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 RATE = 16000
 TOLERANCE_MS = 100
 
