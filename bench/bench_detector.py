@@ -117,16 +117,20 @@ def stream_split(samples: np.ndarray, engine: Any = None) -> tuple[dict[str, flo
     return dict(zip(["block", *spent, "glue"], medians.tolist(), strict=True)), events
 
 
-_AB_MODULES = ("decision", "postprocess", "detector", "engine")
+_AB_MODULES = ("decision", "postprocess", "frame_history", "detector", "engine")
 
 
 def engine_at(commit: str) -> Any:
-    """The engine module with decision/postprocess/detector/engine.py as they were at
+    """The engine module with decision/postprocess/frame_history/detector/engine.py as they were at
     ``commit`` (frontend and model runner: this tree's)."""
     for name in _AB_MODULES:
-        source = subprocess.run(["git", "-C", str(REPO), "show",
-                                 f"{commit}:vaddesk/core/{name}.py"],
-                                capture_output=True, text=True, check=True).stdout
+        shown = subprocess.run(["git", "-C", str(REPO), "show",
+                                f"{commit}:vaddesk/core/{name}.py"],
+                               capture_output=True, text=True)
+        if shown.returncode != 0 and name == "frame_history":
+            continue  # older trees kept the decision history inside detector.py
+        shown.check_returncode()
+        source = shown.stdout
         for other in _AB_MODULES:
             source = source.replace(f"from vaddesk.core.{other} import", f"from _ab_{other} import")
         module = types.ModuleType(f"_ab_{name}")
