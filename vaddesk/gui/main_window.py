@@ -8,13 +8,11 @@ engine.resegment() on the cached frame track. All drawing happens on the frame t
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
-from PySide6.QtCore import Qt, QThread, QTimer, QUrl, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
-    QDesktopServices,
     QDragEnterEvent,
     QDropEvent,
     QKeySequence,
@@ -23,7 +21,6 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QLabel,
-    QMainWindow,
     QProgressBar,
     QVBoxLayout,
     QWidget,
@@ -35,7 +32,6 @@ from vaddesk.core.params import VadParams
 from vaddesk.core.types import Segment
 from vaddesk.gui.analysis_queue import AnalysisQueue, ItemState
 from vaddesk.gui.export_dialog import ExportDialog
-from vaddesk.gui.export_worker import ExportOptions, ExportOutcome, ExportTask, ExportWorker
 from vaddesk.gui.notifier import Notifier
 from vaddesk.gui.overview_strip import OverviewStrip
 from vaddesk.gui.param_panel import ParamPanel
@@ -47,32 +43,19 @@ from vaddesk.gui.segment_table import SegmentTable
 from vaddesk.gui.settings import Key, Settings
 from vaddesk.gui.timefmt import format_ms
 from vaddesk.gui.waveform_view import WaveformView
+from vaddesk.gui.window_export import ExportingWindow
+from vaddesk.gui.window_files import audio_filter, queue_paths
 from vaddesk.pipeline.analysis import FileAnalysis
 
 log = logging.getLogger(__name__)
 
 APP_NAME = "vaddesk"
 FRAME_INTERVAL_MS = 33  # ~30 fps: the only place views are redrawn
-DEFAULT_EXPORT_FORMATS = ("json", "audacity", "csv")
 
 
-def _audio_filter() -> str:
-    try:
-        from vaddesk.audio.decode import AUDIO_EXTENSIONS
-
-        patterns = " ".join(f"*{e}" if e.startswith(".") else f"*.{e}"
-                            for e in sorted(AUDIO_EXTENSIONS))
-    except ImportError:
-        patterns = "*.wav *.flac *.mp3 *.m4a *.ogg *.opus"
-    return f"Audio files ({patterns});;All files (*)"
-
-
-class MainWindow(QMainWindow):
+class MainWindow(ExportingWindow):
     file_shown = Signal(object)  # FileAnalysis now on screen
     segments_changed = Signal(object)  # list[Segment] now on screen
-    export_finished = Signal(object)  # ExportOutcome
-
-    _export_requested = Signal(object, object)
 
     def __init__(self, settings: Settings | None = None, notifier: Notifier | None = None,
                  player: Player | None = None, precision: Precision = "int8",
@@ -268,15 +251,6 @@ class MainWindow(QMainWindow):
                             self.score_action])
         self._rebuild_recent_menu()
 
-    def _build_export_thread(self) -> None:
-        self._export_thread = QThread(self)
-        self._export_thread.setObjectName("vaddesk-export")
-        self._export_worker = ExportWorker()
-        self._export_worker.moveToThread(self._export_thread)
-        self._export_requested.connect(self._export_worker.run_export)
-        self._export_worker.export_finished.connect(self._on_export_finished)
-        self._export_thread.start()
-
     def _connect(self) -> None:
         self.queue.item_changed.connect(self._on_item_changed)
         self.queue.item_finished.connect(self._on_item_finished)
@@ -318,7 +292,7 @@ class MainWindow(QMainWindow):
     def choose_files(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(self, "Open recordings",
                                                 self.settings.get_str(Key.LAST_OPEN_DIR),
-                                                _audio_filter())
+                                                audio_filter())
         if files:
             self.open_paths(files)
 
@@ -330,29 +304,7 @@ class MainWindow(QMainWindow):
 
     def open_paths(self, paths: list[str]) -> list[int]:
         """Queue files and folders (folders recursively); returns the new queue item ids."""
-        from vaddesk.audio.decode import find_audio_files
-
-        missing = [p for p in paths if not Path(p).exists()]
-        if missing:
-            self.notifier.error("Not found", "These paths do not exist:\n"
-                                + "\n".join(missing) + "\nCheck the name and try again.")
-        new_ids: list[int] = []
-        for raw in paths:
-            path = Path(raw)
-            if not path.exists():
-                continue
-            if path.is_dir():
-                found = find_audio_files([path], True)
-                if not found:
-                    self.notifier.error("No recordings found",
-                                        f"{path} holds no audio files vaddesk can read.")
-                for file, relpath in found:
-                    new_ids.append(self.queue.add(Path(file), Path(relpath)))
-                self.settings.set(Key.LAST_OPEN_DIR, str(path))
-            else:
-                new_ids.append(self.queue.add(path))
-                self.settings.set(Key.LAST_OPEN_DIR, str(path.parent))
-            self.settings.add_recent_file(str(path.resolve()))
+        new_ids = queue_paths(paths, self.queue, self.settings, self.notifier)
         self._rebuild_recent_menu()
         if new_ids:
             self._wanted_batch = list(new_ids)
@@ -542,87 +494,6 @@ class MainWindow(QMainWindow):
         assert self._current is not None
         info = self._current.info
         self.player.play(self._current.path, info.sample_rate, info.channels, start_ms, stop_ms)
-
-    # --- export ----------------------------------------------------------------------------
-    def export_current(self) -> None:
-        if self._current is None:
-            self.notifier.error("Nothing to export", "Open a recording and wait for its "
-                                "analysis to finish, then export.")
-            return
-        self._open_export_dialog(f"the {len(self._segments)} segments of "
-                                 f"{self._current.path.name}", all_files=False)
-
-    def export_all(self) -> None:
-        done = self.queue.done_items()
-        if not done:
-            self.notifier.error("Nothing to export", "No file in the queue has finished yet.")
-            return
-        self._open_export_dialog(f"{len(done)} finished file(s) with the current values",
-                                 all_files=True)
-
-    def _open_export_dialog(self, what: str, all_files: bool) -> None:
-        if self._export_busy:
-            self.notifier.error("Export running", "Wait for the current export to finish.")
-            return
-        default_dir = self.settings.get_str(Key.LAST_EXPORT_DIR)
-        if not default_dir and self._current is not None:
-            default_dir = str(self._current.path.parent)
-        formats = self.settings.get_list(Key.EXPORT_FORMATS) or list(DEFAULT_EXPORT_FORMATS)
-        dialog = ExportDialog(Path(default_dir or Path.home()), formats,
-                              self.settings.get_bool(Key.EXPORT_CLIPS, False),
-                              self.settings.get_int(Key.EXPORT_PAD_MS, 0), what, self)
-        dialog.accepted.connect(lambda: self._start_export(dialog.options(), all_files))
-        self.export_dialog = dialog
-        dialog.open()  # window-modal, never blocks the event loop
-
-    def _task(self, analysis: FileAnalysis, subdir: Path, stem: str, name: str,
-              segments: list[Segment] | None) -> ExportTask:
-        return ExportTask(analysis.info, analysis.track, analysis.precision, analysis.channel,
-                          self.preset_picker.current_name(), self._params, segments, subdir,
-                          stem, name)
-
-    def _start_export(self, options: ExportOptions, all_files: bool) -> None:
-        self.settings.set(Key.LAST_EXPORT_DIR, str(options.out_dir))
-        self.settings.set(Key.EXPORT_FORMATS, list(options.formats))
-        self.settings.set(Key.EXPORT_CLIPS, options.clips)
-        self.settings.set(Key.EXPORT_PAD_MS, options.pad_ms)
-        tasks: list[ExportTask] = []
-        try:
-            if all_files:
-                # Re-segmented with the current values in the export thread (segments=None):
-                # a folder of long files would cost the GUI thread seconds.
-                for item in self.queue.done_items():
-                    assert item.analysis is not None
-                    tasks.append(self._task(item.analysis, item.relpath.parent,
-                                            item.relpath.stem, str(item.relpath), None))
-            elif self._current is not None:
-                tasks.append(self._task(self._current, Path(), self._current.path.stem,
-                                        self._current.path.name, list(self._segments)))
-        except (ValueError, OSError) as exc:
-            self.notifier.error("Export failed", str(exc))
-            return
-        self._export_busy = True
-        self.statusBar().showMessage(f"Exporting {len(tasks)} file(s)…")
-        self._export_requested.emit(tasks, options)
-
-    def _on_export_finished(self, outcome: ExportOutcome) -> None:
-        self._export_busy = False
-        self.statusBar().clearMessage()
-        folder = outcome.options.out_dir
-        if outcome.failures:
-            lines = "\n".join(f"• {name}: {reason}" for name, reason in outcome.failures)
-            self.notifier.error("Export incomplete",
-                                f"Wrote {len(outcome.written)} file(s) to {folder}; these "
-                                f"failed:\n{lines}")
-        else:
-            self.notifier.info("Export finished",
-                               f"Wrote {len(outcome.written)} file(s) to {folder}",
-                               {"Open folder": lambda: self.open_folder(folder)})
-        self.export_finished.emit(outcome)
-
-    def open_folder(self, folder: Path) -> None:
-        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
-            self.notifier.error("Cannot open folder", f"No file manager opened {folder}.")
 
     # --- frame timer, title, status --------------------------------------------------------
     def _on_frame(self) -> None:

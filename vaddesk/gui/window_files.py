@@ -1,0 +1,48 @@
+"""Opening recordings from the main window: the file-dialog filter and queueing of paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vaddesk.audio.decode import AUDIO_EXTENSIONS, find_audio_files
+from vaddesk.gui.analysis_queue import AnalysisQueue
+from vaddesk.gui.notifier import Notifier
+from vaddesk.gui.settings import Key, Settings
+
+
+def audio_filter() -> str:
+    """The file dialog's name filter: every extension the decoder reads, then all files."""
+    patterns = " ".join(f"*{e}" if e.startswith(".") else f"*.{e}"
+                        for e in sorted(AUDIO_EXTENSIONS))
+    return f"Audio files ({patterns});;All files (*)"
+
+
+def queue_paths(paths: list[str], queue: AnalysisQueue, settings: Settings,
+                notifier: Notifier) -> list[int]:
+    """Queue files and folders (folders recursively); returns the new queue item ids.
+
+    Missing paths and folders without recordings are reported; the rest are still queued.
+    The last folder opened and the recent-files list are remembered in ``settings``.
+    """
+    missing = [p for p in paths if not Path(p).exists()]
+    if missing:
+        notifier.error("Not found", "These paths do not exist:\n"
+                       + "\n".join(missing) + "\nCheck the name and try again.")
+    new_ids: list[int] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            continue
+        if path.is_dir():
+            found = find_audio_files([path], True)
+            if not found:
+                notifier.error("No recordings found",
+                               f"{path} holds no audio files vaddesk can read.")
+            for file, relpath in found:
+                new_ids.append(queue.add(Path(file), Path(relpath)))
+            settings.set(Key.LAST_OPEN_DIR, str(path))
+        else:
+            new_ids.append(queue.add(path))
+            settings.set(Key.LAST_OPEN_DIR, str(path.parent))
+        settings.add_recent_file(str(path.resolve()))
+    return new_ids
