@@ -137,9 +137,9 @@ def _run(name: str, check: Callable[[], str], results: list[CheckResult]) -> boo
 
 
 def check_frontend() -> str:
-    from vaddesk.core import frontend
+    from vaddesk.core import fbank_native
 
-    where = frontend.native_module_file()
+    where = fbank_native.native_module_file()
     if where is None:
         raise SelfTestError(
             "the compiled fbank (vaddesk/core/_fbank.c) is missing: vaddesk works, but its "

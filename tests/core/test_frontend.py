@@ -4,13 +4,15 @@ Real speech: espeak-ng sentences over white noise, generated per test session. T
 frontend (the default, ``fbank="exact"``) equals the reference's features and energies bit for
 bit. Every step of the numpy replay (``fbank="numpy"``) is checked bit for bit against knf's
 own pieces; its features equal the reference's except where glibc's logf (not correctly
-rounded) differs from a rounded double log by one ulp; the ``fbank="knf"`` path is exact.
+rounded) differs from a rounded double log by one ulp; knf itself run through the streaming
+frontend (tests/support/fbank_backends.py) is exact.
 """
 
 from __future__ import annotations
 
 import math
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +24,17 @@ import soxr
 from funasr_onnx.utils.e2e_vad import E2EVadModel
 from funasr_onnx.utils.frontend import WavFrontend
 
+from tests.support.fbank_backends import log_fbank_fast, log_fbank_knf
 from vaddesk import paths
-from vaddesk.core import frontend as fe
-from vaddesk.core.frontend import StreamingFrontend, compute_features
+from vaddesk.core import fbank_native, fbank_replay, fbank_tables
+from vaddesk.core.frontend import FbankBackend, StreamingFrontend, compute_features
 
 SR = 16_000
 CMVN = paths.model_file("am.mvn")
 # Max |ours - reference| over the features (each O(1) after CMVN): one float32 ulp of a log-mel
 # value (~2e-6) times the CMVN scale (~0.16); measured 3e-7.
 FEATURE_TOLERANCE = 1e-6
-# The double-precision FFT of fbank="fast": measured ~4e-5.
+# The double-precision FFT of log_fbank_fast: measured ~4e-5.
 FAST_TOLERANCE = 2e-4
 
 
@@ -93,9 +96,9 @@ def _knf_power(rfft: Any, frame: np.ndarray) -> np.ndarray:
     return power
 
 def test_compiled_frontend_is_built() -> None:
-    # hatch_build.py compiles vaddesk/core/_fbank.c at install; without it vaddesk still
+    # setup.py compiles vaddesk/core/_fbank.c at install; without it vaddesk still
     # works (numpy replay) but several times slower, which an install must not hide.
-    assert fe.native_available(), (
+    assert fbank_native.native_available(), (
         "vaddesk/core/_fbank.c was not compiled: install gcc and the Python headers "
         "(packaging/install.sh does) and reinstall"
     )
@@ -119,7 +122,7 @@ def test_numpy_replay_matches_reference(speech: np.ndarray) -> None:
     assert np.mean(diff > 0) < 1e-3  # only the rare logf ulps
     assert np.mean(diff > 0) > 0  # ... which this clip has: the test can tell the paths apart
     np.testing.assert_array_equal(out.energy_db, compute_features(speech).energy_db)
-    fast = compute_features(speech, fbank="fast")
+    fast = compute_features(speech, fbank=log_fbank_fast)
     assert np.abs(fast.features - ref).max() < FAST_TOLERANCE
 
 
@@ -127,8 +130,8 @@ def test_fft_is_bit_identical_to_knf(speech: np.ndarray) -> None:
     """Our replay of knf's KissFFT gives knf's Rfft output bit for bit (as power spectra)."""
     clip = speech[2 * SR : 3 * SR]
     n = 1 + (clip.shape[0] - 400) // 160
-    windowed = fe._windowed_frames(fe._frames_view(clip, n))  # (400, n)
-    ours = fe._kiss_power(windowed)
+    windowed = fbank_replay.windowed_frames(fbank_replay.frames_view(clip, n))  # (400, n)
+    ours = fbank_replay.kiss_power(windowed)
     rfft = knf.Rfft(512)
     for t in range(n):
         power = _knf_power(rfft, windowed[:, t])
@@ -137,7 +140,7 @@ def test_fft_is_bit_identical_to_knf(speech: np.ndarray) -> None:
 
 def test_knf_backend_is_bit_exact(speech: np.ndarray) -> None:
     clip = speech[: 3 * SR]
-    out = compute_features(clip, fbank="knf")
+    out = compute_features(clip, fbank=log_fbank_knf)
     np.testing.assert_array_equal(out.features, _reference_features(clip))
 
 
@@ -155,14 +158,14 @@ def test_mel_weights_equal_knf() -> None:
     frame_opts.window_type = "hamming"
     frame_opts.dither = 0.0
     expected = knf.MelBanks(opts, frame_opts, 1.0).get_matrix()
-    np.testing.assert_array_equal(fe.mel_weight_matrix(), expected)
+    np.testing.assert_array_equal(fbank_tables.mel_weight_matrix(), expected)
 
 
 def test_every_step_is_knf_exact(speech: np.ndarray) -> None:
     """Our windowed frames through knf's own FFT and mel banks give knf's fbank (<= 1 ulp)."""
     clip = speech[SR : 2 * SR]
     n = 1 + (clip.shape[0] - 400) // 160
-    windowed = fe._windowed_frames(fe._frames_view(clip, n))  # (400, n)
+    windowed = fbank_replay.windowed_frames(fbank_replay.frames_view(clip, n))  # (400, n)
     fbank_opts = knf.FbankOptions()
     fbank_opts.frame_opts.dither = 0.0
     fbank_opts.frame_opts.window_type = "hamming"
@@ -176,7 +179,7 @@ def test_every_step_is_knf_exact(speech: np.ndarray) -> None:
     rfft = knf.Rfft(512)
     for t in range(0, n, 7):
         power = _knf_power(rfft, windowed[:, t])
-        ours = fe._mel_log(power[:, None].copy())[:, 0]
+        ours = fbank_replay.mel_log(power[:, None].copy())[:, 0]
         # mel sums: bit-identical to knf's MelBanks.compute
         knf_mel = np.maximum(banks.compute(power), np.float32(np.finfo(np.float32).eps))
         np.testing.assert_array_equal(ours, np.log(knf_mel.astype(np.float64)).astype(np.float32))
@@ -186,7 +189,7 @@ def test_every_step_is_knf_exact(speech: np.ndarray) -> None:
 
 
 def _stream(
-    samples: np.ndarray, sizes: list[int], fbank: fe.FbankBackend = "exact"
+    samples: np.ndarray, sizes: list[int], fbank: FbankBackend = "exact"
 ) -> tuple[np.ndarray, np.ndarray]:
     front = StreamingFrontend(fbank=fbank)
     feats: list[np.ndarray] = []
@@ -221,7 +224,7 @@ def test_one_sample_chunks_are_bitwise_identical(speech: np.ndarray) -> None:
     ("seed", "fbank"), [(0, "exact"), (1, "exact"), (2, "exact"), (1, "numpy"), (2, "numpy")]
 )
 def test_random_chunkings_are_bitwise_identical(
-    speech: np.ndarray, seed: int, fbank: fe.FbankBackend
+    speech: np.ndarray, seed: int, fbank: FbankBackend
 ) -> None:
     whole = compute_features(speech, fbank=fbank)
     rng = np.random.default_rng(seed)
@@ -304,3 +307,19 @@ def test_compiled_frontend_rejects_wrong_buffers() -> None:
         _fbank.fbank(samples, 2, mel, energy, np.zeros(80))
     with pytest.raises(ValueError, match="n_frames must be >= 0"):
         _fbank.fbank(samples, -1, mel, energy)
+
+
+def test_importing_the_frontend_does_not_import_onnxruntime() -> None:
+    """The frontend checks am.mvn against the manifest (core/manifest.py, standard library
+    only): importing it must not load onnxruntime (~100 ms and ~60 MB) for a caller that only
+    wants features. A fresh interpreter, since this one has loaded it already."""
+    code = (
+        "import sys, vaddesk.core.frontend, vaddesk.core.manifest\n"
+        "assert 'onnxruntime' not in sys.modules, 'onnxruntime was imported'\n"
+        "import vaddesk.core.model\n"
+        "assert 'onnxruntime' in sys.modules  # the check can see an import\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr

@@ -14,8 +14,6 @@ is NOT thread-safe. Use one ``VadModel`` per stream (and per thread).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +23,33 @@ import numpy as np
 import onnxruntime as ort
 
 from vaddesk import paths
+from vaddesk.core.manifest import (
+    MANIFEST_FILE,
+    ModelFileError,
+    load_manifest,
+    sha256_file,
+    verify_model_file,
+)
+
+# The manifest checks live in core/manifest.py (no onnxruntime there); these names stay
+# importable from here, where callers of the model have always found them.
+__all__ = [
+    "BLOCK_FRAMES",
+    "CACHE_SHAPE",
+    "FEATURE_DIM",
+    "MANIFEST_FILE",
+    "MODEL_FILES",
+    "NUM_CACHES",
+    "ModelFileError",
+    "ModelInfo",
+    "Precision",
+    "VadModel",
+    "load_manifest",
+    "make_session",
+    "model_info",
+    "sha256_file",
+    "verify_model_file",
+]
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +59,6 @@ MODEL_FILES: Final[dict[str, str]] = {
     "int8": "fsmn-vad-int8.onnx",
     "fp32": "fsmn-vad-fp32.onnx",
 }
-MANIFEST_FILE: Final = "manifest.json"
 FEATURE_DIM: Final = 400
 NUM_CACHES: Final = 4
 CACHE_SHAPE: Final = (1, 128, 19, 1)
@@ -42,15 +66,6 @@ BLOCK_FRAMES: Final = 512
 """Frames per network call. ORT's per-frame cost grows for very long inputs (cache misses:
 ~12 us/frame at 1000 frames but ~19 us/frame at 18000 here), so long inputs go in blocks.
 The split does not change any score: the caches carry the context across calls."""
-
-_REBUILD_HINT: Final = (
-    "Reinstall vaddesk to restore the shipped models; if you rebuilt the INT8 model on purpose "
-    "(python models/build_int8.py), update its entry in models/manifest.json."
-)
-
-
-class ModelFileError(RuntimeError):
-    """A model file is missing or its content is not the one vaddesk was released with."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,56 +75,6 @@ class ModelInfo:
     sha256: str
     path: Path
     size_bytes: int
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def load_manifest(models_dir: Path | None = None) -> dict[str, dict[str, object]]:
-    """``{file name: {"sha256": ..., "size_bytes": ...}}`` from models/manifest.json."""
-    path = (models_dir or paths.models_dir()) / MANIFEST_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ModelFileError(f"model manifest {path} is missing. {_REBUILD_HINT}") from exc
-    except (OSError, ValueError) as exc:
-        raise ModelFileError(
-            f"model manifest {path} is unreadable: {exc}. {_REBUILD_HINT}"
-        ) from exc
-    files = data.get("files") if isinstance(data, dict) else None
-    if not isinstance(files, dict):
-        raise ModelFileError(f"model manifest {path} has no 'files' table. {_REBUILD_HINT}")
-    return files
-
-
-def verify_model_file(path: Path, *, expected_name: str | None = None) -> str:
-    """Check ``path`` against the manifest entry for its name; return its sha256.
-
-    The manifest is the one in the folder holding ``path`` (the shipped models folder, or a
-    copy of it). Raises ModelFileError naming the file, the expected and the actual hash.
-    """
-    name = expected_name or path.name
-    if not path.is_file():
-        raise ModelFileError(f"model file {path} is missing. {_REBUILD_HINT}")
-    entry = load_manifest(path.parent).get(name)
-    if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str):
-        raise ModelFileError(
-            f"model file {path} is not listed in {path.parent / MANIFEST_FILE}. {_REBUILD_HINT}"
-        )
-    expected = str(entry["sha256"])
-    actual = sha256_file(path)
-    if actual != expected:
-        raise ModelFileError(
-            f"model file {path} is damaged or was replaced: sha256 is {actual}, "
-            f"expected {expected}. {_REBUILD_HINT}"
-        )
-    return actual
 
 
 def model_info(precision: Precision = "int8") -> ModelInfo:
