@@ -175,7 +175,7 @@ def test_json_document_has_everything_documented(fx_dir: Path, tmp_path: Path) -
     export_report(report, tmp_path, "talk", ["json"], clips=True)
     doc = json.loads((tmp_path / "talk.json").read_text("utf-8"))
     model = model_info("int8")
-    assert doc["schema"] == SCHEMA_ID == "vaddesk.segments" and doc["schema_version"] == 1
+    assert doc["schema"] == SCHEMA_ID == "vaddesk.segments" and doc["schema_version"] == 2
     assert doc["source"] == {"path": str(path.absolute()), "duration_ms": 17_932,
                              "sample_rate": 44_100, "channels": 2, "format": "WAV",
                              "codec": "PCM_16", "channel": None}
@@ -185,10 +185,19 @@ def test_json_document_has_everything_documented(fx_dir: Path, tmp_path: Path) -
     assert doc["parameters"] == get_preset("meeting").params.to_dict()
     assert set(doc["parameters"]) == set(VadParams().to_dict())
     assert doc["segments"][1] == {"index": 2, "start_ms": 3_705, "end_ms": 5_200,
-                                  "duration_ms": 1_495, "clip": "talk_002_3705-5200.wav"}
+                                  "duration_ms": 1_495, "clip": "talk_002_3705-5200.wav",
+                                  "channel": None, "speaker": None}
     assert doc["speech_ms"] == sum(s.duration_ms for s in SEGMENTS)
     assert report_to_json(report)["segments"][0] == {"index": 1, "start_ms": 700,
-                                                     "end_ms": 3_110, "duration_ms": 2_410}
+                                                     "end_ms": 3_110, "duration_ms": 2_410,
+                                                     "channel": None, "speaker": None}
+    # v2: what was analysed, and talk time (one unnamed voice: a mix of both channels)
+    assert doc["channels"] == [{"index": None, "speaker": None,
+                                "source": "all 2 channels mixed"}]
+    # SEGMENTS: 700-3110, 3705-5200, 5200-5210, 16003-17999 -> 2410+1495+10+1996 = 5911 ms
+    assert doc["stats"] == {"any_speech_ms": 5_911, "overlap_ms": 0, "speakers": [
+        {"speaker": None, "channel": None, "speech_ms": 5_911, "share": 1.0, "turns": 1,
+         "longest_turn_ms": 17_999 - 700}]}
 
 
 # ---- clips ------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from vaddesk.core.presets import DEFAULT_PRESET
 
 if TYPE_CHECKING:  # imported lazily at run time: `vaddesk --version` must stay instant
+    from vaddesk.core.talk_stats import TalkStats
     from vaddesk.pipeline.batch import BatchEvent, BatchItem, BatchOptions, FileResult
 
 EXIT_OK = 0
@@ -24,7 +25,8 @@ Find the speech in recordings and write, for each input, its segments as JSON (a
 request, Audacity labels, RTTM, SRT, WebVTT, CSV and one WAV clip per segment).
 
 Any recording works: wav, flac, ogg, opus, mp3, m4a, aac, mp4, webm, wma, aiff ... at any
-sample rate, mono, stereo or more channels (mixed down unless --channel is given).
+sample rate, mono, stereo or more channels (mixed down unless --channel is given, or each
+channel analysed on its own as one speaker with --per-channel).
 """
 
 EPILOG = f"""\
@@ -37,6 +39,8 @@ examples:
       also one WAV per segment (original rate and channels), 200 ms extra each side
   vaddesk segment talk.wav --set max_end_silence_ms=800 --set speech_noise_thres=0.7 \\
       --json-out talk-strict.json
+  vaddesk segment call.wav --per-channel --speakers "Agent,Customer" --formats json,srt
+      each channel on its own: segments say who spoke, the summary gives talk time
   vaddesk presets        lists the presets and every parameter value
 
 outputs (per input, in --out DIR or beside the input):
@@ -69,6 +73,13 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     parser.add_argument("--channel", type=int, default=None, metavar="N",
                         help="analyse only channel N (0 = first/left, 1 = second/right); "
                              "default: mix all channels")
+    parser.add_argument("--per-channel", action="store_true",
+                        help="analyse each channel on its own, one speaker per channel "
+                             "(segments may overlap in time); adds talk-time stats")
+    parser.add_argument("--speakers", default=None, metavar="A,B,...",
+                        help="names of the channels' speakers in order, with --per-channel "
+                             "(default: Channel 1, Channel 2 ...; You, Others for a "
+                             "vaddesk recording with computer audio)")
     parser.add_argument("--out", type=Path, default=None, metavar="DIR",
                         help="write outputs under DIR, mirroring sub-folders of folder inputs "
                              "(default: beside each input)")
@@ -81,6 +92,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                         help="also write each segment as a WAV clip cut from the original audio")
     parser.add_argument("--pad-ms", type=int, default=0, metavar="N",
                         help="extend each clip by N ms on both sides (clips only; default 0)")
+    parser.add_argument("--clips-all-channels", action="store_true",
+                        help="with --per-channel, clips keep every channel (default: only "
+                             "the channel the segment was found on)")
     parser.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
                         help=f"files processed in parallel (default: cores = {os.cpu_count()})")
     parser.add_argument("--overwrite", action="store_true",
@@ -126,9 +140,31 @@ def _options(args: argparse.Namespace) -> BatchOptions:
         raise UsageError(f"--channel counts from 0, got {args.channel}")
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs must be 1 or more, got {args.jobs}")
+    if args.per_channel and args.channel is not None:
+        raise UsageError("--per-channel analyses every channel; --channel picks one: "
+                         "use one of them")
+    speakers = _speakers(args.speakers)
+    if speakers is not None and not args.per_channel:
+        raise UsageError("--speakers names the channels of --per-channel: add --per-channel")
     return BatchOptions(params=params, preset=preset.name, precision=args.precision,
                         formats=_formats(args.formats, args.json_out), clips=args.clips,
-                        pad_ms=args.pad_ms, overwrite=args.overwrite, channel=args.channel)
+                        pad_ms=args.pad_ms, overwrite=args.overwrite, channel=args.channel,
+                        per_channel=args.per_channel, speakers=speakers,
+                        clips_all_channels=args.clips_all_channels)
+
+
+def _speakers(raw: str | None) -> tuple[str, ...] | None:
+    if raw is None:
+        return None
+    names = tuple(n.strip() for n in raw.split(","))
+    if not all(names):
+        raise UsageError(f"--speakers {raw!r} has an empty name: give names separated by "
+                         "commas, e.g. --speakers \"Agent,Customer\"")
+    doubled = sorted({n for n in names if names.count(n) > 1})
+    if doubled:
+        raise UsageError(f"--speakers names {', '.join(doubled)} twice: each channel needs "
+                         "its own name")
+    return names
 
 
 def run(args: argparse.Namespace) -> int:
@@ -183,7 +219,13 @@ def print_summary(results: list[FileResult], elapsed_s: float, out: TextIO) -> N
     out.write(f"{len(ok)} of {len(results)} files segmented: {_hms(audio_ms)} of audio, "
               f"{sum(r.num_segments for r in ok)} segments ({_hms(speech_ms)} of speech) "
               f"in {_hms(elapsed_s * 1000)} ({speed:.0f}x real time)\n")
+    for r in ok:
+        for note in r.notes:
+            out.write(f"note: {r.item.path}: {note}\n")
     if len(results) == 1 and ok:
+        stats = ok[0].stats
+        if stats is not None and len(stats.speakers) > 1:
+            write_stats(stats, out)
         for path in ok[0].outputs:
             if not path.name.endswith(".wav"):
                 out.write(f"  wrote {path}\n")
@@ -195,6 +237,16 @@ def print_summary(results: list[FileResult], elapsed_s: float, out: TextIO) -> N
         for r in failed:
             out.write(f"  {r.item.path}: {r.error}\n")
     out.flush()
+
+
+def write_stats(stats: TalkStats, out: TextIO) -> None:
+    """Talk time per speaker, one line each, then the crosstalk."""
+    width = max(len(s.speaker) for s in stats.speakers)
+    for s in stats.speakers:
+        out.write(f"  {s.speaker:<{width}}  {_hms(s.speech_ms):>13} speech "
+                  f"({s.share * 100:4.1f} %), {s.turns} turn{'s' if s.turns != 1 else ''}, "
+                  f"longest {_hms(s.longest_turn_ms)}\n")
+    out.write(f"  both at once {_hms(stats.overlap_ms)}\n")
 
 
 class ProgressBar:

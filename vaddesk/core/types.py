@@ -19,14 +19,33 @@ FRAME_LENGTH_SAMPLES: Final = 400  # 25 ms analysis window
 
 @dataclass(frozen=True, slots=True)
 class Segment:
-    """A stretch of speech, in integer milliseconds from the start of the stream."""
+    """A stretch of speech, in integer milliseconds from the start of the stream.
+
+    ``channel`` (0-based) and ``speaker`` are set when each channel of a recording is analysed
+    on its own (one speaker per channel); the engine itself leaves them None.
+    """
 
     start_ms: int
     end_ms: int
+    channel: int | None = None
+    speaker: str | None = None
 
     @property
     def duration_ms(self) -> int:
         return self.end_ms - self.start_ms
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelInfo:
+    """One analysed channel of a recording: which one, whose voice, where it came from.
+
+    ``index`` is None for a downmix of all channels; ``source`` describes it for people
+    ("microphone", "computer audio", "channel 2 of 2", "all 2 channels mixed").
+    """
+
+    index: int | None
+    speaker: str | None
+    source: str
 
 
 @dataclass(frozen=True, slots=True)

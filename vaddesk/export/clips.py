@@ -1,5 +1,8 @@
 """WAV clips cut from the ORIGINAL recording (its own rate and channels), sample-exact.
 
+A segment found on one channel (its `channel` is set) is cut from that channel alone (a mono
+clip) unless every channel is asked for: in a two-sided call the other side is another voice.
+
 Rounding, documented in the README: a time t ms maps to sample floor(t * rate / 1000). A clip
 of segment [start_ms, end_ms) with padding p covers samples
 [floor((start_ms - p) * rate / 1000), floor((end_ms + p) * rate / 1000)), clamped to the file.
@@ -67,12 +70,24 @@ def clip_subtype(reader: AudioReader) -> tuple[str, str]:
 
 
 def write_clips(reader: AudioReader, segments: Sequence[Segment], paths: Sequence[Path],
-                pad_ms: int = 0) -> list[Path]:
-    """Write one WAV per segment to `paths` (atomically) in a single pass over `reader`."""
+                pad_ms: int = 0, all_channels: bool = False) -> list[Path]:
+    """Write one WAV per segment to `paths` (atomically) in a single pass over `reader`.
+
+    Segments with a `channel` get a mono clip of that channel unless `all_channels`.
+    """
     if len(paths) != len(segments):
         raise ValueError(f"{len(paths)} paths for {len(segments)} segments")
     info = reader.info
-    rate, channels = info.sample_rate, info.channels
+    rate = info.sample_rate
+    picks: list[slice] = []
+    for seg in segments:
+        if seg.channel is None or all_channels or info.channels == 1:
+            picks.append(slice(None))
+        elif 0 <= seg.channel < info.channels:
+            picks.append(slice(seg.channel, seg.channel + 1))
+        else:
+            raise ValueError(f"segment on channel {seg.channel}, but the recording has "
+                             f"{info.channels} channels")
     subtype, dtype = clip_subtype(reader)
     # The header's length can be an estimate (lossy): clamp to a huge value, the pass ends
     # the clips where the audio really ends.
@@ -80,11 +95,11 @@ def write_clips(reader: AudioReader, segments: Sequence[Segment], paths: Sequenc
     order = sorted(range(len(spans)), key=lambda i: spans[i].start_frame)
     pending: dict[int, tuple[PendingFile, sf.SoundFile]] = {}
     written: list[Path] = []
-    bytes_per_frame = channels * 8
 
     def open_clip(i: int) -> None:
         target = PendingFile(paths[i])
-        size = (spans[i].stop_frame - spans[i].start_frame) * bytes_per_frame
+        channels = len(range(info.channels)[picks[i]])
+        size = (spans[i].stop_frame - spans[i].start_frame) * channels * 8
         fmt = "RF64" if size > _WAV_LIMIT_BYTES else "WAV"
         handle = sf.SoundFile(str(target.tmp), "w", samplerate=rate, channels=channels,
                               format=fmt, subtype=subtype)
@@ -106,7 +121,7 @@ def write_clips(reader: AudioReader, segments: Sequence[Segment], paths: Sequenc
                 span = spans[i]
                 lo, hi = max(span.start_frame, position), min(span.stop_frame, end)
                 if hi > lo:
-                    piece = block[lo - position:hi - position]
+                    piece = block[lo - position:hi - position, picks[i]]
                     if subtype == "PCM_16" and dtype == "float32":
                         # Lossy decoders overshoot 1.0 a little; libsndfile would wrap around.
                         piece = np.clip(piece, -1.0, 32767 / 32768)

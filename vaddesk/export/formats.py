@@ -49,9 +49,18 @@ def render_json(doc: dict[str, Any]) -> str:
         return json.dumps(doc, indent=2, ensure_ascii=True) + "\n"
 
 
+def _label(segment: Segment) -> str:
+    """The text naming a segment's voice: the speaker when known, else "speech"."""
+    return segment.speaker if segment.speaker else LABEL
+
+
 def render_audacity(segments: Sequence[Segment]) -> str:
-    """Audacity label track: `start<TAB>end<TAB>label` in seconds, one line per segment."""
-    return "".join(f"{seconds(s.start_ms)}\t{seconds(s.end_ms)}\t{LABEL} {i}\n"
+    """Audacity label track: `start<TAB>end<TAB>label` in seconds, one line per segment.
+
+    The label is `speech N`, or `<speaker> N` when segments carry a speaker (overlapping
+    labels are fine: Audacity stacks them).
+    """
+    return "".join(f"{seconds(s.start_ms)}\t{seconds(s.end_ms)}\t{_label(s)} {i}\n"
                    for i, s in enumerate(segments, 1))
 
 
@@ -61,24 +70,35 @@ def rttm_uri(stem: str) -> str:
 
 
 def render_rttm(segments: Sequence[Segment], uri: str) -> str:
-    """NIST RTTM: `SPEAKER <uri> 1 <start> <dur> <NA> <NA> speech <NA> <NA>` (seconds)."""
+    """NIST RTTM: `SPEAKER <uri> <chan> <start> <dur> <NA> <NA> <name> <NA> <NA>` (seconds).
+
+    <name> is the speaker (whitespace -> `_`) or `speech`; <chan> is the 1-based channel the
+    segment was found on (1 for a mono or mixed analysis).
+    """
     uri = rttm_uri(uri)
-    return "".join(f"SPEAKER {uri} 1 {seconds(s.start_ms)} {seconds(s.duration_ms)} "
-                   f"<NA> <NA> {LABEL} <NA> <NA>\n" for s in segments)
+    return "".join(f"SPEAKER {uri} {1 if s.channel is None else s.channel + 1} "
+                   f"{seconds(s.start_ms)} {seconds(s.duration_ms)} "
+                   f"<NA> <NA> {rttm_uri(_label(s))} <NA> <NA>\n" for s in segments)
+
+
+def _cue_text(segment: Segment, index: int) -> str:
+    # A speaker's name alone is what a subtitle shows; "speech N" keeps v1's numbered cues.
+    return segment.speaker if segment.speaker else f"{LABEL} {index}"
 
 
 def render_srt(segments: Sequence[Segment]) -> str:
-    return "".join(f"{i}\n{clock(s.start_ms, ',')} --> {clock(s.end_ms, ',')}\n{LABEL} {i}\n\n"
-                   for i, s in enumerate(segments, 1))
+    return "".join(f"{i}\n{clock(s.start_ms, ',')} --> {clock(s.end_ms, ',')}\n"
+                   f"{_cue_text(s, i)}\n\n" for i, s in enumerate(segments, 1))
 
 
 def render_vtt(segments: Sequence[Segment]) -> str:
-    cues = "".join(f"{i}\n{clock(s.start_ms, '.')} --> {clock(s.end_ms, '.')}\n{LABEL} {i}\n\n"
-                   for i, s in enumerate(segments, 1))
+    cues = "".join(f"{i}\n{clock(s.start_ms, '.')} --> {clock(s.end_ms, '.')}\n"
+                   f"{_cue_text(s, i)}\n\n" for i, s in enumerate(segments, 1))
     return "WEBVTT\n\n" + cues
 
 
-CSV_COLUMNS: Final = ("index", "start_ms", "end_ms", "duration_ms", "start_s", "end_s", "clip")
+CSV_COLUMNS: Final = ("index", "start_ms", "end_ms", "duration_ms", "start_s", "end_s", "clip",
+                      "channel", "speaker")
 
 
 def render_csv(segments: Sequence[Segment], clip_names: Sequence[str] | None = None) -> str:
@@ -88,7 +108,8 @@ def render_csv(segments: Sequence[Segment], clip_names: Sequence[str] | None = N
     for i, s in enumerate(segments, 1):
         clip = clip_names[i - 1] if clip_names is not None else ""
         writer.writerow([i, s.start_ms, s.end_ms, s.duration_ms, seconds(s.start_ms),
-                         seconds(s.end_ms), clip])
+                         seconds(s.end_ms), clip, "" if s.channel is None else s.channel,
+                         s.speaker or ""])
     return buf.getvalue()
 
 

@@ -70,8 +70,12 @@ def existing_outputs(plan: OutputPlan, stem: str) -> list[Path]:
 
 def export_report(report: SegmentationReport, out_dir: Path, stem: str, formats: Iterable[str],
                   clips: bool = False, pad_ms: int = 0, overwrite: bool = False,
-                  json_path: Path | None = None) -> list[Path]:
+                  json_path: Path | None = None, clips_all_channels: bool = False
+                  ) -> list[Path]:
     """Write the requested formats (and clips) for one input; returns the written paths.
+
+    A segment found on one channel is clipped from that channel only (mono) unless
+    `clips_all_channels`.
 
     `json_path` sends the JSON to a chosen file instead of `<out_dir>/<stem>.json` (it is
     written when given, whether or not "json" is in `formats`). Raises OutputExistsError
@@ -91,7 +95,8 @@ def export_report(report: SegmentationReport, out_dir: Path, stem: str, formats:
     if plan.clips_dir is not None:
         plan.clips_dir.mkdir(parents=True, exist_ok=True)
         with open_audio(report.source.path) as reader:
-            written += write_clips(reader, report.segments, plan.clip_paths, pad_ms)
+            written += write_clips(reader, report.segments, plan.clip_paths, pad_ms,
+                                   clips_all_channels)
         clip_names = [p.name for p in plan.clip_paths]
         _remove_stale_clips(plan, stem)
     segs = report.segments

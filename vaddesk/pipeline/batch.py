@@ -23,10 +23,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from vaddesk.audio.decode import AudioError, find_audio_files, open_audio
+from vaddesk.audio.channel_names import read_channel_names
+from vaddesk.audio.decode import AudioError, AudioInfo, find_audio_files, open_audio
 from vaddesk.core.params import VadParams
+from vaddesk.core.talk_stats import TalkStats
+from vaddesk.core.types import ChannelInfo, Segment
 from vaddesk.export import OutputExistsError, SegmentationReport, export_report
 from vaddesk.export.names import safe_stem
+from vaddesk.export.report import single_channel_info
 from vaddesk.export.writer import existing_before_run
 
 if TYPE_CHECKING:  # onnxruntime is imported only in the processes that segment
@@ -49,6 +53,9 @@ class BatchOptions:
     pad_ms: int = 0
     overwrite: bool = False
     channel: int | None = None  # 0-based; None = downmix all channels
+    per_channel: bool = False   # each channel analysed on its own, one speaker per channel
+    speakers: tuple[str, ...] | None = None  # names of the channels, in order (per_channel)
+    clips_all_channels: bool = False  # clips keep every channel (default: the segment's own)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +76,8 @@ class FileResult:
     speech_ms: int = 0
     outputs: list[Path] = field(default_factory=list)
     elapsed_s: float = 0.0
+    notes: tuple[str, ...] = ()       # things the user should know about a result that is ok
+    stats: TalkStats | None = None    # talk time per speaker (ok results)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +142,63 @@ def _model(precision: Precision) -> ModelInfo:
     return model_info(precision)
 
 
+class SpeakerCountError(ValueError):
+    """--speakers names a different number of speakers than the file has channels."""
+
+
+def channel_speakers(path: Path, num_channels: int, names: tuple[str, ...] | None
+                     ) -> tuple[ChannelInfo, ...]:
+    """Who speaks on each channel: the given names, those a vaddesk recording stores
+    (You, Others), or Channel 1, Channel 2 ..."""
+    if names is not None and len(names) != num_channels:
+        raise SpeakerCountError(
+            f"--speakers names {len(names)} speaker{'s' if len(names) != 1 else ''} "
+            f"({', '.join(names)}) but the file has {num_channels} "
+            f"channel{'s' if num_channels != 1 else ''}")
+    stored = read_channel_names(path)
+    if names is None:
+        names = stored.speakers if stored is not None and \
+            len(stored.speakers) == num_channels else \
+            tuple(f"Channel {c + 1}" for c in range(num_channels))
+    sources = stored.sources if stored is not None and len(stored.sources) == num_channels \
+        else tuple("mono" if num_channels == 1 else f"channel {c + 1} of {num_channels}"
+                   for c in range(num_channels))
+    return tuple(ChannelInfo(c, names[c], sources[c]) for c in range(num_channels))
+
+
+def _segment_channels(item: BatchItem, options: BatchOptions,
+                      progress: Callable[[int], None] | None
+                      ) -> tuple[AudioInfo, list[Segment], tuple[ChannelInfo, ...]]:
+    """Every channel segmented on its own (one decode pass each: memory stays one block);
+    segments sorted by start, each carrying its channel and speaker."""
+    from vaddesk.core.engine import segment_blocks  # onnxruntime only where needed
+
+    with open_audio(item.path) as reader:
+        num_channels = reader.info.channels
+    infos = channel_speakers(item.path, num_channels, options.speakers)
+    found: list[Segment] = []
+    info: AudioInfo | None = None
+    for chan in infos:
+        assert chan.index is not None
+        with open_audio(item.path) as reader:
+            samples_cb = None
+            if progress is not None:
+                def samples_cb(samples: int, report_cb: Callable[[int], None] = progress,
+                               done_ms: int = chan.index * reader.info.duration_ms) -> None:
+                    # the file is read once per channel: progress is the mean over passes
+                    report_cb((done_ms + samples // 16) // num_channels)
+
+            result = segment_blocks(reader.blocks_16k(BLOCK_MS, chan.index), options.params,
+                                    precision=options.precision, threads=1,
+                                    progress=samples_cb)
+            info = reader.info
+        found += [Segment(s.start_ms, s.end_ms, chan.index, chan.speaker)
+                  for s in result.segments]
+    assert info is not None
+    found.sort(key=lambda s: (s.start_ms, s.channel or 0, s.end_ms))
+    return info, found, infos
+
+
 def process_file(item: BatchItem, options: BatchOptions,
                  progress: Callable[[int], None] | None = None) -> FileResult:
     """Decode, segment and export one file; problems become a failed result, never raise."""
@@ -143,28 +209,38 @@ def process_file(item: BatchItem, options: BatchOptions,
     def failed(reason: str) -> FileResult:
         return FileResult(item, False, reason, elapsed_s=time.perf_counter() - started)
 
+    notes: list[str] = []
     try:
         existing = existing_before_run(item.out_dir, item.stem, options.formats, options.clips,
                                        item.json_path)
         if existing and not options.overwrite:
             raise OutputExistsError(existing)
-        with open_audio(item.path) as reader:
-            samples_cb = None
-            if progress is not None:
-                report_cb = progress
+        if options.per_channel:
+            info, segments, channels = _segment_channels(item, options, progress)
+            if info.channels == 1:
+                notes.append("mono file: --per-channel found one channel, analysed as one "
+                             f"speaker ({channels[0].speaker})")
+        else:
+            with open_audio(item.path) as reader:
+                samples_cb = None
+                if progress is not None:
+                    report_cb = progress
 
-                def samples_cb(samples: int) -> None:
-                    report_cb(samples // 16)
+                    def samples_cb(samples: int) -> None:
+                        report_cb(samples // 16)
 
-            result = segment_blocks(reader.blocks_16k(BLOCK_MS, options.channel),
-                                    options.params, precision=options.precision,
-                                    threads=1, progress=samples_cb)
-            info = reader.info  # exact length now that the whole file was read
+                result = segment_blocks(reader.blocks_16k(BLOCK_MS, options.channel),
+                                        options.params, precision=options.precision,
+                                        threads=1, progress=samples_cb)
+                info = reader.info  # exact length now that the whole file was read
+            segments = result.segments
+            channels = (single_channel_info(options.channel, info.channels),)
         report = SegmentationReport(info, _model(options.precision), options.preset,
-                                    options.params, result.segments, options.channel)
+                                    options.params, segments, options.channel, channels)
         outputs = export_report(report, item.out_dir, item.stem, options.formats,
                                 clips=options.clips, pad_ms=options.pad_ms,
-                                overwrite=options.overwrite, json_path=item.json_path)
+                                overwrite=options.overwrite, json_path=item.json_path,
+                                clips_all_channels=options.clips_all_channels)
     except AudioError as exc:
         return failed(exc.problem)
     except OutputExistsError as exc:
@@ -172,14 +248,14 @@ def process_file(item: BatchItem, options: BatchOptions,
     except OSError as exc:  # writing: disk full, permission denied on the output folder ...
         where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
         return failed(f"cannot write output: {exc.strerror or exc}{where}")
-    except ValueError as exc:  # the engine's checks on the audio
+    except ValueError as exc:  # the engine's checks on the audio; --speakers count
         return failed(str(exc))
     except Exception as exc:  # a bug: report it with the file and keep the batch going
         log.exception("unexpected error on %s", item.path)
         return failed(f"unexpected error: {exc!r}")
-    return FileResult(item, True, None, info.duration_ms, len(result.segments),
-                      sum(s.duration_ms for s in result.segments), outputs,
-                      time.perf_counter() - started)
+    return FileResult(item, True, None, info.duration_ms, len(segments),
+                      sum(s.duration_ms for s in segments), outputs,
+                      time.perf_counter() - started, tuple(notes), report.stats())
 
 
 # ---- parallel runner ----------------------------------------------------------------------------
