@@ -12,7 +12,7 @@ import logging
 import multiprocessing as mp
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import Any, Final
+from typing import Final, cast
 
 from PySide6.QtCore import QObject, Signal, Slot
 
@@ -22,6 +22,7 @@ from vaddesk.pipeline.analysis import (
     AnalysisJob,
     AnalysisProgress,
     FileAnalysis,
+    SharedJobId,
     serve,
 )
 
@@ -43,7 +44,7 @@ class AnalysisWorker(QObject):
         self._ctx = mp.get_context("spawn")
         # NB: a shared integer, written by the GUI thread (cancel) and read by the child
         # between blocks; -1 means nothing to cancel.
-        self._cancel_id: Any = self._ctx.Value("q", -1, lock=False)
+        self._cancel_id = cast(SharedJobId, self._ctx.Value("q", -1, lock=False))
         self._process: BaseProcess | None = None
         self._jobs: Connection | None = None
         self._events: Connection | None = None

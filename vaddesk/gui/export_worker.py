@@ -9,10 +9,11 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal, Slot
 
 from vaddesk.audio.decode import AudioInfo
-from vaddesk.core.engine import Precision, model_info, resegment
+from vaddesk.core.engine import Precision, resegment
 from vaddesk.core.params import VadParams
 from vaddesk.core.types import FrameTrack, Segment
 from vaddesk.export import OutputExistsError, SegmentationReport, export_report
+from vaddesk.pipeline.segmenting import file_report, model_of
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +46,8 @@ class ExportTask:
         segments = self.segments
         if segments is None:
             segments = list(resegment(self.track, self.params))
-        return SegmentationReport(source=self.info, model=model_info(self.precision),
-                                  preset=self.preset, params=self.params, segments=segments,
-                                  channel=self.channel)
+        return file_report(self.info, model_of(self.precision), self.preset, self.params,
+                           segments, self.channel)
 
 
 @dataclass(frozen=True)

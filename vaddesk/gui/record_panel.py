@@ -52,7 +52,7 @@ from vaddesk.core.presets import DEFAULT_PRESET, all_presets, get_preset
 from vaddesk.core.types import Segment
 from vaddesk.gui.live_bridge import LiveBridge
 from vaddesk.gui.live_plot import LivePlot
-from vaddesk.pipeline.live import LiveOptions, LiveSession, LiveSummary
+from vaddesk.pipeline.live import EngineFactory, LiveOptions, LiveSession, LiveSummary
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class RecordPanel(QWidget):
                  stream_factory: StreamFactory | None = None,
                  devices: Callable[[], Sequence[InputDevice]] | None = None,
                  recordings_dir: Path | None = None, fps: int = FPS_DEFAULT,
-                 engine_factory: Any = None) -> None:
+                 engine_factory: EngineFactory | None = None) -> None:
         super().__init__(parent)
         self._settings = settings if settings is not None else QSettings("vaddesk", "vaddesk")
         self._stream_factory = stream_factory

@@ -1,6 +1,7 @@
 """What one analysis does, Qt-free so it runs in the analysis worker *process*.
 
-Decode -> engine -> peak envelope, in one pass over the 16 kHz blocks. The GUI runs this in a
+Decode -> engine -> peak envelope, in one pass over the 16 kHz blocks, through the same
+:func:`vaddesk.pipeline.segmenting.segment_file` as the batch CLI. The GUI runs this in a
 spawned child process (see analysis_worker.py) rather than a thread: onnxruntime, numpy and
 the decoder hold Python's GIL for many short stretches, and with the model in a thread the GUI
 thread waited up to 40-90 ms for the GIL while a 60-minute file was analysed. In its own
@@ -13,23 +14,21 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, Final
+from typing import Final, Protocol
 
-import numpy as np
-
-from vaddesk.audio.decode import AudioInfo, open_audio
+from vaddesk.audio.decode import AudioInfo
 from vaddesk.audio.envelope import EnvelopeBuilder, PeakEnvelope
-from vaddesk.core.engine import Precision, segment_blocks
+from vaddesk.core.engine import Precision
 from vaddesk.core.params import VadParams
-from vaddesk.core.types import SAMPLE_RATE, FrameTrack, Segment
+from vaddesk.core.types import FrameTrack, Segment
+from vaddesk.pipeline.segmenting import AnalysisCancelled, segment_file
 
 log = logging.getLogger(__name__)
 
-BLOCK_MS: Final = 10_000
 PROGRESS_INTERVAL_S: Final = 0.1  # at most ten progress messages a second
 ENVELOPE_INTERVAL_S: Final = 1.0  # a partial waveform now and then while a long file runs
 PARTIAL_MIN_BIN_SAMPLES: Final = 2048  # partial envelopes carry only the coarse levels
@@ -80,49 +79,43 @@ class AnalysisCancelledEvent:
     job_id: int
 
 
-class AnalysisCancelled(Exception):
-    pass
+AnalysisEvent = AnalysisProgress | FileAnalysis | AnalysisFailure | AnalysisCancelledEvent
+"""What the analysis process sends back: progress now and then, then exactly one of the rest."""
+
+
+class SharedJobId(Protocol):
+    """A job id shared with the worker process (``multiprocessing.Value("q")``)."""
+
+    value: int
 
 
 def analyse(job: AnalysisJob, emit: Callable[[AnalysisProgress], None],
             cancelled: Callable[[], bool]) -> FileAnalysis:
     """Analyse one file; raises AnalysisCancelled, AudioError/ValueError/OSError."""
     builder = EnvelopeBuilder()
-    with open_audio(job.path) as reader:
-        info = reader.info
-        total_ms = int(info.duration_ms)
-        last_progress = last_envelope = time.monotonic()
+    last_progress = last_envelope = time.monotonic()
 
-        def blocks() -> Iterator[np.ndarray]:
-            for block in reader.blocks_16k(block_ms=BLOCK_MS, channel=job.channel):
-                if cancelled():
-                    raise AnalysisCancelled
-                builder.add(block)
-                yield block
+    def progress(done_ms: int, total_ms: int) -> None:
+        nonlocal last_progress, last_envelope
+        now = time.monotonic()
+        if now - last_progress < PROGRESS_INTERVAL_S:
+            return
+        last_progress = now
+        envelope = None
+        if now - last_envelope >= ENVELOPE_INTERVAL_S:
+            last_envelope = now
+            envelope = builder.snapshot().coarse(PARTIAL_MIN_BIN_SAMPLES)
+        emit(AnalysisProgress(job.job_id, done_ms, total_ms, envelope))
 
-        def progress(samples_done: int) -> None:
-            nonlocal last_progress, last_envelope
-            now = time.monotonic()
-            if now - last_progress < PROGRESS_INTERVAL_S:
-                return
-            last_progress = now
-            envelope = None
-            if now - last_envelope >= ENVELOPE_INTERVAL_S:
-                last_envelope = now
-                envelope = builder.snapshot().coarse(PARTIAL_MIN_BIN_SAMPLES)
-            emit(AnalysisProgress(job.job_id, samples_done * 1000 // SAMPLE_RATE, total_ms,
-                                  envelope))
-
-        result = segment_blocks(blocks(), job.params, precision=job.precision,
-                                progress=progress)
-        info = reader.info  # exact length after a full read (lossy formats)
-    return FileAnalysis(job.job_id, job.path, info, result.track, builder.finish(), job.params,
-                        list(result.segments), int(result.duration_ms), job.precision,
-                        job.channel)
+    done = segment_file(job.path, job.params, precision=job.precision, channel=job.channel,
+                        progress=progress, cancelled=cancelled, envelope=builder)
+    assert done.envelope is not None
+    return FileAnalysis(job.job_id, job.path, done.info, done.track, done.envelope, job.params,
+                        done.segments, done.duration_ms, job.precision, job.channel)
 
 
-def run_one(job: AnalysisJob, emit: Callable[[Any], None], cancelled: Callable[[], bool]
-            ) -> None:
+def run_one(job: AnalysisJob, emit: Callable[[AnalysisEvent], None],
+            cancelled: Callable[[], bool]) -> None:
     """Analyse and report exactly one final event: FileAnalysis, AnalysisFailure or
     AnalysisCancelledEvent. A bug fails this file, never the worker."""
     try:
@@ -138,7 +131,7 @@ def run_one(job: AnalysisJob, emit: Callable[[Any], None], cancelled: Callable[[
                              f"file\n{detail}"))
 
 
-def serve(jobs: Connection, events: Connection, cancel_id: Any) -> None:
+def serve(jobs: Connection, events: Connection, cancel_id: SharedJobId) -> None:
     """The worker process's loop: jobs in, events out, until a None job or a closed pipe.
 
     `cancel_id` is a shared integer: the id of the job the GUI wants stopped.
@@ -153,7 +146,7 @@ def serve(jobs: Connection, events: Connection, cancel_id: Any) -> None:
         run_one(job, events.send, _cancel_check(cancel_id, job.job_id))
 
 
-def _cancel_check(cancel_id: Any, job_id: int) -> Callable[[], bool]:
+def _cancel_check(cancel_id: SharedJobId, job_id: int) -> Callable[[], bool]:
     def cancelled() -> bool:
         return bool(cancel_id.value == job_id)
 

@@ -19,27 +19,24 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from functools import lru_cache
+from multiprocessing.queues import Queue
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import Final, TypeAlias
 
 from vaddesk.audio.channel_names import read_channel_names
 from vaddesk.audio.decode import AudioError, AudioInfo, find_audio_files, open_audio
+from vaddesk.core.model import Precision
 from vaddesk.core.params import VadParams
 from vaddesk.core.talk_stats import TalkStats
 from vaddesk.core.types import ChannelInfo, Segment
-from vaddesk.export import OutputExistsError, SegmentationReport, export_report
+from vaddesk.export import OutputExistsError, export_report
 from vaddesk.export.names import safe_stem
 from vaddesk.export.report import single_channel_info
 from vaddesk.export.writer import existing_before_run
-
-if TYPE_CHECKING:  # onnxruntime is imported only in the processes that segment
-    from vaddesk.core.model import ModelInfo, Precision
+from vaddesk.pipeline.segmenting import AnalysisCancelled, file_report, model_of, segment_file
 
 log = logging.getLogger(__name__)
 
-BLOCK_MS: Final = 30_000
-"""Decode/segment in 30 s blocks: the engine is fastest on large blocks, memory stays small."""
 PROGRESS_EVERY_S: Final = 0.5
 
 
@@ -135,13 +132,6 @@ def plan_items(inputs: Sequence[Path], recursive: bool, out_dir: Path | None = N
     return items
 
 
-@lru_cache(maxsize=2)
-def _model(precision: Precision) -> ModelInfo:
-    from vaddesk.core.engine import model_info
-
-    return model_info(precision)
-
-
 class SpeakerCountError(ValueError):
     """--speakers names a different number of speakers than the file has channels."""
 
@@ -167,12 +157,11 @@ def channel_speakers(path: Path, num_channels: int, names: tuple[str, ...] | Non
 
 
 def _segment_channels(item: BatchItem, options: BatchOptions,
-                      progress: Callable[[int], None] | None
+                      progress: Callable[[int], None] | None,
+                      cancelled: Callable[[], bool] | None
                       ) -> tuple[AudioInfo, list[Segment], tuple[ChannelInfo, ...]]:
     """Every channel segmented on its own (one decode pass each: memory stays one block);
     segments sorted by start, each carrying its channel and speaker."""
-    from vaddesk.core.engine import segment_blocks  # onnxruntime only where needed
-
     with open_audio(item.path) as reader:
         num_channels = reader.info.channels
     infos = channel_speakers(item.path, num_channels, options.speakers)
@@ -180,18 +169,18 @@ def _segment_channels(item: BatchItem, options: BatchOptions,
     info: AudioInfo | None = None
     for chan in infos:
         assert chan.index is not None
-        with open_audio(item.path) as reader:
-            samples_cb = None
-            if progress is not None:
-                def samples_cb(samples: int, report_cb: Callable[[int], None] = progress,
-                               done_ms: int = chan.index * reader.info.duration_ms) -> None:
-                    # the file is read once per channel: progress is the mean over passes
-                    report_cb((done_ms + samples // 16) // num_channels)
+        samples_cb = None
+        if progress is not None:
+            def samples_cb(audio_ms: int, total_ms: int,
+                           report_cb: Callable[[int], None] = progress,
+                           index: int = chan.index) -> None:
+                # the file is read once per channel: progress is the mean over passes
+                report_cb((index * total_ms + audio_ms) // num_channels)
 
-            result = segment_blocks(reader.blocks_16k(BLOCK_MS, chan.index), options.params,
-                                    precision=options.precision, threads=1,
-                                    progress=samples_cb)
-            info = reader.info
+        result = segment_file(item.path, options.params, precision=options.precision,
+                              channel=chan.index, threads=1, progress=samples_cb,
+                              cancelled=cancelled)
+        info = result.info
         found += [Segment(s.start_ms, s.end_ms, chan.index, chan.speaker)
                   for s in result.segments]
     assert info is not None
@@ -200,10 +189,10 @@ def _segment_channels(item: BatchItem, options: BatchOptions,
 
 
 def process_file(item: BatchItem, options: BatchOptions,
-                 progress: Callable[[int], None] | None = None) -> FileResult:
-    """Decode, segment and export one file; problems become a failed result, never raise."""
-    from vaddesk.core.engine import segment_blocks  # onnxruntime only where needed
-
+                 progress: Callable[[int], None] | None = None,
+                 cancelled: Callable[[], bool] | None = None) -> FileResult:
+    """Decode, segment and export one file; problems become a failed result, never raise
+    (but AnalysisCancelled when ``cancelled()`` turns true between two blocks)."""
     started = time.perf_counter()
 
     def failed(reason: str) -> FileResult:
@@ -216,27 +205,26 @@ def process_file(item: BatchItem, options: BatchOptions,
         if existing and not options.overwrite:
             raise OutputExistsError(existing)
         if options.per_channel:
-            info, segments, channels = _segment_channels(item, options, progress)
+            info, segments, channels = _segment_channels(item, options, progress, cancelled)
             if info.channels == 1:
                 notes.append("mono file: --per-channel found one channel, analysed as one "
                              f"speaker ({channels[0].speaker})")
         else:
-            with open_audio(item.path) as reader:
-                samples_cb = None
-                if progress is not None:
-                    report_cb = progress
+            done_ms = None
+            if progress is not None:
+                report_ms = progress
 
-                    def samples_cb(samples: int) -> None:
-                        report_cb(samples // 16)
+                def done_ms(audio_ms: int, _total_ms: int) -> None:
+                    report_ms(audio_ms)
 
-                result = segment_blocks(reader.blocks_16k(BLOCK_MS, options.channel),
-                                        options.params, precision=options.precision,
-                                        threads=1, progress=samples_cb)
-                info = reader.info  # exact length now that the whole file was read
+            result = segment_file(item.path, options.params, precision=options.precision,
+                                  channel=options.channel, threads=1, progress=done_ms,
+                                  cancelled=cancelled)
+            info = result.info  # exact length now that the whole file was read
             segments = result.segments
             channels = (single_channel_info(options.channel, info.channels),)
-        report = SegmentationReport(info, _model(options.precision), options.preset,
-                                    options.params, segments, options.channel, channels)
+        report = file_report(info, model_of(options.precision), options.preset, options.params,
+                             segments, options.channel, channels)
         outputs = export_report(report, item.out_dir, item.stem, options.formats,
                                 clips=options.clips, pad_ms=options.pad_ms,
                                 overwrite=options.overwrite, json_path=item.json_path,
@@ -245,6 +233,8 @@ def process_file(item: BatchItem, options: BatchOptions,
         return failed(exc.problem)
     except OutputExistsError as exc:
         return failed(str(exc))
+    except AnalysisCancelled:
+        raise
     except OSError as exc:  # writing: disk full, permission denied on the output folder ...
         where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
         return failed(f"cannot write output: {exc.strerror or exc}{where}")
@@ -260,10 +250,13 @@ def process_file(item: BatchItem, options: BatchOptions,
 
 # ---- parallel runner ----------------------------------------------------------------------------
 
-_progress_queue: Any = None
+ProgressQueue: TypeAlias = "Queue[tuple[int, int]]"
+"""(file index, audio ms segmented so far; -1 when the file starts), worker -> parent."""
+
+_progress_queue: ProgressQueue | None = None
 
 
-def _init_worker(progress_queue: Any) -> None:
+def _init_worker(progress_queue: ProgressQueue) -> None:
     global _progress_queue
     _progress_queue = progress_queue
 
@@ -288,10 +281,6 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
-
-
-class BatchCancelled(BaseException):
-    """Raised inside the in-process runner when should_stop() turns true (not an error)."""
 
 
 CANCELLED: Final = "cancelled before it finished"
@@ -319,13 +308,11 @@ def run_batch(items: Sequence[BatchItem], options: BatchOptions, jobs: int = 1,
             emit(FileStarted(index))
 
             def progress(audio_ms: int, i: int = index) -> None:
-                if stop():
-                    raise BatchCancelled
                 emit(FileProgress(i, audio_ms))
 
             try:
-                result = process_file(item, options, progress)
-            except BatchCancelled:
+                result = process_file(item, options, progress, stop)
+            except AnalysisCancelled:
                 break
             results[index] = result
             emit(FileFinished(index, result))
@@ -380,7 +367,7 @@ def _fill_cancelled(items: Sequence[BatchItem], results: list[FileResult | None]
     return out
 
 
-def _drain(progress_queue: Any, emit: Callable[[BatchEvent], None]) -> None:
+def _drain(progress_queue: ProgressQueue, emit: Callable[[BatchEvent], None]) -> None:
     while True:
         try:
             index, audio_ms = progress_queue.get_nowait()

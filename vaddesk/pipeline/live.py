@@ -51,6 +51,7 @@ from vaddesk.core.types import (
 )
 from vaddesk.export import SegmentationReport, atomic_path, atomic_write_text, report_to_json
 from vaddesk.export.names import clip_name, safe_stem
+from vaddesk.pipeline.segmenting import file_report
 
 log = logging.getLogger(__name__)
 
@@ -285,8 +286,7 @@ def session_report(wav_path: Path, segments: tuple[Segment, ...], duration_ms: i
     info = AudioInfo(path=wav_path, duration_ms=duration_ms, sample_rate=SAMPLE_RATE,
                      channels=1, format="WAV", num_frames=duration_ms * SAMPLE_RATE // 1000,
                      codec="PCM_16")
-    return SegmentationReport(source=info, model=model, preset=preset, params=params,
-                              segments=list(segments), channel=None)
+    return file_report(info, model, preset, params, segments, None)
 
 
 def write_session_json(json_path: Path, report: SegmentationReport, complete: bool,

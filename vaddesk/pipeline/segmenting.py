@@ -1,0 +1,99 @@
+"""The one analysis path for a file: decode -> engine (-> peak envelope), and its report.
+
+The batch CLI (:mod:`vaddesk.pipeline.batch`) and the GUI's analysis process
+(:mod:`vaddesk.pipeline.analysis`) both segment a file with :func:`segment_file`, and build
+the report they export with :func:`file_report`; the live session
+(:mod:`vaddesk.pipeline.live`) streams through the same engine and builds its report with
+:func:`file_report` too. Block size, channel choice, the exact duration after a full read and
+the model's identity are therefore decided once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+
+from vaddesk.audio.decode import AudioInfo, open_audio
+from vaddesk.audio.envelope import EnvelopeBuilder, PeakEnvelope
+from vaddesk.core.engine import Precision, segment_blocks
+from vaddesk.core.model import ModelInfo, model_info
+from vaddesk.core.params import VadParams
+from vaddesk.core.types import SAMPLE_RATE, ChannelInfo, FrameTrack, Segment
+from vaddesk.export import SegmentationReport
+
+BLOCK_MS: Final = 30_000
+"""Decode in 30 s blocks: the engine is fastest on large blocks, memory stays small, and a
+cancel or a progress report waits for at most one block (tens of milliseconds of work)."""
+
+
+class AnalysisCancelled(Exception):
+    """Raised by :func:`segment_file` when ``cancelled()`` turned true between two blocks."""
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentedFile:
+    """One file through the engine: the segments for ``params`` and the per-frame track."""
+
+    info: AudioInfo  # as known after the whole file was read (exact length of lossy formats)
+    track: FrameTrack
+    segments: list[Segment]
+    duration_ms: int
+    envelope: PeakEnvelope | None  # when an EnvelopeBuilder was given
+
+
+def segment_file(path: Path, params: VadParams, *, precision: Precision = "int8",
+                 channel: int | None = None, threads: int = 1,
+                 progress: Callable[[int, int], None] | None = None,
+                 cancelled: Callable[[], bool] | None = None,
+                 envelope: EnvelopeBuilder | None = None) -> SegmentedFile:
+    """Decode ``path`` (downmixed, or one 0-based ``channel``) and segment it with ``params``.
+
+    ``progress(done_ms, total_ms)`` is called after each block with the audio segmented so
+    far and the length the header gives (an estimate for lossy formats);
+    ``cancelled()`` is asked before each block and raises :class:`AnalysisCancelled`; every
+    decoded block is also added to ``envelope``. Raises AudioError (a ValueError) for audio it
+    cannot read, ValueError for audio the engine refuses, OSError for the file system.
+    """
+    with open_audio(path) as reader:
+
+        def blocks() -> Iterator[np.ndarray]:
+            for block in reader.blocks_16k(block_ms=BLOCK_MS, channel=channel):
+                if cancelled is not None and cancelled():
+                    raise AnalysisCancelled
+                if envelope is not None:
+                    envelope.add(block)
+                yield block
+
+        samples_done = None
+        if progress is not None:
+            report_ms = progress
+            total_ms = int(reader.info.duration_ms)
+
+            def samples_done(samples: int) -> None:
+                report_ms(samples * 1000 // SAMPLE_RATE, total_ms)
+
+        result = segment_blocks(blocks(), params, precision=precision, threads=threads,
+                                progress=samples_done)
+        info = reader.info  # exact length now that the whole file was read
+    return SegmentedFile(info, result.track, list(result.segments), int(result.duration_ms),
+                         envelope.finish() if envelope is not None else None)
+
+
+@lru_cache(maxsize=2)
+def model_of(precision: Precision) -> ModelInfo:
+    """The shipped model for ``precision`` (verified once per process: it hashes the file)."""
+    return model_info(precision)
+
+
+def file_report(info: AudioInfo, model: ModelInfo, preset: str, params: VadParams,
+                segments: Sequence[Segment], channel: int | None,
+                channels: tuple[ChannelInfo, ...] = ()) -> SegmentationReport:
+    """What the exporters write for one file's segments (the same for CLI, GUI and live);
+    ``channels``: one entry per channel analysed on its own (else derived from ``channel``)."""
+    return SegmentationReport(source=info, model=model, preset=preset, params=params,
+                              segments=list(segments), channel=channel, channels=channels)
