@@ -12,7 +12,8 @@ import soundfile as sf
 
 from vaddesk.audio.envelope import BASE_BIN_SAMPLES, LEVEL_FACTOR, EnvelopeBuilder
 from vaddesk.core.params import VadParams
-from vaddesk.gui.timefmt import format_ms, format_seconds_tick
+from vaddesk.core.timefmt import format_ms
+from vaddesk.gui.time_axis import format_seconds_tick
 from vaddesk.gui.waveform_view import score_threshold
 
 

@@ -204,7 +204,7 @@ def test_gui_panel_records_with_real_capture(vmic: VirtualMic, played: tuple[Pat
     # The table filled as segments closed, one row each, in order.
     rows = [(panel.table.item(r, 1).text(), panel.table.item(r, 2).text())
             for r in range(panel.table.rowCount())]
-    from vaddesk.gui.record_panel import _fmt
+    from vaddesk.core.timefmt import format_ms as _fmt
 
     assert rows == [(_fmt(s.start_ms), _fmt(s.end_ms)) for s in summary.segments]
     assert panel.live_plot.frames_drawn > 10

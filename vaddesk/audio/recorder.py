@@ -30,6 +30,7 @@ from typing import BinaryIO, Final
 
 import numpy as np
 
+from vaddesk.core.timefmt import format_ms
 from vaddesk.core.types import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
@@ -171,7 +172,7 @@ class WavRecorder:
         error = RecordingStorageError(
             exc.errno or errno.EIO,
             f"recording stopped: {reason}; {self.path.name} keeps the first "
-            f"{_fmt_duration(self.duration_ms)}")
+            f"{format_ms(self.duration_ms, digits=1, hours=True)}")
         log.error("writing %s failed: %s", self.path, exc)
         self._failed = error
         self._close_file()
@@ -223,11 +224,6 @@ def _patch_header_from_length(fd: int, file_bytes: int) -> int:
     os.pwrite(fd, struct.pack("<I", data), 40)
     os.fsync(fd)
     return data
-
-
-def _fmt_duration(ms: int) -> str:
-    s = ms // 1000
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}.{ms % 1000 // 100}"
 
 
 # --- recovery ----------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from vaddesk.core.timefmt import format_ms
+
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = sub.add_parser(
@@ -34,11 +36,6 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     parser.add_argument("--precision", choices=("int8", "fp32"), default="int8",
                         help="model precision (default: int8)")
     return parser
-
-
-def _fmt(ms: int) -> str:
-    s, milli = divmod(ms, 1000)
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}.{milli:03d}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -71,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     out_dir: Path = args.out if args.out is not None else default_recordings_dir()
     for found in recover_recordings(out_dir):
         print(f"repaired a recording left by a crash: {found.path} "
-              f"({_fmt(found.duration_ms)})", flush=True)
+              f"({format_ms(found.duration_ms, hours=True)})", flush=True)
     try:
         capture = Capture(args.device)
     except CaptureUnavailable as exc:
@@ -100,7 +97,9 @@ def run(args: argparse.Namespace) -> int:
                 if isinstance(result.event, SegmentClosed):
                     count += 1
                     seg = result.event.segment
-                    print(f"segment {count:4d}  {_fmt(seg.start_ms)} - {_fmt(seg.end_ms)}  "
+                    start = format_ms(seg.start_ms, hours=True)
+                    end = format_ms(seg.end_ms, hours=True)
+                    print(f"segment {count:4d}  {start} - {end}  "
                           f"({seg.duration_ms / 1000:.2f} s)", flush=True)
                 elif isinstance(result.event, SegmentOpened):
                     pass  # only closed segments are printed: a line per finished turn
@@ -116,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
         for sig, handler in old.items():
             signal.signal(sig, handler)
     session.stop()
-    print(f"recorded {_fmt(summary.duration_ms)} to {summary.path}; "
+    print(f"recorded {format_ms(summary.duration_ms, hours=True)} to {summary.path}; "
           f"{len(summary.segments)} segment(s)"
           + (f" in {summary.json_path}" if summary.json_path else "")
           + (f"; {summary.overflow_count} input overflow(s)" if summary.overflow_count else ""),

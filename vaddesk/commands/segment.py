@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from vaddesk.core.presets import DEFAULT_PRESET
+from vaddesk.core.timefmt import format_duration
 
 if TYPE_CHECKING:  # imported lazily at run time: `vaddesk --version` must stay instant
     from vaddesk.core.talk_stats import TalkStats
@@ -201,24 +202,16 @@ def run(args: argparse.Namespace) -> int:
 # ---- terminal output ----------------------------------------------------------------------------
 
 
-def _hms(ms: float) -> str:
-    s = int(ms // 1000)
-    if s >= 3600:
-        return f"{s // 3600} h {s % 3600 // 60:02d} min"
-    if s >= 60:
-        return f"{s // 60} min {s % 60:02d} s"
-    return f"{ms / 1000:.1f} s"
-
-
 def print_summary(results: list[FileResult], elapsed_s: float, out: TextIO) -> None:
     ok = [r for r in results if r.ok]
     failed = [r for r in results if not r.ok]
     audio_ms = sum(r.duration_ms for r in ok)
     speech_ms = sum(r.speech_ms for r in ok)
     speed = audio_ms / 1000 / elapsed_s if elapsed_s > 0 else 0.0
-    out.write(f"{len(ok)} of {len(results)} files segmented: {_hms(audio_ms)} of audio, "
-              f"{sum(r.num_segments for r in ok)} segments ({_hms(speech_ms)} of speech) "
-              f"in {_hms(elapsed_s * 1000)} ({speed:.0f}x real time)\n")
+    out.write(f"{len(ok)} of {len(results)} files segmented: {format_duration(audio_ms)} of "
+              f"audio, {sum(r.num_segments for r in ok)} segments "
+              f"({format_duration(speech_ms)} of speech) "
+              f"in {format_duration(elapsed_s * 1000)} ({speed:.0f}x real time)\n")
     for r in ok:
         for note in r.notes:
             out.write(f"note: {r.item.path}: {note}\n")
@@ -243,10 +236,10 @@ def write_stats(stats: TalkStats, out: TextIO) -> None:
     """Talk time per speaker, one line each, then the crosstalk."""
     width = max(len(s.speaker) for s in stats.speakers)
     for s in stats.speakers:
-        out.write(f"  {s.speaker:<{width}}  {_hms(s.speech_ms):>13} speech "
+        out.write(f"  {s.speaker:<{width}}  {format_duration(s.speech_ms):>13} speech "
                   f"({s.share * 100:4.1f} %), {s.turns} turn{'s' if s.turns != 1 else ''}, "
-                  f"longest {_hms(s.longest_turn_ms)}\n")
-    out.write(f"  both at once {_hms(stats.overlap_ms)}\n")
+                  f"longest {format_duration(s.longest_turn_ms)}\n")
+    out.write(f"  both at once {format_duration(stats.overlap_ms)}\n")
 
 
 class ProgressBar:

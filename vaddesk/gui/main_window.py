@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from vaddesk.core import presets as preset_store
 from vaddesk.core.engine import Precision, resegment
 from vaddesk.core.params import VadParams
+from vaddesk.core.timefmt import format_ms
 from vaddesk.core.types import Segment
 from vaddesk.gui.analysis_queue import AnalysisQueue, ItemState
 from vaddesk.gui.export_dialog import ExportDialog
@@ -41,7 +42,6 @@ from vaddesk.gui.queue_panel import QueuePanel
 from vaddesk.gui.record_panel import RecordPanel
 from vaddesk.gui.segment_table import SegmentTable
 from vaddesk.gui.settings import Key, Settings
-from vaddesk.gui.timefmt import format_ms
 from vaddesk.gui.waveform_view import WaveformView
 from vaddesk.gui.window_export import ExportingWindow
 from vaddesk.gui.window_files import audio_filter, queue_paths
@@ -176,7 +176,7 @@ class MainWindow(ExportingWindow):
         self.record_dock.raise_()
 
     def _on_recordings_recovered(self, found: list) -> None:
-        lines = "\n".join(f"• {r.path} ({format_ms(r.duration_ms, millis=False)})"
+        lines = "\n".join(f"• {r.path} ({format_ms(r.duration_ms, digits=0)})"
                           for r in found)
         self.notifier.info("Recordings recovered",
                            f"These recordings were left open by a crash and have been "
@@ -546,7 +546,7 @@ class MainWindow(ExportingWindow):
         share = 100.0 * speech_ms / self._current.duration_ms if self._current.duration_ms else 0
         rate, channels = info.sample_rate, info.channels
         self.status_label.setText(
-            f"{format_ms(self._current.duration_ms, millis=False)} · {rate / 1000:g} kHz · "
+            f"{format_ms(self._current.duration_ms, digits=0)} · {rate / 1000:g} kHz · "
             f"{channels} ch · {len(self._segments)} segments · speech {share:.0f} %")
 
     def _set_score_visible(self, visible: bool) -> None:

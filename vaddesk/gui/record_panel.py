@@ -49,6 +49,7 @@ from vaddesk.audio.recorder import (
     recover_recordings,
 )
 from vaddesk.core.presets import DEFAULT_PRESET, all_presets, get_preset
+from vaddesk.core.timefmt import format_ms
 from vaddesk.core.types import Segment
 from vaddesk.gui.live_bridge import LiveBridge
 from vaddesk.gui.live_plot import LivePlot
@@ -62,14 +63,6 @@ KEY_WINDOW_S = "record/window_s"
 KEY_CLIPS = "record/write_clips"
 KEY_FOLDER = "record/folder"
 KEY_PRESET = "record/preset"
-
-
-def _fmt(ms: int, millis: bool = True) -> str:
-    """h:mm:ss[.mmm]; under an hour m:ss[.mmm] (the table stays narrow)."""
-    s, milli = divmod(max(0, int(ms)), 1000)
-    head = f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 \
-        else f"{s // 60}:{s % 60:02d}"
-    return f"{head}.{milli:03d}" if millis else head
 
 
 class RecordPanel(QWidget):
@@ -329,7 +322,7 @@ class RecordPanel(QWidget):
             self.level_meter.setUpdatesEnabled(False)
             self.level_meter.setValue(level)
             self.level_meter.setUpdatesEnabled(True)
-        elapsed = _fmt(snap.recorded_ms, millis=False) + ("  (paused)" if snap.paused else "")
+        elapsed = format_ms(snap.recorded_ms, digits=0) + ("  (paused)" if snap.paused else "")
         if elapsed != self.elapsed_label.text():
             self.elapsed_label.setText(elapsed)
         overflows = f"overflows: {snap.overflow_count}"
@@ -341,7 +334,8 @@ class RecordPanel(QWidget):
         self._segments.append(segment)
         row = self.table.rowCount()
         self.table.insertRow(row)
-        for col, text in enumerate((str(row + 1), _fmt(segment.start_ms), _fmt(segment.end_ms),
+        for col, text in enumerate((str(row + 1), format_ms(segment.start_ms),
+                                    format_ms(segment.end_ms),
                                     f"{segment.duration_ms / 1000:.2f} s")):
             item = QTableWidgetItem(text)
             item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -369,12 +363,12 @@ class RecordPanel(QWidget):
         for widget in (self.device_combo, self.refresh_button, self.clips_check,
                        self.folder_button):
             widget.setEnabled(True)
-        self.elapsed_label.setText(_fmt(summary.duration_ms, millis=False))
+        self.elapsed_label.setText(format_ms(summary.duration_ms, digits=0))
         self.file_label.setText(f"{summary.path.name} — {len(summary.segments)} segment(s), "
                                 "saved")
         if summary.stop_reason is not None:
             self.show_problem(f"Recording stopped: {summary.stop_reason}. The audio up to "
-                              f"{_fmt(summary.duration_ms)} is kept in {summary.path}.")
+                              f"{format_ms(summary.duration_ms)} is kept in {summary.path}.")
         self.recording_finished.emit(summary.path)
 
     # --- messages, folder, recovery ------------------------------------------------------------
@@ -404,7 +398,7 @@ class RecordPanel(QWidget):
                               f"recordings: {exc}")
             return
         if found:
-            names = ", ".join(f"{f.path.name} ({_fmt(f.duration_ms, millis=False)})"
+            names = ", ".join(f"{f.path.name} ({format_ms(f.duration_ms, digits=0)})"
                               for f in found)
             self.show_problem(f"Repaired {len(found)} recording(s) interrupted by a crash: "
                               f"{names}")

@@ -12,8 +12,8 @@ from PySide6.QtCore import (
 )
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
+from vaddesk.core.timefmt import format_ms
 from vaddesk.core.types import Segment
-from vaddesk.gui.timefmt import format_ms
 
 COLUMNS = ("#", "start", "end", "duration")
 
