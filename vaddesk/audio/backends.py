@@ -15,10 +15,16 @@ from typing import Protocol
 import numpy as np
 import soundfile as sf
 
+from vaddesk.audio import c_stderr
+from vaddesk.audio.header_repair import PcmLayout, RepairedView
+
 log = logging.getLogger(__name__)
 
 # Integer subtypes whose every value a float32 holds exactly (24-bit mantissa).
 _EXACT_IN_FLOAT32 = frozenset({"PCM_S8", "PCM_U8", "PCM_16", "PCM_24", "ULAW", "ALAW"})
+# After a decoding error, what is left of the failing block is read again in pieces of these
+# sizes, each smaller one from where the larger failed: down to the last decodable frame.
+SALVAGE_STEPS = (4096, 256, 16, 1)
 
 
 class DecodeError(Exception):
@@ -32,6 +38,8 @@ class Source(Protocol):
     exact_length: bool  # num_frames comes from a header that must match the data
     format: str
     codec: str
+    stopped_early: str | None  # why the last sequential pass stopped at a decoding error
+
 
     def blocks(self, frames: int, dtype: str = "float32") -> Iterator[np.ndarray]: ...
     def read(self, start: int, stop: int, dtype: str = "float32") -> np.ndarray: ...
@@ -39,13 +47,16 @@ class Source(Protocol):
 
 
 class SoundFileSource:
-    """wav/flac/ogg/opus/mp3/aiff... through libsndfile; seeking is sample-exact."""
+    """wav/flac/ogg/opus/mp3/aiff... through libsndfile; seeking is sample-exact.
 
-    def __init__(self, path: Path) -> None:
-        try:
-            self._file = sf.SoundFile(str(path))
-        except (sf.LibsndfileError, RuntimeError) as exc:
-            raise DecodeError(str(exc).split(": ", 1)[-1]) from None
+    With `layout` (a WAV/AIFF whose header sizes are wrong), the file is read as its repair
+    would write it (header_repair.RepairedView): the whole frames present, nothing else.
+    """
+
+    def __init__(self, path: Path, layout: PcmLayout | None = None) -> None:
+        self._path = path
+        self._layout = layout
+        self._file = self._open()
         self.sample_rate = int(self._file.samplerate)
         self.channels = int(self._file.channels)
         self.num_frames = int(self._file.frames)
@@ -53,23 +64,78 @@ class SoundFileSource:
         self.codec = str(self._file.subtype)
         # Lossy formats report an estimate; PCM/FLAC headers state the length exactly.
         self.exact_length = self.format not in ("MP3", "OGG")
+        self.stopped_early: str | None = None
+
+    def _open(self) -> sf.SoundFile:
+        view = RepairedView(self._path, self._layout) if self._layout is not None else None
+        try:
+            with c_stderr.to_log(f"libsndfile open {self._path.name}"):
+                return sf.SoundFile(view if view is not None else str(self._path))
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            if view is not None:
+                view.close()
+            raise DecodeError(str(exc).split(": ", 1)[-1]) from None
+
+    def _read(self, frames: int, dtype: str) -> np.ndarray:
+        with c_stderr.to_log(f"libsndfile read {self._path.name}"):
+            out: np.ndarray = self._file.read(frames, dtype=dtype, always_2d=True)
+        return out
 
     def blocks(self, frames: int, dtype: str = "float32") -> Iterator[np.ndarray]:
+        """Blocks from the start. A file cut mid-stream (FLAC, Ogg) makes libsndfile fail on
+        the block holding the cut: the audio before it is kept (see _salvage) and the pass
+        ends there, with `stopped_early` saying why."""
+        self.stopped_early = None
         self._file.seek(0)
+        position = 0
         while True:
             try:
-                block = self._file.read(frames, dtype=dtype, always_2d=True)
+                block = self._read(frames, dtype)
             except (sf.LibsndfileError, RuntimeError) as exc:
-                raise DecodeError(f"corrupt audio data, the file is probably truncated or "
-                                  f"damaged ({str(exc).strip()})") from None
+                reason = f"{str(exc).strip()}"
+                if position == 0:
+                    raise DecodeError(f"corrupt audio data, the file is probably truncated or "
+                                      f"damaged ({reason})") from None
+                rest = self._salvage(position, frames, dtype)
+                if rest.shape[0]:
+                    yield rest
+                self.stopped_early = f"libsndfile: {reason}"
+                log.info("%s: decoding stopped at frame %d: %s", self._path,
+                         position + rest.shape[0], reason)
+                return
             if block.shape[0] == 0:
                 return
+            position += block.shape[0]
             yield block
+
+    def _salvage(self, position: int, frames: int, dtype: str) -> np.ndarray:
+        """What can still be decoded of the block at `position`: read again from a fresh
+        decoder (the failed one is left in an undefined state) in smaller and smaller pieces,
+        down to single frames, so the result is every frame before the damage, whatever the
+        block size."""
+        pieces: list[np.ndarray] = []
+        end = position + frames
+        for step in SALVAGE_STEPS:
+            self._file.close()
+            self._file = self._open()
+            try:
+                self._file.seek(position)
+                while position < end:
+                    piece = self._read(min(step, end - position), dtype)
+                    if piece.shape[0] == 0:
+                        break
+                    pieces.append(piece)
+                    position += piece.shape[0]
+                break
+            except (sf.LibsndfileError, RuntimeError):
+                continue  # again from the last good piece, in smaller steps
+        if not pieces:
+            return np.zeros((0, self.channels), dtype)
+        return np.concatenate(pieces)
 
     def read(self, start: int, stop: int, dtype: str = "float32") -> np.ndarray:
         self._file.seek(start)
-        out: np.ndarray = self._file.read(stop - start, dtype=dtype, always_2d=True)
-        return out
+        return self._read(stop - start, dtype)
 
     def native_dtype(self) -> str:
         """The dtype that reads this file's samples without loss (for clips)."""
@@ -112,8 +178,10 @@ class PyAVSource:
 
         self._av = av
         self._path = path
+        self.stopped_early: str | None = None
         try:
-            self._container = av.open(str(path), mode="r")
+            with c_stderr.to_log(f"FFmpeg open {path.name}"):
+                self._container = av.open(str(path), mode="r")
         except av.error.FFmpegError as exc:
             raise DecodeError(_ffmpeg_reason(exc)) from None
         try:
@@ -165,17 +233,28 @@ class PyAVSource:
         self._stream = self._container.streams.audio[0]
 
     def _frames(self) -> Iterator[tuple[int | None, np.ndarray]]:
-        """(pts, samples) of every decoded frame from the current position."""
+        """(pts, samples) of every decoded frame from the current position.
+
+        A decoding error after some audio (a file cut mid-stream, a fragmented MP4 whose last
+        fragment is incomplete) ends the frames there, `stopped_early` saying why; an error
+        before any audio is a DecodeError.
+        """
         av = self._av
+        self.stopped_early = None
+        decoded = False
         try:
             for frame in self._container.decode(self._stream):
                 if frame.sample_rate != self.sample_rate:
                     raise DecodeError(f"sample rate changes mid-stream ({self.sample_rate} Hz "
                                       f"-> {frame.sample_rate} Hz)")
                 data = _to_float(frame.to_ndarray(), frame.format.is_planar, self.channels)
+                decoded = True
                 yield frame.pts, data
         except av.error.FFmpegError as exc:
-            raise DecodeError(f"corrupt audio data ({_ffmpeg_reason(exc)})") from None
+            if not decoded:
+                raise DecodeError(f"corrupt audio data ({_ffmpeg_reason(exc)})") from None
+            self.stopped_early = f"FFmpeg: {getattr(exc, 'strerror', None) or exc}"
+            log.info("%s: decoding stopped: %s", self._path, exc)
 
     def _sequential(self) -> Iterator[tuple[int, np.ndarray]]:
         """(position, samples) from a fresh decoder; fills the seek index on the way."""

@@ -24,7 +24,7 @@ from typing import Final
 
 import numpy as np
 
-from vaddesk.audio import sniff
+from vaddesk.audio import header_repair, sniff
 from vaddesk.audio.backends import DecodeError, PyAVSource, SoundFileSource, Source
 from vaddesk.audio.resample import Resampler16k, to_mono
 from vaddesk.core.types import SAMPLE_RATE
@@ -67,21 +67,45 @@ class AudioInfo:
     format: str       # container: WAV, FLAC, OGG, MP3, M4A, WEBM ...
     num_frames: int   # samples per channel at sample_rate (exact after a full read)
     codec: str        # PCM_16, FLOAT, VORBIS, OPUS, MPEG_LAYER_III, aac, opus, wmav2 ...
+    warnings: tuple[str, ...] = ()
+    """Damage found and worked around, one sentence each ("truncated: the header declares
+    53.53 s, the file holds 26.77 s; analysed the 26.77 s present"). Damage in the header is
+    known at open; a cut found while decoding (FLAC, Ogg, MP3, MP4) after a full read."""
 
 
 def _duration_ms(frames: int, rate: int) -> int:
     return frames * 1000 // rate
 
 
+# A lossy file whose decoded length falls this far short of its header's (MP3's Xing frame
+# count is exact; encoder padding differs by a few ms) was cut.
+LOSSY_SHORTFALL_S: Final = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedSource:
+    source: Source
+    damage: str | None = None         # header damage, described (known at open)
+    present_note: bool = False        # damage names the length present: the warning is whole
+    suspect: str | None = None        # a cut seen in the container (Ogg end, MP4 boxes)
+
+
 class AudioReader:
     """An open recording. Use as a context manager; see the module docstring."""
 
-    def __init__(self, path: Path, source: Source) -> None:
+    def __init__(self, path: Path, opened: OpenedSource | Source) -> None:
+        if not isinstance(opened, OpenedSource):
+            opened = OpenedSource(opened)
+        source = opened.source
         self._path = path
         self._source = source
+        self._opened = opened
+        warnings = ((f"{opened.damage}; analysed the "
+                     f"{source.num_frames / source.sample_rate:.2f} s present",)
+                    if opened.damage is not None else ())
         self.info = AudioInfo(path, _duration_ms(source.num_frames, source.sample_rate),
                               source.sample_rate, source.channels, source.format,
-                              source.num_frames, source.codec)
+                              source.num_frames, source.codec, warnings)
 
     def __enter__(self) -> AudioReader:
         return self
@@ -104,6 +128,8 @@ class AudioReader:
         """(n, channels) blocks at the original rate from the start, checked for NaN/Inf.
 
         `dtype` as for read_original (see lossless_dtype()). Sample-exact for every format.
+        A file cut mid-stream yields what decodes; after the last block `info` holds the
+        exact length and, when the file was cut, the warning saying so.
         """
         done = 0
         try:
@@ -116,13 +142,33 @@ class AudioReader:
                 yield block
         except DecodeError as exc:
             raise AudioError(self._path, str(exc)) from None
-        expected = self.info.num_frames
-        if self._source.exact_length and done < expected:
-            raise AudioError(self._path, f"declared length {expected} frames is larger than the "
-                             f"file, which holds {done} frames: the file is truncated")
-        if done != expected:  # lossy formats: the header's length was an estimate
-            self.info = dataclasses.replace(self.info, num_frames=done,
-                                            duration_ms=_duration_ms(done, self.info.sample_rate))
+        warnings = self.info.warnings
+        found = self._cut_found(done)
+        if found is not None:
+            warnings = (*self.info.warnings,
+                        f"{found}; analysed the {done / self.info.sample_rate:.2f} s present")
+            log.info("%s: %s", self._path, warnings[-1])  # the caller reports it
+        # Lossy formats: the header's length was an estimate; a cut file: the audio present.
+        self.info = dataclasses.replace(self.info, num_frames=done, warnings=warnings,
+                                        duration_ms=_duration_ms(done, self.info.sample_rate))
+
+    def _cut_found(self, done: int) -> str | None:
+        """What a full pass showed about a cut file (None: nothing, or known at open)."""
+        if self._opened.damage is not None:
+            return None
+        rate, declared = self.info.sample_rate, self._source.num_frames
+        short = (declared - done > LOSSY_SHORTFALL_S * rate
+                 if self._source.format == "MP3" else
+                 self._source.exact_length and done < declared)
+        if short:
+            return (f"truncated: the header declares {declared / rate:.2f} s, the file holds "
+                    f"{done / rate:.2f} s")
+        if self._opened.suspect is not None:
+            return self._opened.suspect
+        if self._source.stopped_early is not None:
+            return (f"damaged or truncated: decoding stopped at {done / rate:.2f} s "
+                    f"({self._source.stopped_early})")
+        return None
 
     def blocks_16k(self, block_ms: int = 10_000, channel: int | None = None
                    ) -> Iterator[np.ndarray]:
@@ -168,7 +214,7 @@ class AudioReader:
         return isinstance(self._source, SoundFileSource) and self._source.exact_length
 
 
-def _open_source(path: Path) -> Source:
+def _open_source(path: Path) -> OpenedSource:
     try:
         head, size = sniff.read_head(path)
     except sniff.SniffError as exc:
@@ -179,6 +225,15 @@ def _open_source(path: Path) -> Source:
         wav = sniff.parse_wav_header(path, size)
     except sniff.SniffError as exc:
         raise AudioError(path, str(exc)) from None
+    layout = header_repair.inspect(path)
+    if layout is not None and layout.damage is not None:
+        # Sizes beyond the file or never filled in: read the whole frames present, as
+        # `vaddesk repair` would write them, and say so.
+        try:
+            return OpenedSource(SoundFileSource(path, layout), layout.describe())
+        except DecodeError as exc:  # a codec libsndfile lacks: FFmpeg below reads the file
+            log.info("%s: libsndfile cannot read the repaired view: %s", path, exc)
+    suspect = _container_cut(path, head, size)
     errors: list[str] = []
     suffix = path.suffix.lower()
     # libsndfile first for its formats (sample-exact seeking, exact lengths); FFmpeg otherwise,
@@ -186,25 +241,8 @@ def _open_source(path: Path) -> Source:
     order = ("sf", "av") if suffix in SOUNDFILE_EXTENSIONS or wav is not None else ("av", "sf")
     for backend in order:
         try:
-            if backend == "av":
-                return PyAVSource(path)
-            source = SoundFileSource(path)
-            if (source.num_frames == 0 and wav is not None and wav.data_bytes is None
-                    and size - wav.data_offset >= wav.block_align):
-                # A WAV whose writer never filled in the data size (0: a crashed recorder):
-                # libsndfile reads nothing, FFmpeg reads the audio up to the end of the file.
-                log.warning("%s: WAV data size is 0; reading to the end of the file", path)
-                source.close()
-                return PyAVSource(path)
-            declared = sniff.aiff_declared_frames(path) if source.format == "AIFF" else None
-            if declared is not None and declared > source.num_frames:
-                source.close()  # libsndfile silently reads what is there, as for WAV
-                rate = source.sample_rate
-                raise AudioError(path, f"declared length {declared} frames "
-                                 f"({declared / rate:.2f} s) is larger than the file, which holds "
-                                 f"{source.num_frames} frames ({source.num_frames / rate:.2f} s): "
-                                 "the file is truncated")
-            return source
+            source: Source = PyAVSource(path) if backend == "av" else SoundFileSource(path)
+            return OpenedSource(source, suspect=suspect)
         except DecodeError as exc:
             errors.append(str(exc))
             if wav is None and ("no audio stream" in str(exc) or "unsupported codec" in str(exc)):
@@ -214,6 +252,28 @@ def _open_source(path: Path) -> Source:
                          f"{sniff.wav_codec_name(wav.format_tag)}, which neither libsndfile nor "
                          "FFmpeg decodes")
     raise AudioError(path, _summarise(errors))
+
+
+def _container_cut(path: Path, head: bytes, size: int) -> str | None:
+    """A cut the container shows before decoding (Ogg without its last page, an MP4 ending
+    inside a box); AudioError for an MP4 that cannot be read at all (no index)."""
+    if head.startswith(b"OggS"):
+        if sniff.ogg_is_cut(path, size):
+            return "truncated: the Ogg stream stops without its last page (the file was cut)"
+        return None
+    if head[4:8] != b"ftyp":
+        return None
+    boxes = sniff.mp4_boxes(path, size)
+    if boxes is None:
+        return None
+    if not boxes.has_index:
+        raise AudioError(path, "the recording was interrupted before its index (the 'moov' "
+                               "box, which MP4/M4A recorders write last) was written, so the "
+                               "audio in it cannot be located; this file cannot be read as it is")
+    if boxes.cut_box is not None:
+        kind = "fragment" if boxes.fragmented else "box"
+        return f"truncated: the file ends inside its '{boxes.cut_box}' {kind} (it was cut)"
+    return None
 
 
 def _summarise(errors: list[str]) -> str:

@@ -30,6 +30,7 @@ from typing import BinaryIO, Final
 
 import numpy as np
 
+from vaddesk.audio import header_repair
 from vaddesk.core.timefmt import format_ms
 from vaddesk.core.types import SAMPLE_RATE
 
@@ -194,7 +195,7 @@ class WavRecorder:
             return
         with contextlib.suppress(OSError):
             # Patching the header needs no new disk space, so it works on a full disk too.
-            _patch_header_from_length(f.fileno(), os.fstat(f.fileno()).st_size)
+            _patch_header_from_length(f.fileno(), self.samplerate)
         with contextlib.suppress(OSError):
             f.close()
         _marker(self.path).unlink(missing_ok=True)
@@ -216,14 +217,17 @@ class WavRecorder:
         self.close()
 
 
-def _patch_header_from_length(fd: int, file_bytes: int) -> int:
-    data = max(0, file_bytes - HEADER_BYTES)
-    data -= data % BYTES_PER_SAMPLE
-    data = min(data, MAX_DATA_BYTES)
-    os.pwrite(fd, struct.pack("<I", 36 + data), 4)
-    os.pwrite(fd, struct.pack("<I", data), 40)
-    os.fsync(fd)
-    return data
+def _patch_header_from_length(fd: int, samplerate: int | None = None) -> int:
+    """Header sizes set from the file length (whole samples): the repair `vaddesk repair`
+    applies to other tools' files too (vaddesk.audio.header_repair). With `samplerate`, the
+    header is the one WavRecorder wrote (the file may be open write-only). Returns the data
+    bytes now declared."""
+    known = (None if samplerate is None
+             else header_repair.canonical_wav_layout(samplerate, BYTES_PER_SAMPLE))
+    layout = header_repair.patch_in_place(fd, known)
+    if layout is None:
+        raise OSError(errno.EINVAL, "not a WAV header")
+    return layout.present_data_bytes
 
 
 # --- recovery ----------------------------------------------------------------------------------
@@ -280,7 +284,7 @@ def recover_recordings(folder: Path | None = None) -> list[RecoveredRecording]:
                     continue
                 samplerate = struct.unpack("<I", head[24:28])[0]
                 declared = struct.unpack("<I", head[40:44])[0]
-                data = _patch_header_from_length(f.fileno(), os.fstat(f.fileno()).st_size)
+                data = _patch_header_from_length(f.fileno())
         except OSError as exc:
             log.error("cannot repair %s: %s", wav, exc)
             continue

@@ -79,9 +79,8 @@ class WavHeader:
 def parse_wav_header(path: Path, file_size: int) -> WavHeader | None:
     """Walk the RIFF chunks of a WAV file; None when it is not a RIFF/WAVE file at all.
 
-    Raises SniffError for a truncated or corrupt header and for a data chunk that declares
-    more audio than the file holds (libsndfile silently reads what is there; users would get
-    a shorter result without knowing the recording was cut).
+    Raises SniffError for a header too corrupt to find the audio in (a data chunk that declares
+    more than the file holds is not one: see vaddesk.audio.header_repair).
     """
     with open(path, "rb") as handle:
         riff = handle.read(12)
@@ -114,14 +113,9 @@ def parse_wav_header(path: Path, file_size: int) -> WavHeader | None:
                     raise SniffError("truncated or corrupt header: 'data' before 'fmt '")
                 tag, channels, rate, align = fmt
                 offset = pos + 8
+                # A declared size beyond the file (a cut copy) or a placeholder is not an
+                # error: vaddesk.audio.header_repair reads the whole frames that are there.
                 known = not rf64 and size not in _UNKNOWN_SIZES
-                if known and size > file_size - offset:
-                    declared = size // align
-                    present = max(0, file_size - offset) // align
-                    raise SniffError(
-                        f"declared length {declared} frames ({declared / rate:.2f} s) is larger "
-                        f"than the file, which holds {present} frames ({present / rate:.2f} s): "
-                        "the file is truncated")
                 return WavHeader(tag, channels, rate, align, offset, size if known else None)
             if size > file_size:
                 raise SniffError(f"truncated or corrupt header: chunk {cid!r} declares "
@@ -137,20 +131,64 @@ def is_readable(path: Path) -> bool:
     return os.access(path, os.R_OK)
 
 
-def aiff_declared_frames(path: Path) -> int | None:
-    """numSampleFrames of an AIFF/AIFC file's COMM chunk (None if not AIFF or no COMM)."""
+def ogg_is_cut(path: Path, file_size: int) -> bool:
+    """True when an Ogg file does not end with a complete end-of-stream page: a cut copy or an
+    interrupted recording (libsndfile then reads what is there without a word)."""
+    tail_bytes = min(file_size, 65_307 + 27)  # the largest possible page and a header
     with open(path, "rb") as handle:
-        form = handle.read(12)
-        if len(form) < 12 or form[:4] != b"FORM" or form[8:12] not in (b"AIFF", b"AIFC"):
-            return None
-        pos = 12
-        while True:
+        handle.seek(file_size - tail_bytes)
+        tail = handle.read(tail_bytes)
+    at = tail.rfind(b"OggS")
+    while at >= 0:
+        header = tail[at:at + 27]
+        if len(header) == 27 and header[4] == 0:
+            segments = header[26]
+            table = tail[at + 27:at + 27 + segments]
+            end = at + 27 + segments + sum(table)
+            if len(table) < segments or end > len(tail):
+                return True  # the last page is cut short
+            if end == len(tail):
+                return not header[5] & 0x04  # complete; is it the end of the stream?
+        at = tail.rfind(b"OggS", 0, at)
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class Mp4Boxes:
+    """The top-level boxes of an MP4/M4A/MOV file."""
+
+    names: tuple[str, ...]
+    cut_box: str | None  # the box the file ends inside of (cut or interrupted), if any
+
+    @property
+    def has_index(self) -> bool:
+        return "moov" in self.names
+
+    @property
+    def fragmented(self) -> bool:
+        return "moof" in self.names
+
+
+def mp4_boxes(path: Path, file_size: int) -> Mp4Boxes | None:
+    """Walk the top-level boxes; None when the file is not an ISO media file ('ftyp' first)."""
+    names: list[str] = []
+    with open(path, "rb") as handle:
+        pos = 0
+        while pos + 8 <= file_size:
             handle.seek(pos)
-            chunk = handle.read(8)
-            if len(chunk) < 8:
+            header = handle.read(16)
+            size, kind = struct.unpack(">I4s", header[:8])
+            name = kind.decode("latin-1")
+            if not names and name != "ftyp":
                 return None
-            cid, size = chunk[:4], struct.unpack(">I", chunk[4:])[0]
-            if cid == b"COMM":
-                body = handle.read(6)
-                return struct.unpack(">I", body[2:6])[0] if len(body) == 6 else None
-            pos += 8 + size + (size & 1)
+            names.append(name)
+            if size == 1 and len(header) == 16:
+                size = struct.unpack(">Q", header[8:16])[0]
+            elif size == 0:  # "to the end of the file": a writer that never came back to it
+                return Mp4Boxes(tuple(names), name if name == "mdat" else None)
+            if size < 8:
+                return Mp4Boxes(tuple(names), name)
+            if pos + size > file_size:
+                return Mp4Boxes(tuple(names), name)
+            pos += size
+    return Mp4Boxes(tuple(names), None) if names else None
