@@ -169,11 +169,12 @@ def test_gui_panel_records_with_real_capture(vmic: VirtualMic, played: tuple[Pat
     from PySide6.QtCore import QSettings
 
     from vaddesk.gui.record_panel import RecordPanel
+    from vaddesk.gui.settings import Settings
 
     path, audio = played
     monkeypatch.setenv("PULSE_SERVER", vmic.env["PULSE_SERVER"])
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    panel = RecordPanel(settings=settings, recordings_dir=tmp_path / "rec")
+    panel = RecordPanel(settings=Settings(settings), recordings_dir=tmp_path / "rec")
     qtbot.addWidget(panel)
     panel.refresh_devices(rescan=True)  # PortAudio lists devices once; the daemon is new
     panel.select_device("pulse")
@@ -202,8 +203,9 @@ def test_gui_panel_records_with_real_capture(vmic: VirtualMic, played: tuple[Pat
     print(f"\nGUI: lag {lag / RATE * 1000:.0f} ms, correlation {corr:.4f}")
     assert_segments_match(list(summary.segments), lag * 1000 / RATE, audio)
     # The table filled as segments closed, one row each, in order.
-    rows = [(panel.table.item(r, 1).text(), panel.table.item(r, 2).text())
-            for r in range(panel.table.rowCount())]
+    model = panel.table.table_model
+    rows = [(model.index(r, 1).data(), model.index(r, 2).data())
+            for r in range(model.rowCount())]
     from vaddesk.core.timefmt import format_ms as _fmt
 
     assert rows == [(_fmt(s.start_ms), _fmt(s.end_ms)) for s in summary.segments]

@@ -207,8 +207,9 @@ def panel_factory(tmp_path: Path, qtbot: Any) -> Any:
     from PySide6.QtCore import QSettings
 
     from vaddesk.gui.record_panel import RecordPanel
+    from vaddesk.gui.settings import Settings
 
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
 
     def make(audio: np.ndarray, **stream: Any) -> Any:
         panel = RecordPanel(settings=settings, recordings_dir=tmp_path / "rec",
@@ -235,9 +236,21 @@ def test_panel_records_shows_segments_and_hands_over_the_file(
     summary = panel.last_summary
     assert finished.args == [summary.path]
     assert list(summary.segments) == segment_array(audio, get_preset("funasr").params).segments
-    assert panel.table.rowCount() == len(summary.segments)
+    assert panel.table.table_model.rowCount() == len(summary.segments)
     assert panel.record_button.text() == "● Record" and not panel.pause_button.isEnabled()
     assert panel.live_plot.frames_drawn > 10
+
+
+def test_panel_remembers_its_choices_in_the_settings(panel_factory: Any) -> None:
+    first = panel_factory(np.zeros(16_000, np.float32))
+    first.clips_check.setChecked(True)
+    first.window_spin.setValue(45)
+    first.preset_combo.setCurrentText("funasr")
+    second = panel_factory(np.zeros(16_000, np.float32))  # same settings file
+    assert second.clips_check.isChecked() and second.window_spin.value() == 45
+    assert second.preset_combo.currentText() == "funasr"
+    second.clips_check.setChecked(False)
+    assert not panel_factory(np.zeros(16_000, np.float32)).clips_check.isChecked()
 
 
 def test_panel_pause_drops_audio_and_preset_changes_live(

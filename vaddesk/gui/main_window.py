@@ -152,7 +152,7 @@ class MainWindow(ExportingWindow):
         if not self._with_record_panel:
             return None
         try:
-            panel = RecordPanel(settings=self.settings.store)
+            panel = RecordPanel(settings=self.settings)
         except Exception:  # a broken audio stack must not keep the window from opening
             log.exception("the Record panel failed to start")
             return None

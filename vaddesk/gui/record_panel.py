@@ -16,21 +16,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QProgressBar,
     QPushButton,
     QSpinBox,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -53,16 +49,13 @@ from vaddesk.core.timefmt import format_ms
 from vaddesk.core.types import Segment
 from vaddesk.gui.live_bridge import LiveBridge
 from vaddesk.gui.live_plot import LivePlot
+from vaddesk.gui.segment_table import SegmentTable
+from vaddesk.gui.settings import Key, Settings
 from vaddesk.pipeline.live import EngineFactory, LiveOptions, LiveSession, LiveSummary
 
 log = logging.getLogger(__name__)
 
 FPS_DEFAULT = 30
-KEY_DEVICE = "record/device_name"
-KEY_WINDOW_S = "record/window_s"
-KEY_CLIPS = "record/write_clips"
-KEY_FOLDER = "record/folder"
-KEY_PRESET = "record/preset"
 
 
 class RecordPanel(QWidget):
@@ -70,18 +63,18 @@ class RecordPanel(QWidget):
     recording_finished = Signal(object)   # Path of the finished WAV
     recordings_recovered = Signal(list)   # list[RecoveredRecording]
 
-    def __init__(self, parent: QWidget | None = None, *, settings: QSettings | None = None,
+    def __init__(self, parent: QWidget | None = None, *, settings: Settings | None = None,
                  stream_factory: StreamFactory | None = None,
                  devices: Callable[[], Sequence[InputDevice]] | None = None,
                  recordings_dir: Path | None = None, fps: int = FPS_DEFAULT,
                  engine_factory: EngineFactory | None = None) -> None:
         super().__init__(parent)
-        self._settings = settings if settings is not None else QSettings("vaddesk", "vaddesk")
+        self._settings = settings if settings is not None else Settings()
         self._stream_factory = stream_factory
         self._devices_provider = devices
         self._engine_factory = engine_factory
-        folder = self._settings.value(KEY_FOLDER)
-        self.recordings_dir = recordings_dir or (Path(str(folder)) if folder
+        folder = self._settings.get_str(Key.RECORD_FOLDER)
+        self.recordings_dir = recordings_dir or (Path(folder) if folder
                                                  else default_recordings_dir())
         self.session: LiveSession | None = None
         self.bridge: LiveBridge | None = None
@@ -109,20 +102,19 @@ class RecordPanel(QWidget):
                                      "segments that close from now on)")
         presets = all_presets()
         self.preset_combo.addItems(list(presets))
-        remembered = str(self._settings.value(KEY_PRESET, DEFAULT_PRESET))
+        remembered = self._settings.get_str(Key.RECORD_PRESET, DEFAULT_PRESET)
         self.preset_combo.setCurrentText(remembered if remembered in presets else DEFAULT_PRESET)
         self.preset_combo.currentTextChanged.connect(self._on_preset_changed)
         self.window_spin = QSpinBox()
         self.window_spin.setRange(5, 300)
         self.window_spin.setSuffix(" s")
         self.window_spin.setToolTip("Length of the scrolling live view")
-        self.window_spin.setValue(int(str(self._settings.value(KEY_WINDOW_S, 30))))
+        self.window_spin.setValue(self._settings.get_int(Key.RECORD_WINDOW_S, 30))
         self.window_spin.valueChanged.connect(
-            lambda v: self._settings.setValue(KEY_WINDOW_S, v))
+            lambda v: self._settings.set(Key.RECORD_WINDOW_S, v))
         self.clips_check = QCheckBox("Write clips as they close")
-        self.clips_check.setChecked(str(self._settings.value(KEY_CLIPS, "false")) == "true")
-        self.clips_check.toggled.connect(lambda v: self._settings.setValue(
-            KEY_CLIPS, "true" if v else "false"))
+        self.clips_check.setChecked(self._settings.get_bool(Key.RECORD_CLIPS, False))
+        self.clips_check.toggled.connect(lambda v: self._settings.set(Key.RECORD_CLIPS, v))
         self.folder_button = QPushButton("Folder…")
         self.folder_button.setToolTip(str(self.recordings_dir))
         self.folder_button.clicked.connect(self._choose_folder)
@@ -154,14 +146,7 @@ class RecordPanel(QWidget):
         self.status_label.hide()
 
         self.live_plot = LivePlot()
-        self.table = QTableWidget(0, 4)
-        self.table.setHorizontalHeaderLabels(["#", "start", "end", "duration"])
-        self.table.verticalHeader().hide()
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.horizontalHeader().setSectionResizeMode(
-            QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table = SegmentTable()
         self.table.setMinimumWidth(330)
         self.table.setMaximumWidth(420)
 
@@ -205,7 +190,7 @@ class RecordPanel(QWidget):
         except CaptureUnavailable as exc:
             self._devices = []
             self.show_problem(str(exc))
-        remembered = str(self._settings.value(KEY_DEVICE, ""))
+        remembered = self._settings.get_str(Key.RECORD_DEVICE)
         self.device_combo.blockSignals(True)
         self.device_combo.clear()
         for dev in self._devices:
@@ -258,14 +243,14 @@ class RecordPanel(QWidget):
                 OSError) as exc:
             self.show_problem(f"Cannot start recording: {exc}")
             return None
-        self._settings.setValue(KEY_DEVICE, name)
+        self._settings.set(Key.RECORD_DEVICE, name)
         self.session = session
         self.bridge = LiveBridge(session, self)
         self.bridge.segment_closed.connect(self._on_segment_closed)
         self.bridge.problem_reported.connect(self._on_problem)
         self.bridge.session_ended.connect(self._on_session_ended)
         self._segments = []
-        self.table.setRowCount(0)
+        self.table.set_segments([])
         self.live_plot.clear()
         self.file_label.setText(path.name)
         self.file_label.setToolTip(str(path))
@@ -297,7 +282,7 @@ class RecordPanel(QWidget):
             self.pause_button.setText("Resume")
 
     def _on_preset_changed(self, name: str) -> None:
-        self._settings.setValue(KEY_PRESET, name)
+        self._settings.set(Key.RECORD_PRESET, name)
         if self.session is not None:
             try:
                 self.session.set_params(get_preset(name).params, name)
@@ -332,14 +317,7 @@ class RecordPanel(QWidget):
 
     def _on_segment_closed(self, segment: Segment) -> None:
         self._segments.append(segment)
-        row = self.table.rowCount()
-        self.table.insertRow(row)
-        for col, text in enumerate((str(row + 1), format_ms(segment.start_ms),
-                                    format_ms(segment.end_ms),
-                                    f"{segment.duration_ms / 1000:.2f} s")):
-            item = QTableWidgetItem(text)
-            item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            self.table.setItem(row, col, item)
+        self.table.set_segments(self._segments)
         self.table.scrollToBottom()
 
     def _on_problem(self, message: str, fatal: bool) -> None:
@@ -387,7 +365,7 @@ class RecordPanel(QWidget):
         if folder:
             self.recordings_dir = Path(folder)
             self.folder_button.setToolTip(folder)
-            self._settings.setValue(KEY_FOLDER, folder)
+            self._settings.set(Key.RECORD_FOLDER, folder)
             self._recover()
 
     def _recover(self) -> None:

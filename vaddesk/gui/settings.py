@@ -27,6 +27,11 @@ class Key(enum.Enum):
     EXPORT_FORMATS = "export/formats"
     EXPORT_CLIPS = "export/clips"
     EXPORT_PAD_MS = "export/pad_ms"
+    RECORD_DEVICE = "record/device_name"  # the input device, by name (indices change)
+    RECORD_WINDOW_S = "record/window_s"
+    RECORD_CLIPS = "record/write_clips"
+    RECORD_FOLDER = "record/folder"
+    RECORD_PRESET = "record/preset"
 
 
 MAX_RECENT_FILES = 10
