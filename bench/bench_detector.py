@@ -1,9 +1,9 @@
 """Detector benchmarks: resegment() on a 60-minute track, the streaming detector's cost per
 100 ms push alone, and where a 100 ms block's time goes inside a real stream.
 
-    /work/venv/bin/python bench/bench_detector.py [--minutes 60] [--repeats 7]
-        [--stream-minutes 3]  # 0 skips the in-stream split
-    /work/venv/bin/python bench/bench_detector.py --ab COMMIT [--repeats 7] [--stream-minutes 3]
+    python bench/bench_detector.py [--minutes 60] [--repeats 7]
+        [--stream-minutes 3] [--json bench/out/detector.json]  # 0 skips the in-stream split
+    python bench/bench_detector.py --ab COMMIT [--repeats 7] [--stream-minutes 3]
         [--offline-minutes 10]  # A/B: this tree's engine vs COMMIT's, alternating in one process
 
 The track is real: espeak-ng speech with pauses over light noise, scored once by vaddesk's
@@ -32,6 +32,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
+import json  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -48,6 +49,7 @@ import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
 import soxr  # noqa: E402
 
+from bench.provenance import run_provenance  # noqa: E402
 from vaddesk.core.detector import EndpointDetector  # noqa: E402
 from vaddesk.core.engine import StreamingVad, resegment, segment_array  # noqa: E402
 from vaddesk.core.params import VadParams  # noqa: E402
@@ -195,9 +197,12 @@ def main() -> int:
     parser.add_argument("--stream-minutes", type=float, default=3.0)
     parser.add_argument("--offline-minutes", type=float, default=10.0)
     parser.add_argument("--ab", metavar="COMMIT", help="A/B this tree's engine against COMMIT's")
+    parser.add_argument("--json", type=Path, help="also write the figures here (not with --ab)")
     args = parser.parse_args()
     if args.ab:
         return ab(args.ab, args)
+    figures: dict[str, Any] = {"run": run_provenance(sys.argv), "minutes": args.minutes,
+                               "repeats": args.repeats, "resegment_ms": {}, "push_us": {}}
     unit = _speech_track()
     frames = int(args.minutes * 6000)
     reps = frames // unit.num_frames + 1
@@ -211,6 +216,7 @@ def main() -> int:
     for name, params in cases.items():
         seconds = _median_s(lambda p=params: resegment(track, p), args.repeats)
         print(f"resegment {name:30s} {seconds * 1e3:10.1f} {len(resegment(track, params)):9d}")
+        figures["resegment_ms"][name] = seconds * 1e3
     pushes = min(frames, 60_000) // 10
     for name in ("funasr", "meeting"):
         params = builtin_presets()[name].params
@@ -223,6 +229,7 @@ def main() -> int:
         seconds = _median_s(stream, max(1, args.repeats // 3))
         print(f"push 100 ms, preset {name:20s} {seconds / pushes * 1e6:8.1f} us/push "
               f"(detector RTF {seconds / pushes / 0.1:.5f})")
+        figures["push_us"][name] = seconds / pushes * 1e6
     if args.stream_minutes > 0:
         from tests.support.corpus import build_long_file, read_wav
 
@@ -236,6 +243,13 @@ def main() -> int:
             print(f"  {part:10s} {value:8.1f} us")
         both = statistics.median(run["detector"] + run["glue"] for run in runs)
         print(f"  {'det+glue':10s} {both:8.1f} us")
+        figures["stream_split_us"] = {part: statistics.median(run[part] for run in runs)
+                                      for part in runs[0]}
+        figures["stream_minutes"] = args.stream_minutes
+    figures["run"]["load_average_end"] = list(os.getloadavg())
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(figures, indent=1) + "\n")
     return 0
 
 

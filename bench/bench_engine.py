@@ -1,9 +1,15 @@
 """Engine benchmarks: speed and memory of vaddesk's engine against the reference runtime.
 
-Run from the repo root (one thread everywhere; the figures go into README.md and bench/README.md):
+Run from the repo root (one thread everywhere; with --json the figures feed docs/benchmarks.md
+through bench/make_benchmarks_doc.py):
 
-    /work/venv/bin/python bench/bench_engine.py              # full run (~15-25 min)
-    /work/venv/bin/python bench/bench_engine.py --quick      # a fast check (~2 min)
+    python bench/bench_engine.py --json bench/out/engine.json   # full run (~15-25 min)
+    python bench/bench_engine.py --quick                        # a fast check (~2 min)
+    python bench/bench_engine.py --tree DIR ...                 # DIR's vaddesk (an A/B)
+
+``--tree DIR`` imports vaddesk (engine, model runner, model files) from DIR, a checkout of another
+commit (``git worktree add --detach DIR COMMIT``), while the corpus and this script stay this
+tree's: two runs back to back, one with --tree, compare one commit's engine with another's.
 
 What it measures (medians over --repeats runs, all in the same process run, so the ratios compare
 like with like even on a shared machine):
@@ -33,7 +39,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import platform  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -47,11 +52,26 @@ from typing import Any  # noqa: E402
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+
+def _tree_from_argv(argv: list[str]) -> Path:
+    """The checkout whose vaddesk is measured (--tree DIR), read before vaddesk is imported."""
+    for i, arg in enumerate(argv):
+        if arg == "--tree" and i + 1 < len(argv):
+            return Path(argv[i + 1]).resolve()
+        if arg.startswith("--tree="):
+            return Path(arg.split("=", 1)[1]).resolve()
+    return REPO
+
+
 import numpy as np  # noqa: E402
 import onnxruntime as ort  # noqa: E402
 import soundfile as sf  # noqa: E402
 
+from bench.provenance import run_provenance  # noqa: E402
 from tests.support.corpus import build_long_file, ensure_corpus, read_wav  # noqa: E402
+
+TREE = _tree_from_argv(sys.argv)
+sys.path.insert(0, str(TREE))  # vaddesk is a regular package: the first one on the path wins
 from vaddesk import paths  # noqa: E402
 from vaddesk.core.engine import StreamingVad, resegment, segment_blocks  # noqa: E402
 from vaddesk.core.model import BLOCK_FRAMES, Precision, VadModel  # noqa: E402
@@ -205,7 +225,8 @@ def child(mode: str, path: Path) -> None:
 
 
 def peak_rss_in_child(mode: str, path: Path) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, __file__, "--child", mode, str(path)],
+    out = subprocess.run([sys.executable, __file__, "--child", mode, str(path),
+                          "--tree", str(TREE)],
                          capture_output=True, text=True, check=True, cwd=REPO)
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
@@ -228,6 +249,8 @@ def main() -> None:
                         help="skip the offline reference's peak RSS (needs ~4.5 GB)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--markdown", type=Path, help="also write the figures as Markdown here")
+    parser.add_argument("--tree", type=Path, default=REPO,
+                        help="measure the vaddesk of this checkout (default: this one)")
     parser.add_argument("--child", nargs=2, metavar=("MODE", "WAV"), help=argparse.SUPPRESS)
     parser.add_argument("--child-stream", nargs=2, metavar=("HOURS", "EVERY_MIN"),
                         help=argparse.SUPPRESS)
@@ -254,11 +277,13 @@ def main() -> None:
 
     from funasr_onnx import Fsmn_vad, Fsmn_vad_online
 
+    run: dict[str, Any] = run_provenance(sys.argv, TREE)
+    machine = run["machine"]
     figures: dict[str, Any] = {
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores "
-                   "(shared with other users during the run)",
+        "run": run,
+        # Flat copies of the provenance, for markdown() below.
+        "command": run["command"], "date_utc": run["date_utc"],
+        "machine": f"{machine['cpu']}, {machine['cores']} cores, {machine['os']}",
         "onnxruntime": ort.__version__, "numpy": np.__version__,
         "load_average_start": os.getloadavg()}
     rows: list[tuple[str, float, float, str]] = []
@@ -332,8 +357,8 @@ def main() -> None:
 
     # 5. simulated long stream, in a fresh process that does nothing else
     out = subprocess.run([sys.executable, __file__, "--child-stream", str(args.stream_hours),
-                          str(interval_min)], capture_output=True, text=True, check=True,
-                         cwd=REPO)
+                          str(interval_min), "--tree", str(TREE)],
+                         capture_output=True, text=True, check=True, cwd=REPO)
     figures["stream_memory"] = json.loads(out.stdout.strip().splitlines()[-1])
     print(f"stream memory: growth {figures['stream_memory']['growth_mb']:.2f} MB over "
           f"{args.stream_hours:g} h", flush=True)
@@ -395,7 +420,7 @@ def main() -> None:
 
 def markdown(figures: dict[str, Any], rows: list[tuple[str, float, float, str]],
              claims: list[tuple[str, str, str, bool]], ref_rss: float | None) -> str:
-    """The figures as Markdown, for README.md and bench/README.md."""
+    """The figures as Markdown (docs/benchmarks.md is generated from the JSON instead)."""
     mem = figures["stream_memory"]
     rss = figures["peak_rss"]
     out = [f"Measured {figures['date_utc']} UTC on {figures['machine']}; onnxruntime "

@@ -1,7 +1,8 @@
 """Desktop app figures: open-and-show a 60-minute file, re-segment after a slider change on
 60 minutes, frame time while zooming and panning a 3-hour file.
 
-    python bench/bench_gui.py [--runs 3] [--workdir DIR]      (runs offscreen by itself)
+    python bench/bench_gui.py [--runs 3] [--workdir DIR] [--json bench/out/gui.json]
+        (runs offscreen by itself)
 
 Drives the real MainWindow (offscreen raster painting, the same code path as on screen) on
 recordings generated with espeak-ng + sox. The engine runs in the GUI's analysis worker process
@@ -11,6 +12,7 @@ with one onnxruntime thread. Prints a table of medians (and p95 for frames).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -30,7 +32,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs of open-and-show (median)")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/vaddesk-bench-gui"))
+    parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
+
+    from bench.provenance import run_provenance
+
+    run = run_provenance(sys.argv)
 
     from PySide6.QtCore import QEventLoop, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
@@ -141,9 +148,14 @@ def main() -> int:
     window.close()
 
     width = max(len(r[0]) for r in rows)
-    print(f"\nvaddesk GUI bench ({os.cpu_count()} cores, offscreen raster, shared machine)")
+    print(f"\nvaddesk GUI bench ({os.cpu_count()} cores, offscreen raster)")
     for name, value in rows:
         print(f"  {name.ljust(width)}  {value}")
+    if args.json:
+        run["load_average_end"] = list(os.getloadavg())
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"run": run, "runs": args.runs,
+                                         "rows": [list(r) for r in rows]}, indent=1) + "\n")
     return 0
 
 

@@ -2,8 +2,8 @@
 
 Run from the repo root (files are generated once into bench/out/io/, which git ignores):
 
-    /work/venv/bin/python bench/bench_io.py             # full run (~10 min on 2 cores)
-    /work/venv/bin/python bench/bench_io.py --quick     # small files, a fast check
+    python bench/bench_io.py --json bench/out/io.json   # full run (~10 min on 2 cores)
+    python bench/bench_io.py --quick                    # small files, a fast check
 
 What it measures (medians over --repeats runs in one process run, so ratios compare like with
 like even on a shared machine):
@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import resource
 import shutil
@@ -35,12 +34,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tests"))
 
-import audio_fixtures as af  # noqa: E402
 import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
 
+from bench.provenance import run_provenance  # noqa: E402
+from tests.support import audio_fixtures as af  # noqa: E402
 from vaddesk.audio.decode import open_audio  # noqa: E402
 
 OUT = REPO / "bench" / "out" / "io"
@@ -185,14 +184,11 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip", action="append", default=[],
                         choices=("decode", "folder", "rss"))
+    parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     repeats = 1 if args.quick else args.repeats
-    results: dict[str, object] = {
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores "
-                   "(shared with other work while measuring)",
-        "python": platform.python_version(),
-    }
+    results: dict[str, object] = {"run": run_provenance(sys.argv), "repeats": repeats}
     if "decode" not in args.skip:
         rows = bench_decode(2 if args.quick else 60, repeats)
         results["decode"] = rows
@@ -219,6 +215,9 @@ def main() -> int:
               f"{r['segments']} segments)")
     (OUT / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nwritten: {OUT / 'results.json'}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
     return 0
 
 

@@ -3,9 +3,9 @@ segment's end to it closing on screen, and memory over a simulated 1-hour sessio
 
 Run from the repo root (one thread for numpy/onnxruntime, like the app):
 
-    /work/venv/bin/python bench/bench_live.py                 # all three (~3 min)
+    python bench/bench_live.py --json bench/out/live.json     # all three (~3 min)
     xvfb-run -a -s "-screen 0 1280x800x24" env QT_QPA_PLATFORM=xcb \\
-        /work/venv/bin/python bench/bench_live.py cpu         # CPU with a real X server
+        python bench/bench_live.py cpu                        # CPU with a real X server
 
 1. cpu: RecordPanel drawing at 30 fps while recording from the REAL PortAudio capture of a
    PulseAudio virtual microphone into which a speech file is played in a loop (or, with
@@ -30,6 +30,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import argparse  # noqa: E402
+import json  # noqa: E402
 import resource  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
@@ -46,6 +47,7 @@ import soundfile as sf  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.provenance import run_provenance  # noqa: E402
 from tests.support.virtual_mic import VirtualMic, available, make_speech  # noqa: E402
 from vaddesk.audio.capture import ArrayInputStream, Capture  # noqa: E402
 from vaddesk.core.presets import get_preset  # noqa: E402
@@ -294,17 +296,21 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=4, help="latency: speech file loops")
     parser.add_argument("--minutes", type=float, default=60.0, help="memory: session length")
     parser.add_argument("--speed", type=float, default=60.0, help="memory: x real time")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
+    figures: dict[str, Any] = {"run": run_provenance(sys.argv), "qt_platform":
+                               os.environ.get("QT_QPA_PLATFORM"), "source": args.source}
     args.parts = args.parts or ["cpu", "latency", "memory"]
     unknown = set(args.parts) - {"cpu", "latency", "memory"}
     if unknown:
         parser.error(f"unknown part(s): {', '.join(sorted(unknown))}")
-    print(f"Qt platform: {os.environ.get('QT_QPA_PLATFORM')}; machine shared (2 cores); "
+    print(f"Qt platform: {os.environ.get('QT_QPA_PLATFORM')}; {os.cpu_count()} cores; "
           "one thread for numpy/onnxruntime")
     with tempfile.TemporaryDirectory(prefix="bench_live.") as tmp:
         folder = Path(tmp)
         if "cpu" in args.parts:
             r = bench_cpu(folder, args.seconds, args.source)
+            figures["cpu"] = {"seconds": args.seconds, **r}
             print(f"cpu ({args.source}, {args.seconds:.0f} s): recording + live view "
                   f"{r['gui_cpu_pct']:.1f}% of one core at {r['gui_fps']:.1f} fps; headless "
                   f"{r['headless_cpu_pct']:.1f}%; overflows {r['overflows']:.0f}\n"
@@ -313,6 +319,7 @@ def main() -> int:
                   f"{r['other_pct']:.1f}%")
         if "latency" in args.parts:
             r = bench_latency(folder, args.repeats)
+            figures["latency"] = r
             print(f"latency ({r['segments']} segments, meeting: end silence "
                   f"{r['end_silence_ms']} ms): detector (segment end -> deciding block) median "
                   f"{r['detector_median_ms']:.0f} ms, max {r['detector_max_ms']:.0f} ms; "
@@ -321,12 +328,17 @@ def main() -> int:
                   f"{r['screen_max_ms']:.1f} ms")
         if "memory" in args.parts:
             r = bench_memory(folder, args.minutes, args.speed)
+            figures["memory"] = {"minutes": args.minutes, "speed": args.speed, **r}
             print(f"memory ({r['audio_min']:.0f} min of audio in {r['wall_s']:.0f} s, "
                   f"{r['segments']:.0f} segments, {r['overflows']:.0f} overflows): RSS "
                   f"{r['rss_at_5min_mb']:.1f} MB after 5 min, {r['rss_end_mb']:.1f} MB at the "
                   f"end (growth {r['growth_mb']:+.1f} MB, max {r['max_mark_mb']:.1f} MB)\n"
                   f"  RSS every 5 min: {r['marks']}; longest capture queue "
                   f"{r['max_queue_s']:.1f} s of audio")
+    figures["run"]["load_average_end"] = list(os.getloadavg())
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(figures, indent=1, default=str) + "\n")
     return 0
 
 

@@ -8,7 +8,7 @@ test's tmp_path.
 What is asserted: 99 % of the gaps are under 50 ms and no gap reaches 250 ms (a freeze). The
 single largest gap is recorded, not asserted (speed is measured, not asserted, here): on the
 shared 2-core machine it is set by the scheduler as much as by the app (33-38 ms at a load
-average below 2, more when other processes hold both cores); see the README for the figures.
+average below 2, more when other processes hold both cores); see docs/app.md.
 """
 
 from __future__ import annotations

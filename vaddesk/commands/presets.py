@@ -61,5 +61,5 @@ def run(args: argparse.Namespace) -> int:
                             for c, (cell, w) in enumerate(zip(row, widths, strict=True)))
                   .rstrip() + "\n")
     out.write(f"\nYour presets live in {user_presets_dir()}. Parameter meanings: "
-              "see 'vaddesk segment --help' and the README.\n")
+              "see 'vaddesk segment --help' and docs/engine.md.\n")
     return 0

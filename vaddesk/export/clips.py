@@ -3,8 +3,8 @@
 A segment found on one channel (its `channel` is set) is cut from that channel alone (a mono
 clip) unless every channel is asked for: in a two-sided call the other side is another voice.
 
-Rounding, documented in the README: a time t ms maps to sample floor(t * rate / 1000). A clip
-of segment [start_ms, end_ms) with padding p covers samples
+Rounding, documented in docs/cli.md (Clips): a time t ms maps to sample
+floor(t * rate / 1000). A clip of segment [start_ms, end_ms) with padding p covers samples
 [floor((start_ms - p) * rate / 1000), floor((end_ms + p) * rate / 1000)), clamped to the file.
 Adjacent segments therefore tile the file without gaps or overlaps (when p = 0).
 

@@ -67,7 +67,7 @@ def stats_to_json(stats: TalkStats) -> dict[str, Any]:
 
 def report_to_json(report: SegmentationReport, clip_names: list[str] | None = None
                    ) -> dict[str, Any]:
-    """The JSON document (see the README for an example). Times are integer milliseconds."""
+    """The JSON document (docs/json-schema.md shows an example). Times are integer milliseconds."""
     if clip_names is not None and len(clip_names) != len(report.segments):
         raise ValueError(f"{len(clip_names)} clip names for {len(report.segments)} segments")
     src = report.source

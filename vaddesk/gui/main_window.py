@@ -147,7 +147,7 @@ class MainWindow(ExportingWindow):
         return dock
 
     def _add_record_panel(self) -> QDockWidget | None:
-        """The live-recording panel (issue 5) as a "Record" dock; a finished recording opens
+        """The live-recording panel as a "Record" dock; a finished recording opens
         like any file."""
         if not self._with_record_panel:
             return None
