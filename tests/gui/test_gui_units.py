@@ -11,10 +11,8 @@ import pytest
 import soundfile as sf
 
 from vaddesk.audio.envelope import BASE_BIN_SAMPLES, LEVEL_FACTOR, EnvelopeBuilder
-from vaddesk.core.params import VadParams
 from vaddesk.core.timefmt import format_ms
 from vaddesk.gui.time_axis import format_seconds_tick
-from vaddesk.gui.waveform_view import score_threshold
 
 
 def test_envelope_is_exact_min_max_whatever_the_block_sizes() -> None:
@@ -73,17 +71,6 @@ def test_axis_ticks_follow_the_spacing() -> None:
     assert format_seconds_tick(3725.5, 0.5) == "1:02:05.5"
     assert format_seconds_tick(12.25, 0.05) == "0:00:12.25"
     assert format_seconds_tick(12.125, 0.005) == "0:00:12.125"
-
-
-def test_threshold_line_is_the_engines_frame_decision() -> None:
-    params = VadParams()
-    assert score_threshold(params) == pytest.approx(0.8, abs=1e-9)
-    params = VadParams(speech_noise_thres=0.3, speech_to_noise_ratio=2.0)
-    line = score_threshold(params)
-    for p0 in np.linspace(0.0, 1.0, 2001):
-        score = 1 - p0
-        if abs(score - line) > 1e-9:  # exactly on the line, rounding decides
-            assert ((1 - p0) >= p0**2.0 + 0.3) == (score > line)
 
 
 class FakeOutputStream:

@@ -115,6 +115,23 @@ def score_cutoffs(ratio: float, thres: float) -> tuple[float, float]:
     return speech, silence
 
 
+def score_threshold(params: VadParams) -> float:
+    """The speech score (1 - p0) above which one frame passes the score test for ``params``.
+
+    The p0 where the score test's margin crosses 0, by bisection (the margin decreases with
+    p0), so a line drawn there is the engine's frame decision, not an approximation of it.
+    """
+    ratio, thres = params.speech_to_noise_ratio, params.speech_noise_thres
+    lo, hi = 0.0, 1.0
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        if _margin(mid, ratio, thres) >= 0.0:
+            lo = mid
+        else:
+            hi = mid
+    return 1.0 - lo
+
+
 class FrameClassifier:
     """Turns (p0, energy_db) blocks into speech decisions, carrying the noise level across blocks.
 

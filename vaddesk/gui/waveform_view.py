@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QKeyEvent
 
 from vaddesk.audio.envelope import BASE_BIN_SAMPLES, EnvelopeBuilder, PeakEnvelope
+from vaddesk.core.decision import score_threshold
 from vaddesk.core.params import VadParams
 from vaddesk.core.types import FRAME_SHIFT_MS, FrameTrack, Segment
 from vaddesk.gui.segment_regions import SegmentRegionsItem
@@ -25,22 +26,6 @@ MIN_VISIBLE_S = 0.5  # deepest zoom: 2 ms envelope bins still give ~1 point per 
 WAVE_COLOR = QColor(60, 110, 200)
 SCORE_COLOR = QColor(200, 80, 40)
 ZOOM_STEP = 1.5
-
-
-def score_threshold(params: VadParams) -> float:
-    """The speech score (1 - p0) above which one frame counts as speech for these params.
-
-    Solves 1 - p0 = p0 ** ratio + thres for p0 by bisection (monotone in p0), so the line drawn
-    is the engine's frame decision, not an approximation of it.
-    """
-    lo, hi = 0.0, 1.0
-    for _ in range(40):
-        mid = (lo + hi) / 2
-        if 1 - mid >= mid ** params.speech_to_noise_ratio + params.speech_noise_thres:
-            lo = mid
-        else:
-            hi = mid
-    return 1.0 - lo
 
 
 class WaveformView(pg.GraphicsLayoutWidget):
