@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from vaddesk.core.presets import DEFAULT_PRESET
 from vaddesk.core.timefmt import format_duration
+from vaddesk.pipeline.errors import ClusterUnavailable
 
 if TYPE_CHECKING:  # imported lazily at run time: `vaddesk --version` must stay instant
     from vaddesk.core.talk_stats import TalkStats
     from vaddesk.pipeline.batch import BatchEvent, BatchItem, BatchOptions, FileResult
+    from vaddesk.pipeline.runner import ClusterRunner
 
 EXIT_OK = 0
 EXIT_FAILED = 1   # some files failed (all others were processed)
@@ -100,7 +102,20 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                         help=f"files processed in parallel (default: cores = {os.cpu_count()})")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace existing outputs")
+    add_run_options(parser)
     return parser
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """--resume and --cluster (shared with `vaddesk watch`)."""
+    parser.add_argument("--resume", action="store_true",
+                        help="skip inputs a previous run already finished with the same "
+                             "settings (recorded in vaddesk-manifest.json in the output "
+                             "folder); redo what changed or was interrupted")
+    parser.add_argument("--cluster", default=None, metavar="ADDRESS",
+                        help="run on a Dask cluster, e.g. tcp://host:8786 (workers must see "
+                             "the inputs and --out at the same paths); needs "
+                             'pip install "vaddesk[cluster]"')
 
 
 class UsageError(Exception):
@@ -168,8 +183,23 @@ def _speakers(raw: str | None) -> tuple[str, ...] | None:
     return names
 
 
+def load_cluster_runner(address: str | None) -> ClusterRunner | None:
+    """The Dask runner when --cluster is given; a UsageError saying what to install if Dask
+    is missing (it is an optional extra)."""
+    if address is None:
+        return None
+    try:
+        from vaddesk.pipeline.cluster import run_cluster  # optional: dask + distributed
+    except ImportError as exc:
+        raise UsageError(f"--cluster needs Dask, which is not installed ({exc.name} is "
+                         'missing): pip install "vaddesk[cluster]"') from None
+    return run_cluster
+
+
 def run(args: argparse.Namespace) -> int:
-    from vaddesk.pipeline.batch import plan_items, run_batch
+    from vaddesk.pipeline.batch import plan_items
+    from vaddesk.pipeline.manifest import ManifestError
+    from vaddesk.pipeline.runner import RunSettings, manifest_dir_for, run_items
 
     try:
         options = _options(args)
@@ -184,10 +214,27 @@ def run(args: argparse.Namespace) -> int:
         print(f"vaddesk segment: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     jobs = min(args.jobs or os.cpu_count() or 1, len(items))
+    try:
+        cluster_runner = load_cluster_runner(args.cluster)
+    except UsageError as exc:
+        print(f"vaddesk segment: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    settings = RunSettings(jobs, args.cluster, args.resume, manifest_dir_for(items, args.out))
     bar = ProgressBar(items, sys.stderr) if sys.stderr.isatty() else None
     started = time.perf_counter()
     try:
-        results = run_batch(items, options, jobs, bar.on_event if bar else None)
+        results = run_items(items, options, settings, bar.on_event if bar else None,
+                            cluster_runner=cluster_runner)
+    except ClusterUnavailable as exc:
+        if bar:
+            bar.clear()
+        print(f"vaddesk segment: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except ManifestError as exc:
+        if bar:
+            bar.clear()
+        print(f"vaddesk segment: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         if bar:
             bar.clear()
@@ -203,7 +250,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def print_summary(results: list[FileResult], elapsed_s: float, out: TextIO) -> None:
-    ok = [r for r in results if r.ok]
+    resumed = [r for r in results if r.resumed]
+    ok = [r for r in results if r.ok and not r.resumed]
     failed = [r for r in results if not r.ok]
     audio_ms = sum(r.duration_ms for r in ok)
     speech_ms = sum(r.speech_ms for r in ok)
@@ -215,6 +263,8 @@ def print_summary(results: list[FileResult], elapsed_s: float, out: TextIO) -> N
     for r in ok:
         for note in r.notes:
             out.write(f"note: {r.item.path}: {note}\n")
+    if resumed:
+        out.write(f"{len(resumed)} already done by an earlier run (--resume): skipped\n")
     if len(results) == 1 and ok:
         stats = ok[0].stats
         if stats is not None and len(stats.speakers) > 1:
@@ -228,7 +278,7 @@ def print_summary(results: list[FileResult], elapsed_s: float, out: TextIO) -> N
     if failed:
         out.write(f"{len(failed)} failed:\n")
         for r in failed:
-            out.write(f"  {r.item.path}: {r.error}\n")
+            out.write(f"  {r.item.label}: {r.error}\n")
     out.flush()
 
 
@@ -283,7 +333,7 @@ class ProgressBar:
             if not event.result.ok:
                 self._failed += 1
                 self.clear()
-                self._stream.write(f"failed: {event.result.item.path}: {event.result.error}\n")
+                self._stream.write(f"failed: {event.result.item.label}: {event.result.error}\n")
             self._draw(force=True)
         elif event.index not in self._finished:
             if isinstance(event, FileStarted):

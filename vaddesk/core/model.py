@@ -8,8 +8,11 @@ depends only on it and earlier frames, so scoring a stream in pieces equals scor
 Every model file is checked against the sha256 in ``models/manifest.json`` when it is loaded:
 a damaged or replaced file fails loudly instead of producing quietly different segments.
 
-Thread safety: a ``VadModel`` owns one onnxruntime session and the caches of one stream, so it
-is NOT thread-safe. Use one ``VadModel`` per stream (and per thread).
+Thread safety: a ``VadModel`` owns the caches of one stream, so it is NOT thread-safe. Use one
+``VadModel`` per stream (and per thread). The onnxruntime session itself is stateless between
+calls (the caches are inputs) and its ``run`` is thread-safe, so a long-lived worker process
+(a Dask worker) may ``preload`` it once: every later ``VadModel`` of that precision and thread
+count in the process then shares it instead of verifying and loading the file again.
 """
 
 from __future__ import annotations
@@ -107,6 +110,28 @@ def make_session(path: Path, threads: int = 1) -> ort.InferenceSession:
     return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
 
 
+_PRELOADED: dict[tuple[str, int], tuple[ModelInfo, ort.InferenceSession]] = {}
+_LOADS: list[int] = [0]  # sessions made in this process (a worker's "loaded once" check)
+
+
+def preload(precision: Precision = "int8", threads: int = 1) -> ModelInfo:
+    """Verify and load the shipped model once for this process; later VadModels share it."""
+    key = (precision, threads)
+    if key not in _PRELOADED:
+        if precision not in MODEL_FILES:
+            raise ValueError(f"precision must be one of {sorted(MODEL_FILES)}, got {precision!r}")
+        path = paths.model_file(MODEL_FILES[precision])
+        info = _info_for(path, precision)
+        _PRELOADED[key] = (info, make_session(path, threads))
+        _LOADS[0] += 1
+    return _PRELOADED[key][0]
+
+
+def sessions_loaded() -> int:
+    """How many onnxruntime sessions this process has made (preloaded or per VadModel)."""
+    return _LOADS[0]
+
+
 class VadModel:
     """Silence probabilities for one stream; FSMN caches carried between calls.
 
@@ -120,9 +145,14 @@ class VadModel:
             raise ValueError(f"precision must be one of {sorted(MODEL_FILES)}, got {precision!r}")
         if not isinstance(threads, int) or threads < 1:
             raise ValueError(f"threads must be an integer >= 1, got {threads!r}")
-        model_path = path if path is not None else paths.model_file(MODEL_FILES[precision])
-        self.info = _info_for(model_path, precision)
-        self._session = make_session(model_path, threads)
+        shared = _PRELOADED.get((precision, threads)) if path is None else None
+        if shared is not None:
+            self.info, self._session = shared
+        else:
+            model_path = path if path is not None else paths.model_file(MODEL_FILES[precision])
+            self.info = _info_for(model_path, precision)
+            self._session = make_session(model_path, threads)
+            _LOADS[0] += 1
         self._cache_names = [f"in_cache{i}" for i in range(NUM_CACHES)]
         self._output_names = ["logits"] + [f"out_cache{i}" for i in range(NUM_CACHES)]
         # The next call's inputs: the four caches live here between calls, so a call only

@@ -14,6 +14,7 @@ import logging
 import multiprocessing as mp
 import os
 import queue
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -33,11 +34,13 @@ from vaddesk.export import OutputExistsError, export_report
 from vaddesk.export.names import safe_stem
 from vaddesk.export.report import single_channel_info
 from vaddesk.export.writer import existing_before_run
+from vaddesk.pipeline.manifest import InputStamp, Journal, fingerprint
 from vaddesk.pipeline.segmenting import AnalysisCancelled, file_report, model_of, segment_file
 
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY_S: Final = 0.5
+PARENT_CHECK_S: Final = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,15 @@ class BatchOptions:
     speakers: tuple[str, ...] | None = None  # names of the channels, in order (per_channel)
     clips_all_channels: bool = False  # clips keep every channel (default: the segment's own)
 
+    def fingerprint(self) -> str:
+        """Hash of everything that shapes the outputs (not `overwrite`): the manifest's check."""
+        return fingerprint({"params": self.params.to_dict(), "preset": self.preset,
+                            "precision": self.precision, "formats": sorted(self.formats),
+                            "clips": self.clips, "pad_ms": self.pad_ms,
+                            "channel": self.channel, "per_channel": self.per_channel,
+                            "speakers": list(self.speakers or ()),
+                            "clips_all_channels": self.clips_all_channels})
+
 
 @dataclass(frozen=True, slots=True)
 class BatchItem:
@@ -61,6 +73,12 @@ class BatchItem:
     out_dir: Path
     stem: str
     json_path: Path | None = None
+    url: str | None = None  # the input as the user gave it, when `path` is its download
+
+    @property
+    def label(self) -> str:
+        """How the user names this input (the URL of a download, else the path)."""
+        return self.url or str(self.path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +93,7 @@ class FileResult:
     elapsed_s: float = 0.0
     notes: tuple[str, ...] = ()       # things the user should know about a result that is ok
     stats: TalkStats | None = None    # talk time per speaker (ok results)
+    resumed: bool = False  # already done by an earlier run (--resume): not processed again
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,9 +209,14 @@ def _segment_channels(item: BatchItem, options: BatchOptions,
 
 def process_file(item: BatchItem, options: BatchOptions,
                  progress: Callable[[int], None] | None = None,
-                 cancelled: Callable[[], bool] | None = None) -> FileResult:
+                 cancelled: Callable[[], bool] | None = None,
+                 journal: Journal | None = None) -> FileResult:
     """Decode, segment and export one file; problems become a failed result, never raise
-    (but AnalysisCancelled when ``cancelled()`` turns true between two blocks)."""
+    (but AnalysisCancelled when ``cancelled()`` turns true between two blocks).
+
+    With a `journal`, a "started" receipt is written before the first output and a "done"
+    receipt after the last (see manifest.py).
+    """
     started = time.perf_counter()
 
     def failed(reason: str) -> FileResult:
@@ -204,6 +228,7 @@ def process_file(item: BatchItem, options: BatchOptions,
                                        item.json_path)
         if existing and not options.overwrite:
             raise OutputExistsError(existing)
+        stamp = InputStamp.of(item.path)  # before reading: what the outputs were made from
         if options.per_channel:
             info, segments, channels = _segment_channels(item, options, progress, cancelled)
             if info.channels == 1:
@@ -225,10 +250,14 @@ def process_file(item: BatchItem, options: BatchOptions,
             channels = (single_channel_info(options.channel, info.channels),)
         report = file_report(info, model_of(options.precision), options.preset, options.params,
                              segments, options.channel, channels)
+        if journal is not None:
+            journal.write("started", item.path, stamp)
         outputs = export_report(report, item.out_dir, item.stem, options.formats,
                                 clips=options.clips, pad_ms=options.pad_ms,
                                 overwrite=options.overwrite, json_path=item.json_path,
                                 clips_all_channels=options.clips_all_channels)
+        if journal is not None:
+            journal.write("done", item.path, stamp, outputs)
     except AudioError as exc:
         return failed(exc.problem)
     except OutputExistsError as exc:
@@ -256,12 +285,24 @@ ProgressQueue: TypeAlias = "Queue[tuple[int, int]]"
 _progress_queue: ProgressQueue | None = None
 
 
-def _init_worker(progress_queue: ProgressQueue) -> None:
+def _init_worker(progress_queue: ProgressQueue, parent_pid: int) -> None:
     global _progress_queue
     _progress_queue = progress_queue
+    threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True,
+                     name="vaddesk-parent-watch").start()
 
 
-def _worker(index: int, item: BatchItem, options: BatchOptions) -> FileResult:
+def _exit_with_parent(parent_pid: int) -> None:
+    """A worker whose client was killed (kill -9) stops too, within PARENT_CHECK_S: it would
+    otherwise wait forever on the task pipe, and a rerun with --resume must not race it.
+    Whatever it was writing stays a temp file; the file is redone by the rerun."""
+    while os.getppid() == parent_pid:
+        time.sleep(PARENT_CHECK_S)
+    os._exit(1)
+
+
+def _worker(index: int, item: BatchItem, options: BatchOptions, journal: Journal | None
+            ) -> FileResult:
     q = _progress_queue
     last = [0.0]
 
@@ -273,7 +314,7 @@ def _worker(index: int, item: BatchItem, options: BatchOptions) -> FileResult:
 
     if q is not None:
         q.put_nowait((index, -1))  # started
-    return process_file(item, options, progress)
+    return process_file(item, options, progress, journal=journal)
 
 
 def _size(path: Path) -> int:
@@ -288,7 +329,8 @@ CANCELLED: Final = "cancelled before it finished"
 
 def run_batch(items: Sequence[BatchItem], options: BatchOptions, jobs: int = 1,
               on_event: Callable[[BatchEvent], None] | None = None,
-              should_stop: Callable[[], bool] | None = None) -> list[FileResult]:
+              should_stop: Callable[[], bool] | None = None,
+              journal: Journal | None = None) -> list[FileResult]:
     """Process every item (in `jobs` processes); results in the order of `items`.
 
     Large files are started first so that the last minutes are not spent on one long file
@@ -311,7 +353,7 @@ def run_batch(items: Sequence[BatchItem], options: BatchOptions, jobs: int = 1,
                 emit(FileProgress(i, audio_ms))
 
             try:
-                result = process_file(item, options, progress, stop)
+                result = process_file(item, options, progress, stop, journal)
             except AnalysisCancelled:
                 break
             results[index] = result
@@ -328,9 +370,10 @@ def run_batch(items: Sequence[BatchItem], options: BatchOptions, jobs: int = 1,
             emit(event)
 
     with ProcessPoolExecutor(max_workers=min(jobs, len(items)), mp_context=ctx,
-                             initializer=_init_worker, initargs=(progress_queue,)) as pool:
+                             initializer=_init_worker,
+                             initargs=(progress_queue, os.getpid())) as pool:
         futures: dict[Future[FileResult], int] = {
-            pool.submit(_worker, i, items[i], options): i for i in order}
+            pool.submit(_worker, i, items[i], options, journal): i for i in order}
         pending = set(futures)
         try:
             while pending:
