@@ -63,6 +63,12 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("inputs", nargs="+", type=Path, metavar="INPUT",
                         help="audio files and/or folders")
+    add_segment_options(parser)
+    return parser
+
+
+def add_segment_options(parser: argparse.ArgumentParser) -> None:
+    """Every option of `segment` after its inputs (shared with `vaddesk watch`)."""
     parser.add_argument("-r", "--recursive", action="store_true",
                         help="also look in sub-folders of folder inputs")
     parser.add_argument("--preset", default=DEFAULT_PRESET, metavar="NAME",
@@ -103,7 +109,6 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     parser.add_argument("--overwrite", action="store_true",
                         help="replace existing outputs")
     add_run_options(parser)
-    return parser
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
@@ -139,7 +144,7 @@ def _formats(raw: list[str] | None, json_out: Path | None) -> tuple[str, ...]:
     return tuple(chosen)
 
 
-def _options(args: argparse.Namespace) -> BatchOptions:
+def options_from_args(args: argparse.Namespace) -> BatchOptions:
     from vaddesk.core.params import VadParams, parse_assignment
     from vaddesk.core.presets import get_preset
     from vaddesk.pipeline.batch import BatchOptions
@@ -202,7 +207,7 @@ def run(args: argparse.Namespace) -> int:
     from vaddesk.pipeline.runner import RunSettings, manifest_dir_for, run_items
 
     try:
-        options = _options(args)
+        options = options_from_args(args)
         items = plan_items(args.inputs, args.recursive, args.out, args.json_out)
         if not items:
             raise UsageError("no audio files found in: " + ", ".join(map(str, args.inputs))
