@@ -67,7 +67,7 @@ import numpy as np  # noqa: E402
 import onnxruntime as ort  # noqa: E402
 import soundfile as sf  # noqa: E402
 
-from bench.provenance import run_provenance  # noqa: E402
+from bench.provenance import commit_of, run_provenance  # noqa: E402
 from tests.support.corpus import build_long_file, ensure_corpus, read_wav  # noqa: E402
 
 TREE = _tree_from_argv(sys.argv)
@@ -232,6 +232,87 @@ def peak_rss_in_child(mode: str, path: Path) -> dict[str, Any]:
     return result
 
 
+# --- A/B of two checkouts, alternating in one run ----------------------------------------------
+
+AB_CASES = ("offline-int8", "offline-fp32", "stream-int8", "network-int8-512", "network-fp32-512",
+            "network-int8-10", "network-fp32-10", "resegment-meeting")
+
+
+def ab_child(case: str, path: Path) -> None:
+    """One A/B measurement in a fresh process of one checkout: a warm-up run, then one timed run
+    of `case`; prints the seconds and what the run produced (to check both sides agree)."""
+    produced: Any
+    if case.startswith("offline-"):
+        precision: Precision = "fp32" if case.endswith("fp32") else "int8"
+        fn: Callable[[], Any] = partial(ours_offline, path, precision)
+    elif case == "stream-int8":
+        samples, _ = sf.read(str(path), dtype="float32")
+        fn = partial(ours_streaming, samples)
+    elif case.startswith("network-"):
+        _, precision_name, block = case.split("-")
+        samples, _ = sf.read(str(path), dtype="float32", frames=5 * 60 * SAMPLE_RATE)
+        model = VadModel("fp32" if precision_name == "fp32" else "int8", threads=1)
+        fn = partial(run_network, model, reference_features(samples), int(block))
+    elif case == "resegment-meeting":
+        track = ours_offline(path, "int8").track
+        fn = partial(resegment, track, builtin_presets()["meeting"].params)
+    else:
+        raise SystemExit(f"unknown A/B case {case}")
+    fn()
+    start = time.perf_counter()
+    result = fn()
+    seconds = time.perf_counter() - start
+    if case.startswith("offline-"):
+        produced = [[s.start_ms, s.end_ms] for s in result.segments]
+    elif case == "resegment-meeting":
+        produced = [[s.start_ms, s.end_ms] for s in result]
+    else:
+        produced = result
+    print(json.dumps({"seconds": seconds, "produced": produced}))
+
+
+def ab_run(tree: Path, case: str, path: Path) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, __file__, "--ab-child", case, str(path),
+                          "--tree", str(tree)], capture_output=True, text=True, check=True,
+                         cwd=REPO)
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def ab(args: argparse.Namespace) -> None:
+    """Checkout A (--ab DIR) against checkout B (--tree, default this one): each case runs in
+    fresh processes, A and B alternating in the order ABBA, so drift in the machine's load
+    falls on both sides alike; each pair's ratio B/A is taken from neighbouring runs."""
+    tree_a, tree_b = args.ab.resolve(), TREE
+    run: dict[str, Any] = run_provenance(sys.argv, tree_b)
+    figures: dict[str, Any] = {"run": run, "a_commit": commit_of(tree_a),
+                               "b_commit": run["commit"], "minutes": args.minutes,
+                               "repeats": args.repeats, "cases": {}}
+    ensure_corpus()
+    wav = build_long_file(args.minutes * 60)
+    figures["file_s"] = sf.info(str(wav)).duration
+    for case in AB_CASES:
+        times: dict[str, list[float]] = {"a": [], "b": []}
+        produced: dict[str, Any] = {}
+        for i in range(args.repeats):
+            order = ("a", "b") if i % 2 == 0 else ("b", "a")
+            for side in order:
+                result = ab_run(tree_a if side == "a" else tree_b, case, wav)
+                times[side].append(result["seconds"])
+                produced.setdefault(side, result["produced"])
+        ratios = [b / a for a, b in zip(times["a"], times["b"], strict=True)]
+        figures["cases"][case] = {"a_s": times["a"], "b_s": times["b"],
+                                  "same_output": produced["a"] == produced["b"]}
+        print(f"{case:20s} A {statistics.median(times['a']):8.4f} s  B "
+              f"{statistics.median(times['b']):8.4f} s  B/A {statistics.median(ratios):5.2f} "
+              f"(pairs {min(ratios):.2f}-{max(ratios):.2f}) same output: "
+              f"{produced['a'] == produced['b']}", flush=True)
+    run["load_average_end"] = list(os.getloadavg())
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(figures, indent=1) + "\n")
+
+
 # --- main ------------------------------------------------------------------------------------
 
 def main() -> None:
@@ -251,10 +332,20 @@ def main() -> None:
     parser.add_argument("--markdown", type=Path, help="also write the figures as Markdown here")
     parser.add_argument("--tree", type=Path, default=REPO,
                         help="measure the vaddesk of this checkout (default: this one)")
+    parser.add_argument("--ab", type=Path, metavar="DIR",
+                        help="A/B: DIR's vaddesk (A) against --tree's (B), alternating in fresh "
+                             "processes (--minutes, --repeats apply)")
+    parser.add_argument("--ab-child", nargs=2, metavar=("CASE", "WAV"), help=argparse.SUPPRESS)
     parser.add_argument("--child", nargs=2, metavar=("MODE", "WAV"), help=argparse.SUPPRESS)
     parser.add_argument("--child-stream", nargs=2, metavar=("HOURS", "EVERY_MIN"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.ab_child:
+        ab_child(args.ab_child[0], Path(args.ab_child[1]))
+        return
+    if args.ab:
+        ab(args)
+        return
     if args.child:
         child(args.child[0], Path(args.child[1]))
         return
