@@ -6,13 +6,15 @@
 Each section is one JSON file written by a bench script's --json option; each carries, under
 "run", the command, the commit, the date and the machine (bench/provenance.py), printed with
 its figures. An engine A/B is two bench_engine runs of the same sizes back to back, one with
---tree (bench/README.md): every bench/out/engine-*.json is compared with bench/out/engine.json.
+--tree (bench/README.md): every bench/out/engine-*.json is compared with bench/out/engine.json,
+except bench/out/engine-ab.json, the A/B of `bench_engine.py --ab` (both sides in one run).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 from pathlib import Path
 from typing import Any
@@ -127,6 +129,39 @@ def engine_ab_section(before: dict[str, Any], after: dict[str, Any]) -> list[str
     return [*out, ""]
 
 
+AB_LABELS = {
+    "offline-int8": "offline int8, file → segments (model load included)",
+    "offline-fp32": "offline fp32, file → segments (model load included)",
+    "stream-int8": "streaming int8, 100 ms blocks",
+    "network-int8-512": "network int8 alone, 512-frame calls, 5 min",
+    "network-fp32-512": "network fp32 alone, 512-frame calls, 5 min",
+    "network-int8-10": "network int8 alone, 10-frame calls, 5 min",
+    "network-fp32-10": "network fp32 alone, 10-frame calls, 5 min",
+    "resegment-meeting": "`resegment()` of the file's track, preset meeting",
+}
+
+
+def engine_alternating_ab_section(data: dict[str, Any]) -> list[str]:
+    a, b = data["a_commit"], data["b_commit"]
+    out = [f"## Engine A/B in one run: `{a}` against `{b}`", "", provenance(data), "",
+           f"`bench_engine.py --ab` runs every case in fresh processes of the two checkouts, "
+           f"alternating ABBA, {data['repeats']} runs per side, on a "
+           f"{data['file_s'] / 60:.0f}-minute file from the corpus (each process: one warm-up, "
+           "one timed run). B/A is the median of the ratios of neighbouring runs (below 1: "
+           f"`{b}` is faster); the range shows the noise. *Same output*: both sides produced "
+           "the same segments (offline, resegment) or event count (streaming).", ""]
+    rows = []
+    for case, res in data["cases"].items():
+        ratios = [y / x for x, y in zip(res["a_s"], res["b_s"], strict=True)]
+        rows.append([AB_LABELS.get(case, case), f"{statistics.median(res['a_s']):.4g}",
+                     f"{statistics.median(res['b_s']):.4g}", f"{statistics.median(ratios):.2f}",
+                     f"{min(ratios):.2f}–{max(ratios):.2f}",
+                     "yes" if res["same_output"] else "**no**"])
+    out += table(["case", f"`{a}` median s", f"`{b}` median s", "B/A", "pairs", "same output"],
+                 rows, ["---", "---:", "---:", "---:", "---:", "---"])
+    return [*out, ""]
+
+
 # --- bench_detector ----------------------------------------------------------------------------
 
 def detector_section(data: dict[str, Any]) -> list[str]:
@@ -238,7 +273,9 @@ def render() -> str:
         if stem in found:
             out += make(found[stem])
     for stem in sorted(found):
-        if stem.startswith("engine-") and "engine" in found:
+        if stem == "engine-ab":
+            out += engine_alternating_ab_section(found[stem])
+        elif stem.startswith("engine-") and "engine" in found:
             out += engine_ab_section(found[stem], found["engine"])
     unknown = sorted(set(found) - set(SECTIONS) - {s for s in found if s.startswith("engine-")})
     if unknown:

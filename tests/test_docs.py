@@ -104,8 +104,10 @@ def options_in_help(text: str) -> set[str]:
 
 def documented_options() -> dict[str, set[str]]:
     """Per `## \\`vaddesk[ COMMAND]\\`` section of docs/cli.md, the options named in the first
-    cell of its `| option | meaning |` tables."""
+    cell of its `| option | meaning |` tables; a row "every option of `vaddesk OTHER`" adds
+    OTHER's."""
     sections: dict[str, set[str]] = {}
+    inherits: dict[str, str] = {}
     current: str | None = None
     in_options_table = False
     for line in CLI_MD.read_text().splitlines():
@@ -126,7 +128,14 @@ def documented_options() -> dict[str, set[str]]:
         if first_cell.strip("`").lower() == "option":
             in_options_table = True
         elif in_options_table and not set(first_cell) <= set("-: "):
-            sections[current] |= set(re.findall(r"(?<![\w-])(--?[A-Za-z][\w-]*)", first_cell))
+            other = re.match(r"every option of `vaddesk ([\w-]+)`", first_cell)
+            if other:
+                inherits[current] = other.group(1)
+            else:
+                sections[current] |= set(re.findall(r"(?<![\w-])(--?[A-Za-z][\w-]*)",
+                                                    first_cell))
+    for name, other in inherits.items():
+        sections[name] |= sections.get(other, set())
     return {name: options - HELP_OPTIONS for name, options in sections.items()}
 
 
