@@ -273,7 +273,9 @@ def test_no_overwrite_without_the_flag(fx_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(OutputExistsError) as caught:
         export_report(fewer, tmp_path, "m", ["json", "csv"], clips=True)
     message = str(caught.value)
-    assert str(tmp_path / "m.json") in message and "--overwrite" in message
+    assert str(tmp_path / "m.json") in message and "--" not in message  # no CLI words here
+    assert sorted(caught.value.paths) == sorted([tmp_path / "m.csv", tmp_path / "m.json",
+                                                 *(tmp_path / "m_clips").glob("m_*.wav")])
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
     # A clip folder holding earlier clips counts as existing output too.
     (tmp_path / "m.json").unlink()

@@ -208,6 +208,7 @@ def test_export_writes_the_files_and_says_where(qtbot, window: MainWindow, recor
     assert blocker.args[0].written == []
     assert notifier.messages[-1].title == "Export incomplete"
     assert "Overwrite" in notifier.messages[-1].text
+    assert "--" not in notifier.messages[-1].text  # the dialog's words, not the CLI's
 
 
 def test_play_reports_a_missing_output_device(qtbot, window: MainWindow,

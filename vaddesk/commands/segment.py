@@ -283,8 +283,16 @@ def print_summary(results: list[FileResult], elapsed_s: float, out: TextIO) -> N
     if failed:
         out.write(f"{len(failed)} failed:\n")
         for r in failed:
-            out.write(f"  {r.item.label}: {r.error}\n")
+            out.write(f"  {r.item.label}: {failure_text(r)}\n")
     out.flush()
+
+
+def failure_text(result: FileResult) -> str:
+    """Why a file failed, with what to do about it in this command's words."""
+    if result.existing_outputs:
+        return (f"{result.error} (use --overwrite to replace, or choose another folder "
+                "with --out)")
+    return str(result.error)
 
 
 def write_stats(stats: TalkStats, out: TextIO) -> None:
@@ -338,7 +346,8 @@ class ProgressBar:
             if not event.result.ok:
                 self._failed += 1
                 self.clear()
-                self._stream.write(f"failed: {event.result.item.label}: {event.result.error}\n")
+                self._stream.write(f"failed: {event.result.item.label}: "
+                                   f"{failure_text(event.result)}\n")
             self._draw(force=True)
         elif event.index not in self._finished:
             if isinstance(event, FileStarted):

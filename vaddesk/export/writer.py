@@ -22,14 +22,14 @@ log = logging.getLogger(__name__)
 
 
 class OutputExistsError(FileExistsError):
-    """Outputs are already there; the message lists them and says how to proceed."""
+    """Outputs are already there. ``paths`` lists them and the message names the first five;
+    what to do about it is for each front end to say in its own words (CLI flags, GUI boxes)."""
 
     def __init__(self, paths: list[Path]) -> None:
-        self.paths = paths
+        self.paths = list(paths)
         shown = ", ".join(str(p) for p in paths[:5])
         more = f" and {len(paths) - 5} more" if len(paths) > 5 else ""
-        super().__init__(f"output already exists: {shown}{more} (use --overwrite to replace, "
-                         "or choose another folder with --out)")
+        super().__init__(f"output already exists: {shown}{more}")
 
 
 @dataclass(frozen=True, slots=True)

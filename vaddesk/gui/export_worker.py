@@ -71,7 +71,8 @@ class ExportWorker(QObject):
                                          options.formats, clips=options.clips,
                                          pad_ms=options.pad_ms, overwrite=options.overwrite)
             except OutputExistsError as exc:
-                failures.append((task.name, f"{exc} (tick “Overwrite” to replace)"))
+                failures.append((task.name, f"{exc} (tick “Overwrite existing files” to "
+                                            "replace them, or choose another folder)"))
             except (ValueError, OSError) as exc:
                 log.warning("export of %s failed: %s", task.name, exc)
                 failures.append((task.name, str(exc)))

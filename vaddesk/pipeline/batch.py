@@ -94,6 +94,7 @@ class FileResult:
     notes: tuple[str, ...] = ()       # things the user should know about a result that is ok
     stats: TalkStats | None = None    # talk time per speaker (ok results)
     resumed: bool = False  # already done by an earlier run (--resume): not processed again
+    existing_outputs: tuple[Path, ...] = ()  # failed because these outputs are already there
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,7 +262,8 @@ def process_file(item: BatchItem, options: BatchOptions,
     except AudioError as exc:
         return failed(exc.problem)
     except OutputExistsError as exc:
-        return failed(str(exc))
+        return FileResult(item, False, str(exc), elapsed_s=time.perf_counter() - started,
+                          existing_outputs=tuple(exc.paths))
     except AnalysisCancelled:
         raise
     except OSError as exc:  # writing: disk full, permission denied on the output folder ...

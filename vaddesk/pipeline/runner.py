@@ -84,7 +84,8 @@ def run_items(items: Sequence[BatchItem], options: BatchOptions, settings: RunSe
         existing = existing_before_run(item.out_dir, item.stem, options.formats,
                                        options.clips, item.json_path)
         if existing and not options.overwrite and decision != "ours":
-            results[index] = FileResult(item, False, str(OutputExistsError(existing)))
+            results[index] = FileResult(item, False, str(OutputExistsError(existing)),
+                                        existing_outputs=tuple(existing))
             continue
         to_run.append(index)
     for index, result in enumerate(results):
