@@ -3,6 +3,7 @@
     vaddesk [FILE ...]            open the desktop app (optionally with files/folders)
     vaddesk segment ...           batch segmentation (vaddesk.commands.segment)
     vaddesk watch FOLDER ...      segment new recordings as they land (vaddesk.commands.watch)
+    vaddesk export ...            outputs from a segments file (vaddesk.commands.export)
     vaddesk presets               list presets (vaddesk.commands.presets)
     vaddesk record ...            headless live recording (vaddesk.commands.record)
     vaddesk devices               list input devices (vaddesk.commands.devices)
@@ -22,7 +23,7 @@ from collections.abc import Sequence
 
 from vaddesk import __version__
 
-SUBCOMMANDS = ("segment", "watch", "presets", "record", "devices")
+SUBCOMMANDS = ("segment", "watch", "export", "presets", "record", "devices")
 
 
 def _build_parser() -> argparse.ArgumentParser:

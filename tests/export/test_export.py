@@ -181,16 +181,19 @@ def test_json_document_has_everything_documented(fx_dir: Path, tmp_path: Path) -
                              "codec": "PCM_16", "channel": None}
     assert doc["model"] == {"name": "fsmn-vad-int8.onnx", "precision": "int8",
                             "sha256": model.sha256}
-    assert doc["preset"] == "meeting"
+    assert doc["preset"] == "meeting" and doc["modified"] is False
     assert doc["parameters"] == get_preset("meeting").params.to_dict()
     assert set(doc["parameters"]) == set(VadParams().to_dict())
     assert doc["segments"][1] == {"index": 2, "start_ms": 3_705, "end_ms": 5_200,
                                   "duration_ms": 1_495, "clip": "talk_002_3705-5200.wav",
-                                  "channel": None, "speaker": None}
+                                  "channel": None, "speaker": None, "origin": "detected",
+                                  "label": "", "note": ""}
     assert doc["speech_ms"] == sum(s.duration_ms for s in SEGMENTS)
     assert report_to_json(report)["segments"][0] == {"index": 1, "start_ms": 700,
                                                      "end_ms": 3_110, "duration_ms": 2_410,
-                                                     "channel": None, "speaker": None}
+                                                     "channel": None, "speaker": None,
+                                                     "origin": "detected", "label": "",
+                                                     "note": ""}
     # v2: what was analysed, and talk time (one unnamed voice: a mix of both channels)
     assert doc["channels"] == [{"index": None, "speaker": None,
                                 "source": "all 2 channels mixed"}]

@@ -306,7 +306,13 @@ def _is_hidden(name: str) -> bool:
 _CLIP_NAME = re.compile(r"^(?P<stem>.+)_\d{3,}_\d+-\d+\.wav$")
 
 
+# ... nor the speech-only audio of the first (`<stem>.speech.wav`, see vaddesk.export.condense).
+_SPEECH_ONLY_NAME = re.compile(r"^.+\.speech\.(?:wav|flac|m4a|mp3|opus)$", re.IGNORECASE)
+
+
 def _is_our_clip(path: Path) -> bool:
+    if _SPEECH_ONLY_NAME.match(path.name):
+        return True
     m = _CLIP_NAME.match(path.name)
     return m is not None and path.parent.name == f"{m['stem']}_clips"
 
@@ -316,7 +322,8 @@ def find_audio_files(inputs: Sequence[Path], recursive: bool) -> list[tuple[Path
 
     Files named explicitly are kept whatever their extension (a bad one is reported when it is
     opened, so the user hears about it); folders contribute files with an audio extension,
-    sorted, hidden files and vaddesk's own clips skipped, sub-folders only when `recursive`.
+    sorted, hidden files and vaddesk's own clips and speech-only files skipped, sub-folders
+    only when `recursive`.
     """
     found: list[tuple[Path, Path]] = []
     seen: set[Path] = set()

@@ -14,6 +14,7 @@ from vaddesk.core.timefmt import format_duration
 from vaddesk.pipeline.errors import ClusterUnavailable
 
 if TYPE_CHECKING:  # imported lazily at run time: `vaddesk --version` must stay instant
+    from vaddesk.export.condense import CondenseOptions
     from vaddesk.core.talk_stats import TalkStats
     from vaddesk.pipeline.batch import BatchEvent, BatchItem, BatchOptions, FileResult
     from vaddesk.pipeline.runner import ClusterRunner
@@ -44,11 +45,13 @@ examples:
       --json-out talk-strict.json
   vaddesk segment call.wav --per-channel --speakers "Agent,Customer" --formats json,srt
       each channel on its own: segments say who spoke, the summary gives talk time
+  vaddesk segment meeting.m4a --condense --condense-gap-ms 300
+      also meeting.speech.wav: only the speech, parts joined by 300 ms of silence
   vaddesk presets        lists the presets and every parameter value
 
 outputs (per input, in --out DIR or beside the input):
   <stem>.json  <stem>.labels.txt (Audacity)  <stem>.rttm  <stem>.srt  <stem>.vtt  <stem>.csv
-  <stem>_clips/<stem>_<NNN>_<start_ms>-<end_ms>.wav
+  <stem>_clips/<stem>_<NNN>_<start_ms>-<end_ms>.wav   <stem>.speech.wav (--condense)
   Existing outputs are never replaced without --overwrite.
 
 exit status: 0 all files done; 1 some failed (the others were still done; the summary lists
@@ -104,6 +107,7 @@ def add_segment_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clips-all-channels", action="store_true",
                         help="with --per-channel, clips keep every channel (default: only "
                              "the channel the segment was found on)")
+    add_condense_arguments(parser)
     parser.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
                         help=f"files processed in parallel (default: cores = {os.cpu_count()})")
     parser.add_argument("--overwrite", action="store_true",
@@ -123,11 +127,44 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                              'pip install "vaddesk[cluster]"')
 
 
+CONDENSE_FORMATS = ("wav", "flac", "m4a", "mp3", "opus")  # vaddesk.export.CONDENSE_FORMATS
+
+
+def add_condense_arguments(parser: argparse.ArgumentParser) -> None:
+    """--condense and its options (shared by `vaddesk segment` and `vaddesk export`)."""
+    parser.add_argument("--condense", action="store_true",
+                        help="also write <stem>.speech.wav: only the segments, in order "
+                             "(overlapping ones merged), with short fades at each join")
+    parser.add_argument("--condense-gap-ms", type=int, default=0, metavar="N",
+                        help="silence between the parts of the speech-only audio (default 0)")
+    parser.add_argument("--condense-format", choices=CONDENSE_FORMATS, default="wav",
+                        help="speech-only audio format (default wav; m4a, mp3 and opus are "
+                             "smaller)")
+    parser.add_argument("--condense-mode", choices=("condense", "mute"), default="condense",
+                        help="'mute' keeps the original length and silences everything "
+                             "outside the segments instead of cutting it out")
+
+
+def condense_options(args: argparse.Namespace) -> CondenseOptions | None:
+    from vaddesk.export.condense import CondenseOptions
+
+    given = (args.condense_gap_ms != 0 or args.condense_format != "wav"
+             or args.condense_mode != "condense")
+    if not args.condense:
+        if given:
+            raise UsageError("--condense-gap-ms, --condense-format and --condense-mode "
+                             "apply to the speech-only audio: add --condense")
+        return None
+    if args.condense_gap_ms < 0:
+        raise UsageError(f"--condense-gap-ms must be 0 or more, got {args.condense_gap_ms}")
+    return CondenseOptions(args.condense_format, args.condense_gap_ms, args.condense_mode)
+
+
 class UsageError(Exception):
     pass
 
 
-def _formats(raw: list[str] | None, json_out: Path | None) -> tuple[str, ...]:
+def formats_option(raw: list[str] | None, json_out: Path | None) -> tuple[str, ...]:
     from vaddesk.export.formats import FORMATS, check_formats
 
     if raw is None:
@@ -168,10 +205,11 @@ def options_from_args(args: argparse.Namespace) -> BatchOptions:
     if speakers is not None and not args.per_channel:
         raise UsageError("--speakers names the channels of --per-channel: add --per-channel")
     return BatchOptions(params=params, preset=preset.name, precision=args.precision,
-                        formats=_formats(args.formats, args.json_out), clips=args.clips,
+                        formats=formats_option(args.formats, args.json_out), clips=args.clips,
                         pad_ms=args.pad_ms, overwrite=args.overwrite, channel=args.channel,
                         per_channel=args.per_channel, speakers=speakers,
-                        clips_all_channels=args.clips_all_channels)
+                        clips_all_channels=args.clips_all_channels,
+                        condense=condense_options(args))
 
 
 def _speakers(raw: str | None) -> tuple[str, ...] | None:
@@ -274,12 +312,7 @@ def print_summary(results: list[FileResult], elapsed_s: float, out: TextIO) -> N
         stats = ok[0].stats
         if stats is not None and len(stats.speakers) > 1:
             write_stats(stats, out)
-        for path in ok[0].outputs:
-            if not path.name.endswith(".wav"):
-                out.write(f"  wrote {path}\n")
-        clips = [p for p in ok[0].outputs if p.name.endswith(".wav")]
-        if clips:
-            out.write(f"  wrote {len(clips)} clips in {clips[0].parent}\n")
+        write_outputs(ok[0].outputs, out)
     if failed:
         out.write(f"{len(failed)} failed:\n")
         for r in failed:
@@ -303,6 +336,16 @@ def write_stats(stats: TalkStats, out: TextIO) -> None:
                   f"({s.share * 100:4.1f} %), {s.turns} turn{'s' if s.turns != 1 else ''}, "
                   f"longest {format_duration(s.longest_turn_ms)}\n")
     out.write(f"  both at once {format_duration(stats.overlap_ms)}\n")
+
+
+def write_outputs(outputs: list[Path], out: TextIO) -> None:
+    """`wrote PATH` per file; clips (in their own folder) as one line."""
+    clips = [p for p in outputs if p.name.endswith(".wav") and p.parent.name.endswith("_clips")]
+    for path in outputs:
+        if path not in clips:
+            out.write(f"  wrote {path}\n")
+    if clips:
+        out.write(f"  wrote {len(clips)} clips in {clips[0].parent}\n")
 
 
 class ProgressBar:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Literal
 
 import numpy as np
 
@@ -17,18 +17,29 @@ FRAME_SHIFT_SAMPLES: Final = 160
 FRAME_LENGTH_SAMPLES: Final = 400  # 25 ms analysis window
 
 
+SegmentOrigin = Literal["detected", "edited", "added"]
+SEGMENT_ORIGINS: Final[tuple[SegmentOrigin, ...]] = ("detected", "edited", "added")
+
+
 @dataclass(frozen=True, slots=True)
 class Segment:
     """A stretch of speech, in integer milliseconds from the start of the stream.
 
     ``channel`` (0-based) and ``speaker`` are set when each channel of a recording is analysed
     on its own (one speaker per channel); the engine itself leaves them None.
+
+    `origin` says where it came from: the detector, a detected segment whose bounds a person
+    changed (or split/merged), or one a person added; `label` and `note` are free text a person
+    wrote. The engine makes only detected segments with neither.
     """
 
     start_ms: int
     end_ms: int
     channel: int | None = None
     speaker: str | None = None
+    origin: SegmentOrigin = "detected"
+    label: str = ""
+    note: str = ""
 
     @property
     def duration_ms(self) -> int:

@@ -15,8 +15,10 @@ is sample-exact for every decoder, and memory stays at one block however long th
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Final
 
@@ -45,14 +47,24 @@ def ms_to_frame(ms: int, rate: int) -> int:
     return ms * rate // 1000
 
 
-def clip_spans(segments: Sequence[Segment], rate: int, num_frames: int, pad_ms: int = 0
-               ) -> list[ClipSpan]:
+def clip_spans(segments: Sequence[Segment], rate: int, num_frames: int, pad_ms: int = 0,
+               times_s: Sequence[tuple[Fraction, Fraction]] | None = None) -> list[ClipSpan]:
+    """Frame spans of the segments; with `times_s` (exact seconds, one pair per segment, from
+    a label file) a time t s maps to frame floor(t * rate) instead of the whole-ms rule."""
     if pad_ms < 0:
         raise ValueError(f"pad_ms must be >= 0, got {pad_ms}")
+    if times_s is not None and len(times_s) != len(segments):
+        raise ValueError(f"{len(times_s)} exact times for {len(segments)} segments")
+    pad_s = Fraction(pad_ms, 1000)
     spans = []
-    for seg in segments:
-        start = max(0, ms_to_frame(seg.start_ms - pad_ms, rate))
-        stop = min(num_frames, ms_to_frame(seg.end_ms + pad_ms, rate))
+    for n, seg in enumerate(segments):
+        if times_s is None:
+            start = ms_to_frame(seg.start_ms - pad_ms, rate)
+            stop = ms_to_frame(seg.end_ms + pad_ms, rate)
+        else:
+            start = math.floor((times_s[n][0] - pad_s) * rate)
+            stop = math.floor((times_s[n][1] + pad_s) * rate)
+        start, stop = max(0, start), min(num_frames, stop)
         spans.append(ClipSpan(min(start, stop), stop))
     return spans
 
@@ -70,7 +82,8 @@ def clip_subtype(reader: AudioReader) -> tuple[str, str]:
 
 
 def write_clips(reader: AudioReader, segments: Sequence[Segment], paths: Sequence[Path],
-                pad_ms: int = 0, all_channels: bool = False) -> list[Path]:
+                pad_ms: int = 0, all_channels: bool = False,
+                times_s: Sequence[tuple[Fraction, Fraction]] | None = None) -> list[Path]:
     """Write one WAV per segment to `paths` (atomically) in a single pass over `reader`.
 
     Segments with a `channel` get a mono clip of that channel unless `all_channels`.
@@ -91,7 +104,7 @@ def write_clips(reader: AudioReader, segments: Sequence[Segment], paths: Sequenc
     subtype, dtype = clip_subtype(reader)
     # The header's length can be an estimate (lossy): clamp to a huge value, the pass ends
     # the clips where the audio really ends.
-    spans = clip_spans(segments, rate, max(info.num_frames, 2**62), pad_ms)
+    spans = clip_spans(segments, rate, max(info.num_frames, 2**62), pad_ms, times_s)
     order = sorted(range(len(spans)), key=lambda i: spans[i].start_frame)
     pending: dict[int, tuple[PendingFile, sf.SoundFile]] = {}
     written: list[Path] = []

@@ -54,13 +54,19 @@ def _label(segment: Segment) -> str:
     return segment.speaker if segment.speaker else LABEL
 
 
+def _one_line(text: str) -> str:
+    return " ".join(text.split())  # tabs and line breaks would break the formats
+
+
 def render_audacity(segments: Sequence[Segment]) -> str:
     """Audacity label track: `start<TAB>end<TAB>label` in seconds, one line per segment.
 
-    The label is `speech N`, or `<speaker> N` when segments carry a speaker (overlapping
-    labels are fine: Audacity stacks them).
+    The label is the segment's own label when a person wrote one, else `speech N`, or
+    `<speaker> N` when segments carry a speaker (overlapping labels are fine: Audacity stacks
+    them). The readers map `speech N` back to no label, so files round-trip.
     """
-    return "".join(f"{seconds(s.start_ms)}\t{seconds(s.end_ms)}\t{_label(s)} {i}\n"
+    return "".join(f"{seconds(s.start_ms)}\t{seconds(s.end_ms)}\t"
+                   f"{_one_line(s.label) or f'{_label(s)} {i}'}\n"
                    for i, s in enumerate(segments, 1))
 
 
@@ -82,8 +88,9 @@ def render_rttm(segments: Sequence[Segment], uri: str) -> str:
 
 
 def _cue_text(segment: Segment, index: int) -> str:
-    # A speaker's name alone is what a subtitle shows; "speech N" keeps v1's numbered cues.
-    return segment.speaker if segment.speaker else f"{LABEL} {index}"
+    # A person's label first; a speaker's name alone is what a subtitle shows; "speech N"
+    # keeps v1's numbered cues.
+    return _one_line(segment.label) or segment.speaker or f"{LABEL} {index}"
 
 
 def render_srt(segments: Sequence[Segment]) -> str:
@@ -98,7 +105,7 @@ def render_vtt(segments: Sequence[Segment]) -> str:
 
 
 CSV_COLUMNS: Final = ("index", "start_ms", "end_ms", "duration_ms", "start_s", "end_s", "clip",
-                      "channel", "speaker")
+                      "channel", "speaker", "origin", "label", "note")
 
 
 def render_csv(segments: Sequence[Segment], clip_names: Sequence[str] | None = None) -> str:
@@ -109,7 +116,7 @@ def render_csv(segments: Sequence[Segment], clip_names: Sequence[str] | None = N
         clip = clip_names[i - 1] if clip_names is not None else ""
         writer.writerow([i, s.start_ms, s.end_ms, s.duration_ms, seconds(s.start_ms),
                          seconds(s.end_ms), clip, "" if s.channel is None else s.channel,
-                         s.speaker or ""])
+                         s.speaker or "", s.origin, s.label, s.note])
     return buf.getvalue()
 
 

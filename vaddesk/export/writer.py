@@ -14,7 +14,13 @@ from pathlib import Path
 from vaddesk.audio.decode import open_audio
 from vaddesk.export import formats as fmt
 from vaddesk.export.atomic import atomic_write_text
-from vaddesk.export.clips import write_clips
+from vaddesk.export.clips import clip_spans, write_clips
+from vaddesk.export.condense import (
+    CondensedAudio,
+    CondenseOptions,
+    condensed_name,
+    write_condensed,
+)
 from vaddesk.export.names import clip_name, clip_pattern, safe_stem
 from vaddesk.export.report import SegmentationReport, report_to_json
 
@@ -39,14 +45,24 @@ class OutputPlan:
     files: dict[str, Path]          # format -> path
     clips_dir: Path | None
     clip_paths: list[Path]
+    condensed_path: Path | None = None  # the speech-only audio
 
     def all_paths(self) -> list[Path]:
-        return [*self.files.values(), *self.clip_paths]
+        speech = [self.condensed_path] if self.condensed_path is not None else []
+        return [*self.files.values(), *self.clip_paths, *speech]
+
+
+@dataclass(frozen=True, slots=True)
+class ExportResult:
+    written: list[Path]
+    notes: list[str]  # what was not written and why (e.g. no speech-only file: no segments)
+    condensed: CondensedAudio | None
 
 
 def plan_outputs(report: SegmentationReport, out_dir: Path, stem: str,
                  formats: Iterable[str], clips: bool = False,
-                 json_path: Path | None = None) -> OutputPlan:
+                 json_path: Path | None = None,
+                 condense: CondenseOptions | None = None) -> OutputPlan:
     stem = safe_stem(stem)
     chosen = fmt.check_formats(list(formats))
     files = {f: out_dir / f"{stem}{fmt.EXTENSIONS[f]}" for f in chosen}
@@ -55,7 +71,8 @@ def plan_outputs(report: SegmentationReport, out_dir: Path, stem: str,
     clips_dir = out_dir / f"{stem}_clips" if clips else None
     clip_paths = ([clips_dir / clip_name(stem, i, s, len(report.segments))
                    for i, s in enumerate(report.segments, 1)] if clips_dir else [])
-    return OutputPlan(files, clips_dir, clip_paths)
+    speech = out_dir / condensed_name(stem, condense) if condense is not None else None
+    return OutputPlan(files, clips_dir, clip_paths, speech)
 
 
 def existing_outputs(plan: OutputPlan, stem: str) -> list[Path]:
@@ -81,10 +98,29 @@ def export_report(report: SegmentationReport, out_dir: Path, stem: str, formats:
     written when given, whether or not "json" is in `formats`). Raises OutputExistsError
     before writing anything when an output exists and `overwrite` is false.
     """
+    return export_outputs(report, out_dir, stem, formats, clips, pad_ms, overwrite, json_path,
+                          clips_all_channels).written
+
+
+def export_outputs(report: SegmentationReport, out_dir: Path, stem: str,
+                   formats: Iterable[str], clips: bool = False, pad_ms: int = 0,
+                   overwrite: bool = False, json_path: Path | None = None,
+                   clips_all_channels: bool = False,
+                   condense: CondenseOptions | None = None) -> ExportResult:
+    """export_report, plus the speech-only audio (`condense`) and notes on what was skipped.
+
+    Order: clips, speech-only audio, text formats, JSON last (it names the other files).
+    The speech-only audio holds every channel of the source (segments of all channels merged).
+    """
     formats = list(formats)
     if json_path is not None and "json" not in formats:
         formats.append("json")
-    plan = plan_outputs(report, Path(out_dir), stem, formats, clips, json_path)
+    notes: list[str] = []
+    condensed: CondensedAudio | None = None
+    if condense is not None and not any(s.duration_ms > 0 for s in report.segments):
+        notes.append("no speech-only audio: there are no segments to keep")
+        condense = None
+    plan = plan_outputs(report, Path(out_dir), stem, formats, clips, json_path, condense)
     existing = existing_outputs(plan, stem)
     if existing and not overwrite:
         raise OutputExistsError(existing)
@@ -96,9 +132,20 @@ def export_report(report: SegmentationReport, out_dir: Path, stem: str, formats:
         plan.clips_dir.mkdir(parents=True, exist_ok=True)
         with open_audio(report.source.path) as reader:
             written += write_clips(reader, report.segments, plan.clip_paths, pad_ms,
-                                   clips_all_channels)
+                                   clips_all_channels, report.times_s)
         clip_names = [p.name for p in plan.clip_paths]
         _remove_stale_clips(plan, stem)
+    if condense is not None and plan.condensed_path is not None:
+        plan.condensed_path.parent.mkdir(parents=True, exist_ok=True)
+        with open_audio(report.source.path) as reader:
+            info = reader.info
+            spans = clip_spans(report.segments, info.sample_rate, max(info.num_frames, 2**62),
+                               0, report.times_s)
+            try:
+                condensed = write_condensed(reader, spans, plan.condensed_path, condense)
+                written.append(plan.condensed_path)
+            except ValueError as exc:  # every segment lies past the end of the audio
+                notes.append(f"no speech-only audio: {exc}")
     segs = report.segments
     texts = {
         "audacity": lambda: fmt.render_audacity(segs),
@@ -106,12 +153,12 @@ def export_report(report: SegmentationReport, out_dir: Path, stem: str, formats:
         "srt": lambda: fmt.render_srt(segs),
         "vtt": lambda: fmt.render_vtt(segs),
         "csv": lambda: fmt.render_csv(segs, clip_names),
-        "json": lambda: fmt.render_json(report_to_json(report, clip_names)),
+        "json": lambda: fmt.render_json(report_to_json(report, clip_names, condensed)),
     }
     for name in [f for f in plan.files if f != "json"] + (["json"] if "json" in plan.files
                                                           else []):
         written.append(atomic_write_text(plan.files[name], texts[name]()))
-    return written
+    return ExportResult(written, notes, condensed)
 
 
 def _remove_stale_clips(plan: OutputPlan, stem: str) -> None:
@@ -126,7 +173,8 @@ def _remove_stale_clips(plan: OutputPlan, stem: str) -> None:
 
 
 def existing_before_run(out_dir: Path, stem: str, formats: Iterable[str], clips: bool = False,
-                        json_path: Path | None = None) -> list[Path]:
+                        json_path: Path | None = None,
+                        condense: CondenseOptions | None = None) -> list[Path]:
     """Outputs of an input that exist already, checked before segmenting it (the clip names
     are not known yet: any clip of this stem in its clips folder counts)."""
     formats = list(formats)
@@ -137,6 +185,8 @@ def existing_before_run(out_dir: Path, stem: str, formats: Iterable[str], clips:
              if not (f == "json" and json_path is not None)]
     if json_path is not None:
         files.append(Path(json_path))
+    if condense is not None:
+        files.append(out_dir / condensed_name(stem_safe, condense))
     found = [p for p in files if p.exists()]
     clips_dir = out_dir / f"{stem_safe}_clips"
     if clips and clips_dir.is_dir():

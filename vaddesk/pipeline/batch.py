@@ -30,7 +30,7 @@ from vaddesk.core.model import Precision
 from vaddesk.core.params import VadParams
 from vaddesk.core.talk_stats import TalkStats
 from vaddesk.core.types import ChannelInfo, Segment
-from vaddesk.export import OutputExistsError, export_report
+from vaddesk.export import CondenseOptions, OutputExistsError, export_outputs
 from vaddesk.export.names import safe_stem
 from vaddesk.export.report import single_channel_info
 from vaddesk.export.writer import existing_before_run
@@ -56,15 +56,20 @@ class BatchOptions:
     per_channel: bool = False   # each channel analysed on its own, one speaker per channel
     speakers: tuple[str, ...] | None = None  # names of the channels, in order (per_channel)
     clips_all_channels: bool = False  # clips keep every channel (default: the segment's own)
+    condense: CondenseOptions | None = None  # also write the speech-only audio
 
     def fingerprint(self) -> str:
         """Hash of everything that shapes the outputs (not `overwrite`): the manifest's check."""
-        return fingerprint({"params": self.params.to_dict(), "preset": self.preset,
-                            "precision": self.precision, "formats": sorted(self.formats),
-                            "clips": self.clips, "pad_ms": self.pad_ms,
-                            "channel": self.channel, "per_channel": self.per_channel,
-                            "speakers": list(self.speakers or ()),
-                            "clips_all_channels": self.clips_all_channels})
+        shaping: dict[str, object] = {
+            "params": self.params.to_dict(), "preset": self.preset,
+            "precision": self.precision, "formats": sorted(self.formats), "clips": self.clips,
+            "pad_ms": self.pad_ms, "channel": self.channel, "per_channel": self.per_channel,
+            "speakers": list(self.speakers or ()),
+            "clips_all_channels": self.clips_all_channels}
+        if self.condense is not None:  # absent otherwise: earlier manifests stay valid
+            shaping["condense"] = [self.condense.audio_format, self.condense.gap_ms,
+                                   self.condense.mode]
+        return fingerprint(shaping)
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,7 +231,7 @@ def process_file(item: BatchItem, options: BatchOptions,
     notes: list[str] = []
     try:
         existing = existing_before_run(item.out_dir, item.stem, options.formats, options.clips,
-                                       item.json_path)
+                                       item.json_path, options.condense)
         if existing and not options.overwrite:
             raise OutputExistsError(existing)
         stamp = InputStamp.of(item.path)  # before reading: what the outputs were made from
@@ -253,10 +258,13 @@ def process_file(item: BatchItem, options: BatchOptions,
                              segments, options.channel, channels)
         if journal is not None:
             journal.write("started", item.path, stamp)
-        outputs = export_report(report, item.out_dir, item.stem, options.formats,
-                                clips=options.clips, pad_ms=options.pad_ms,
-                                overwrite=options.overwrite, json_path=item.json_path,
-                                clips_all_channels=options.clips_all_channels)
+        exported = export_outputs(report, item.out_dir, item.stem, options.formats,
+                                  clips=options.clips, pad_ms=options.pad_ms,
+                                  overwrite=options.overwrite, json_path=item.json_path,
+                                  clips_all_channels=options.clips_all_channels,
+                                  condense=options.condense)
+        notes += exported.notes
+        outputs = exported.written
         if journal is not None:
             journal.write("done", item.path, stamp, outputs)
     except AudioError as exc:
@@ -275,7 +283,7 @@ def process_file(item: BatchItem, options: BatchOptions,
         log.exception("unexpected error on %s", item.path)
         return failed(f"unexpected error: {exc!r}")
     return FileResult(item, True, None, info.duration_ms, len(segments),
-                      sum(s.duration_ms for s in segments), outputs,
+                      sum(s.duration_ms for s in segments), exported.written,
                       time.perf_counter() - started, tuple(notes), report.stats())
 
 
