@@ -80,7 +80,8 @@ def test_json_of_schema_version_1_without_origin_and_later_versions(tmp_path: Pa
     newer = {**old, "schema_version": 2, "stats": {"x": 1},
              "segments": [{**old["segments"][0], "origin": "added", "speaker": "S1"}]}
     (tmp_path / "new.json").write_text(json.dumps(newer))
-    assert read_segments_file(tmp_path / "new.json").segments == [Segment(10, 990, origin="added", speaker="S1")]
+    assert read_segments_file(tmp_path / "new.json").segments == [
+        Segment(10, 990, origin="added", speaker="S1")]
 
 
 def test_audacity_labels_keep_sub_millisecond_times(tmp_path: Path) -> None:

@@ -14,8 +14,8 @@ from vaddesk.core.timefmt import format_duration
 from vaddesk.pipeline.errors import ClusterUnavailable
 
 if TYPE_CHECKING:  # imported lazily at run time: `vaddesk --version` must stay instant
-    from vaddesk.export.condense import CondenseOptions
     from vaddesk.core.talk_stats import TalkStats
+    from vaddesk.export.condense import CondenseOptions
     from vaddesk.pipeline.batch import BatchEvent, BatchItem, BatchOptions, FileResult
     from vaddesk.pipeline.runner import ClusterRunner
 
