@@ -129,7 +129,10 @@ def test_bad_segment_files_and_flags(fx_dir: Path, tmp_path: Path,
     # again: nothing is overwritten without --overwrite
     assert main(["export", str(source), "--segments", str(tmp_path / "l.txt"), "--out",
                  str(tmp_path / "o"), "--condense"]) == 1
-    assert "--overwrite" in capsys.readouterr().err
+    assert capsys.readouterr().err.endswith(
+        f"vaddesk export: error: output already exists: {tmp_path / 'o' / source.stem}.json, "
+        f"{tmp_path / 'o' / source.stem}.speech.wav (use --overwrite to replace, or choose "
+        "another folder with --out)\n")
 
 
 def test_segment_condense_writes_speech_only_audio_of_the_detected_segments(

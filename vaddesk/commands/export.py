@@ -110,7 +110,8 @@ def run(args: argparse.Namespace) -> int:
                                 pad_ms=args.pad_ms, overwrite=args.overwrite,
                                 json_path=args.json_out, condense=condense)
     except OutputExistsError as exc:
-        print(f"vaddesk export: error: {exc}", file=err)
+        print(f"vaddesk export: error: {exc} (use --overwrite to replace, or choose another "
+              "folder with --out)", file=err)
         return EXIT_FAILED
     except AudioError as exc:
         print(f"vaddesk export: error: {args.input}: {exc.problem}", file=err)
