@@ -1,4 +1,5 @@
-"""Scenario presets as data: built-ins shipped as JSON, user presets in the config folder.
+"""Scenario presets as data: built-ins shipped as JSON, user presets in the config folder
+(read here; written by :mod:`vaddesk.export.preset_files`, atomically).
 
 A preset file is JSON: {"schema": "vaddesk.preset", "schema_version": 1, "name": ...,
 "description": ..., "parameters": {...}}. Parameters not named keep VadParams' defaults
@@ -58,7 +59,7 @@ def user_presets_dir() -> Path:
     return Path(user_config_dir("vaddesk", appauthor=False)) / "presets"
 
 
-def _check_name(name: str) -> str:
+def check_preset_name(name: str) -> str:
     name = name.strip()
     if not _NAME_RE.match(name):
         raise ValueError(f"preset name {name!r} is not allowed: use letters, digits, space, "
@@ -66,8 +67,9 @@ def _check_name(name: str) -> str:
     return name
 
 
-def _user_file(name: str) -> Path:
-    return user_presets_dir() / f"{_check_name(name)}.json"
+def user_preset_file(name: str) -> Path:
+    """Where the user preset ``name`` is kept (written by vaddesk.export.preset_files)."""
+    return user_presets_dir() / f"{check_preset_name(name)}.json"
 
 
 def load_preset_file(path: Path) -> Preset:
@@ -112,35 +114,3 @@ def get_preset(name: str) -> Preset:
     if name not in presets:
         raise ValueError(f"unknown preset {name!r}; available: {', '.join(presets)}")
     return presets[name]
-
-
-def save_user_preset(name: str, params: VadParams, description: str = "") -> Path:
-    name = _check_name(name)
-    if name in BUILTIN_NAMES:
-        raise ValueError(f"{name!r} is a built-in preset; choose another name")
-    defaults = VadParams().to_dict()
-    changed = {k: v for k, v in params.to_dict().items() if defaults[k] != v}
-    body = {"schema": "vaddesk.preset", "schema_version": SCHEMA_VERSION, "name": name,
-            "description": description, "parameters": changed}
-    path = _user_file(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(body, indent=2) + "\n", "utf-8")
-    os.replace(tmp, path)
-    return path
-
-
-def delete_user_preset(name: str) -> None:
-    path = _user_file(name)
-    if not path.exists():
-        raise ValueError(f"no user preset named {name!r}")
-    path.unlink()
-
-
-def rename_user_preset(old: str, new: str) -> Path:
-    preset = load_preset_file(_user_file(old))
-    if _check_name(new) in all_presets():
-        raise ValueError(f"a preset named {new!r} exists already")
-    path = save_user_preset(new, preset.params, preset.description)
-    delete_user_preset(old)
-    return path

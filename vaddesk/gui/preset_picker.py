@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBox
 
 from vaddesk.core import presets as preset_store
 from vaddesk.core.params import VadParams
+from vaddesk.export import preset_files
 from vaddesk.gui.notifier import Notifier
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,7 @@ class PresetPicker(QWidget):
         if name is None:
             return
         try:
-            preset_store.save_user_preset(name, self._current_params(),
+            preset_files.save_user_preset(name, self._current_params(),
                                           f"Saved from vaddesk (based on {self.current_name()})")
         except (ValueError, OSError) as exc:
             self._notifier.error("Preset not saved", str(exc))
@@ -115,7 +116,7 @@ class PresetPicker(QWidget):
         if new is None or new == preset.name:
             return
         try:
-            preset_store.rename_user_preset(preset.name, new)
+            preset_files.rename_user_preset(preset.name, new)
         except (ValueError, OSError) as exc:
             self._notifier.error("Preset not renamed", str(exc))
             return
@@ -129,7 +130,7 @@ class PresetPicker(QWidget):
         if not self._notifier.confirm("Delete preset", f"Delete your preset “{preset.name}”?"):
             return
         try:
-            preset_store.delete_user_preset(preset.name)
+            preset_files.delete_user_preset(preset.name)
         except (ValueError, OSError) as exc:
             self._notifier.error("Preset not deleted", str(exc))
             return
