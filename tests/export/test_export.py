@@ -362,3 +362,27 @@ def test_failure_while_cutting_clips_leaves_no_clip(fx_dir: Path, tmp_path: Path
     assert len(calls) == 3
     assert not (tmp_path / "c.json").exists()
     assert list((tmp_path / "c_clips").glob(f"{TEMP_PREFIX}*")) == []
+
+
+def test_one_plan_before_and_after_segmenting(tmp_path: Path) -> None:
+    """plan_outputs is the one planner: before segmenting (no segments) it names no clip and
+    existing_before_run counts any clip of the stem; after, it names each clip."""
+    from vaddesk.export.writer import existing_before_run, existing_outputs, plan_outputs
+
+    chosen = tmp_path / "elsewhere" / "x.json"
+    before = plan_outputs(tmp_path, "m", ["csv"], clips=True, json_path=chosen)
+    assert before.files == {"csv": tmp_path / "m.csv", "json": chosen}
+    assert before.clips_dir == tmp_path / "m_clips" and before.clip_paths == []
+    after = plan_outputs(tmp_path, "m", ["csv"], clips=True, json_path=chosen,
+                         segments=SEGMENTS[:2])
+    assert after.clip_paths == [tmp_path / "m_clips" / "m_001_700-3110.wav",
+                                tmp_path / "m_clips" / "m_002_3705-5200.wav"]
+    assert existing_before_run(tmp_path, "m", ["csv"], True, chosen) == []
+    (tmp_path / "m_clips").mkdir()
+    old_clip = tmp_path / "m_clips" / "m_007_1-2.wav"
+    old_clip.write_bytes(b"")
+    (tmp_path / "m_clips" / "other_001_1-2.wav").write_bytes(b"")  # another stem's
+    (tmp_path / "m.csv").write_text("")
+    assert existing_before_run(tmp_path, "m", ["csv"], True, chosen) == [tmp_path / "m.csv",
+                                                                          old_clip]
+    assert existing_outputs(after, "m") == [tmp_path / "m.csv", old_clip]

@@ -7,11 +7,12 @@ complete. Nothing is overwritten unless asked; every file is written atomically.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from vaddesk.audio.decode import open_audio
+from vaddesk.core.types import Segment
 from vaddesk.export import formats as fmt
 from vaddesk.export.atomic import atomic_write_text
 from vaddesk.export.clips import clip_spans, write_clips
@@ -59,18 +60,27 @@ class ExportResult:
     condensed: CondensedAudio | None
 
 
-def plan_outputs(report: SegmentationReport, out_dir: Path, stem: str,
-                 formats: Iterable[str], clips: bool = False,
-                 json_path: Path | None = None,
-                 condense: CondenseOptions | None = None) -> OutputPlan:
+def plan_outputs(out_dir: Path, stem: str, formats: Iterable[str], clips: bool = False,
+                 json_path: Path | None = None, condense: CondenseOptions | None = None,
+                 segments: Sequence[Segment] | None = None) -> OutputPlan:
+    """Where every output of one input goes: ``<out_dir>/<stem><ext>`` per format (the JSON at
+    ``json_path`` when given, written then whether or not "json" is in ``formats``), clips in
+    ``<stem>_clips/`` named after ``segments``, the speech-only audio when ``condense``.
+
+    Before segmenting, ``segments`` is None: no clip is named yet, and
+    :func:`existing_outputs` counts any clip of this stem in the clips folder.
+    """
     stem = safe_stem(stem)
-    chosen = fmt.check_formats(list(formats))
+    formats = list(formats)
+    if json_path is not None and "json" not in formats:
+        formats.append("json")
+    chosen = fmt.check_formats(formats)
     files = {f: out_dir / f"{stem}{fmt.EXTENSIONS[f]}" for f in chosen}
     if json_path is not None:
         files["json"] = Path(json_path)
     clips_dir = out_dir / f"{stem}_clips" if clips else None
-    clip_paths = ([clips_dir / clip_name(stem, i, s, len(report.segments))
-                   for i, s in enumerate(report.segments, 1)] if clips_dir else [])
+    clip_paths = ([clips_dir / clip_name(stem, i, s, len(segments))
+                   for i, s in enumerate(segments, 1)] if clips_dir and segments else [])
     speech = out_dir / condensed_name(stem, condense) if condense is not None else None
     return OutputPlan(files, clips_dir, clip_paths, speech)
 
@@ -112,15 +122,13 @@ def export_outputs(report: SegmentationReport, out_dir: Path, stem: str,
     Order: clips, speech-only audio, text formats, JSON last (it names the other files).
     The speech-only audio holds every channel of the source (segments of all channels merged).
     """
-    formats = list(formats)
-    if json_path is not None and "json" not in formats:
-        formats.append("json")
     notes: list[str] = []
     condensed: CondensedAudio | None = None
     if condense is not None and not any(s.duration_ms > 0 for s in report.segments):
         notes.append("no speech-only audio: there are no segments to keep")
         condense = None
-    plan = plan_outputs(report, Path(out_dir), stem, formats, clips, json_path, condense)
+    plan = plan_outputs(Path(out_dir), stem, formats, clips, json_path, condense,
+                        report.segments)
     existing = existing_outputs(plan, stem)
     if existing and not overwrite:
         raise OutputExistsError(existing)
@@ -177,19 +185,5 @@ def existing_before_run(out_dir: Path, stem: str, formats: Iterable[str], clips:
                         condense: CondenseOptions | None = None) -> list[Path]:
     """Outputs of an input that exist already, checked before segmenting it (the clip names
     are not known yet: any clip of this stem in its clips folder counts)."""
-    formats = list(formats)
-    if json_path is not None and "json" not in formats:
-        formats.append("json")
-    stem_safe = safe_stem(stem)
-    files = [out_dir / f"{stem_safe}{fmt.EXTENSIONS[f]}" for f in fmt.check_formats(formats)
-             if not (f == "json" and json_path is not None)]
-    if json_path is not None:
-        files.append(Path(json_path))
-    if condense is not None:
-        files.append(out_dir / condensed_name(stem_safe, condense))
-    found = [p for p in files if p.exists()]
-    clips_dir = out_dir / f"{stem_safe}_clips"
-    if clips and clips_dir.is_dir():
-        pattern = clip_pattern(stem_safe)
-        found += sorted(p for p in clips_dir.iterdir() if pattern.match(p.name))
-    return found
+    return existing_outputs(plan_outputs(out_dir, stem, formats, clips, json_path, condense),
+                            stem)
