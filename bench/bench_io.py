@@ -213,6 +213,7 @@ def main() -> int:
         print(f"\npeak RSS of vaddesk segment on a {r['hours']} h 48 kHz stereo WAV "
               f"({r['file_mb']} MB): {r['peak_rss_mb']} MB (wall {r['wall_s']} s, "
               f"{r['segments']} segments)")
+    results["run"]["load_average_end"] = list(os.getloadavg())  # type: ignore[index]
     (OUT / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nwritten: {OUT / 'results.json'}")
     if args.json:
