@@ -7,6 +7,7 @@
     vaddesk presets               list presets (vaddesk.commands.presets)
     vaddesk record ...            headless live recording (vaddesk.commands.record)
     vaddesk devices               list input devices (vaddesk.commands.devices)
+    vaddesk repair FILE...        fixed copies of cut WAV/AIFF files (vaddesk.commands.repair)
     vaddesk --version | --self-test
 
 Each subcommand lives in its own module under vaddesk.commands with two functions:
@@ -18,12 +19,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
 from vaddesk import __version__
 
-SUBCOMMANDS = ("segment", "watch", "export", "presets", "record", "devices")
+SUBCOMMANDS = ("segment", "watch", "export", "presets", "record", "devices", "repair")
+EXIT_USAGE = 2
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -44,8 +47,12 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    # Anything that is not a subcommand or an option goes to the GUI as files to open.
+    # Anything that is not a subcommand or an option goes to the GUI as files to open, as long
+    # as the first word names a file or folder: a mistyped command must not open the app.
     if not args_list or (args_list[0] not in SUBCOMMANDS and not args_list[0].startswith("-")):
+        if args_list and not os.path.exists(args_list[0]):
+            print(f"vaddesk: {_not_a_command(args_list[0])}", file=sys.stderr)
+            return EXIT_USAGE
         return gui_main(args_list)
     parser = _build_parser()
     args = parser.parse_args(args_list)
@@ -59,7 +66,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     return result
 
 
+def _not_a_command(word: str) -> str:
+    commands = ", ".join(SUBCOMMANDS)
+    if os.sep in word or "/" in word or os.path.splitext(word)[1]:
+        return (f"no such file or folder: '{word}' (to open recordings in the app, name files "
+                f"or folders that exist; commands: {commands})")
+    return (f"unknown command '{word}' (commands: {commands}; 'vaddesk --help' explains "
+            "them)")
+
+
 def gui_main(files: Sequence[str] | None = None) -> int:
+    from vaddesk.gui.display import display_problem
+
+    problem = display_problem()
+    if problem is not None:  # Qt would abort the process (SIGABRT) without a word of why
+        print(f"vaddesk: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     from vaddesk.gui.app import run_app
     from vaddesk.gui.smoketest import arm_from_env
 

@@ -86,10 +86,10 @@ def make_damaged_pcm(folder: Path, fmt: str, cut_at: float | None = 0.5,
 
 # name -> (intact file made by ffmpeg from the master, ffmpeg options)
 STREAMS: Final = {
-    "flac": ("dmg.flac", ["-ar", "16000", "-c:a", "flac"]),
-    "opus": ("dmg.opus", ["-ar", "48000", "-c:a", "libopus", "-b:a", "48k"]),
-    "ogg": ("dmg.ogg", ["-ar", "44100", "-c:a", "libvorbis", "-q:a", "3"]),
-    "mp3": ("dmg.mp3", ["-ar", "44100", "-c:a", "libmp3lame", "-b:a", "96k"]),
+    "flac": ("dmg_flac.flac", ["-ar", "16000", "-c:a", "flac"]),
+    "opus": ("dmg_opus.opus", ["-ar", "48000", "-c:a", "libopus", "-b:a", "48k"]),
+    "ogg": ("dmg_vorbis.ogg", ["-ar", "44100", "-c:a", "libvorbis", "-q:a", "3"]),
+    "mp3": ("dmg_mp3.mp3", ["-ar", "44100", "-c:a", "libmp3lame", "-b:a", "96k"]),
     "mp4frag": ("dmg_frag.mp4", ["-ar", "44100", "-c:a", "aac", "-b:a", "64k", "-movflags",
                                  "frag_keyframe+empty_moov+default_base_moof",
                                  "-frag_duration", "1000000"]),
@@ -130,21 +130,33 @@ def make_interrupted_m4a(folder: Path) -> Path:
     return path
 
 
-def make_damaged_folder(folder: Path) -> dict[str, Path]:
-    """One folder with one file of each kind of damage (the CLI and stderr tests)."""
-    made = {
-        "wav": make_damaged_pcm(folder, "WAV").path,
-        "aiff": make_damaged_pcm(folder, "AIFF", 0.4, 1).path,
-        "wav0": make_damaged_pcm(folder, "WAV", unset=0).path,
-        "wavff": make_damaged_pcm(folder, "WAV", unset=0xFFFFFFFF).path,
-    }
-    for name in STREAMS:
-        made[name] = make_damaged_stream(folder, name).path
-    # only the damaged files stay in the folder: the originals and clean cuts go elsewhere
-    keep = {p.name for p in made.values()}
-    spare = folder / "_intact"
-    spare.mkdir(exist_ok=True)
-    for path in folder.iterdir():
-        if path.is_file() and path.name not in keep:
-            path.rename(spare / path.name)
-    return {name: folder / p.name for name, p in made.items()}
+@dataclass(frozen=True)
+class DamagedFolder:
+    folder: Path                  # only the damaged files
+    damaged: dict[str, Path]      # kind -> damaged file
+    reference: dict[str, Path]    # kind -> its clean cut (PCM) or intact original (streams)
+    pcm: dict[str, DamagedPcm]
+    streams: dict[str, DamagedStream]
+
+
+def make_damaged_folder(root: Path) -> DamagedFolder:
+    """`root/damaged` holds one file of each kind of damage, `root/reference` what each must
+    give (same names), `root/work` the rest."""
+    work, folder, reference = root / "work", root / "damaged", root / "reference"
+    folder.mkdir(parents=True)
+    reference.mkdir()
+    pcm = {"wav": make_damaged_pcm(work, "WAV"),
+           "aiff": make_damaged_pcm(work, "AIFF", 0.4, 1),
+           "wav0": make_damaged_pcm(work, "WAV", unset=0),
+           "wavff": make_damaged_pcm(work, "WAV", unset=0xFFFFFFFF)}
+    streams = {name: make_damaged_stream(work, name) for name in STREAMS}
+    damaged: dict[str, Path] = {}
+    refs: dict[str, Path] = {}
+    sources = {**{k: (v.path, v.clean) for k, v in pcm.items()},
+               **{k: (v.path, v.original) for k, v in streams.items()}}
+    for kind, (bad, good) in sources.items():
+        damaged[kind] = folder / bad.name
+        refs[kind] = reference / bad.name
+        damaged[kind].write_bytes(bad.read_bytes())
+        refs[kind].write_bytes(good.read_bytes())
+    return DamagedFolder(folder, damaged, refs, pcm, streams)

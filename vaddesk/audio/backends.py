@@ -92,11 +92,11 @@ class SoundFileSource:
             try:
                 block = self._read(frames, dtype)
             except (sf.LibsndfileError, RuntimeError) as exc:
-                reason = f"{str(exc).strip()}"
-                if position == 0:
+                reason = str(exc).strip()
+                rest = self._salvage(position, frames, dtype)
+                if position + rest.shape[0] == 0:
                     raise DecodeError(f"corrupt audio data, the file is probably truncated or "
                                       f"damaged ({reason})") from None
-                rest = self._salvage(position, frames, dtype)
                 if rest.shape[0]:
                     yield rest
                 self.stopped_early = f"libsndfile: {reason}"

@@ -18,14 +18,16 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import io
 import math
 import os
 import struct
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, BinaryIO, Final, Literal
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -296,16 +298,36 @@ class RepairedView(io.RawIOBase):
         super().close()
 
 
-def write_repaired(source: Path, layout: PcmLayout, target: Path) -> None:
-    """Write the repaired file to `target` (which must not exist), synced to disk."""
-    with RepairedView(source, layout) as view, open(target, "xb") as out:
-        while chunk := view.read(COPY_CHUNK_BYTES):
-            out.write(chunk)
+def _create(path: Path) -> BinaryIO:
+    return open(path, "xb")  # never replaces a file
+
+
+def write_repaired(source: Path, layout: PcmLayout, target: Path,
+                   opener: Callable[[Path], BinaryIO] = _create) -> None:
+    """Write the repaired file to `target` (which must not exist), synced to disk. On failure
+    (a full disk) the partial `target` is removed. `opener` creates the file (tests simulate a
+    full disk with it)."""
+    out = opener(target)
+    try:
+        with RepairedView(source, layout) as view:
+            while chunk := view.read(COPY_CHUNK_BYTES):
+                rest = memoryview(chunk)
+                while rest:  # a raw file may take part of a write
+                    written = out.write(rest)
+                    if not written:
+                        raise OSError(errno.EIO, "write made no progress")
+                    rest = rest[written:]
         out.flush()
         os.fsync(out.fileno())
+    except BaseException:
+        out.close()
+        target.unlink(missing_ok=True)
+        raise
+    out.close()
 
 
-def repair_in_place(path: Path, layout: PcmLayout) -> None:
+def repair_in_place(path: Path, layout: PcmLayout,
+                    opener: Callable[[Path], BinaryIO] = _create) -> None:
     """Replace `path` by its repaired version atomically: the repair is written to a temporary
     file in the same folder and renamed over the original, so a failure at any point (a full
     disk, a crash) leaves the original as it was."""
@@ -315,7 +337,7 @@ def repair_in_place(path: Path, layout: PcmLayout) -> None:
     temp = Path(temp_name)
     try:
         temp.unlink()  # write_repaired creates it exclusively
-        write_repaired(path, layout, temp)
+        write_repaired(path, layout, temp, opener)
         with contextlib.suppress(OSError):
             os.chmod(temp, path.stat().st_mode & 0o7777)
         os.replace(temp, path)

@@ -54,8 +54,12 @@ outputs (per input, in --out DIR or beside the input):
   <stem>_clips/<stem>_<NNN>_<start_ms>-<end_ms>.wav   <stem>.speech.wav (--condense)
   Existing outputs are never replaced without --overwrite.
 
-exit status: 0 all files done; 1 some failed (the others were still done; the summary lists
-each failure with its reason); 2 bad command line; 130 interrupted.
+damaged files (a recording cut short, a header never finished) are analysed as far as the
+audio goes; the summary lists them apart, with what was wrong, and their JSON carries it in
+"warnings". --strict makes them failures. `vaddesk repair FILE` writes a fixed WAV/AIFF copy.
+
+exit status: 0 all files done (warnings included); 1 some failed (the others were still done;
+the summary lists each failure with its reason); 2 bad command line; 130 interrupted.
 """
 
 
@@ -112,6 +116,10 @@ def add_segment_options(parser: argparse.ArgumentParser) -> None:
                         help=f"files processed in parallel (default: cores = {os.cpu_count()})")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace existing outputs")
+    parser.add_argument("--strict", action="store_true",
+                        help="treat damaged files (cut, unfinished header) as failures: no "
+                             "outputs for them, exit status 1 (default: analyse what they "
+                             "hold and warn)")
     add_run_options(parser)
 
 
@@ -209,7 +217,7 @@ def options_from_args(args: argparse.Namespace) -> BatchOptions:
                         pad_ms=args.pad_ms, overwrite=args.overwrite, channel=args.channel,
                         per_channel=args.per_channel, speakers=speakers,
                         clips_all_channels=args.clips_all_channels,
-                        condense=condense_options(args))
+                        condense=condense_options(args), strict=args.strict)
 
 
 def _speakers(raw: str | None) -> tuple[str, ...] | None:
@@ -313,6 +321,13 @@ def print_summary(results: list[FileResult], elapsed_s: float, out: TextIO) -> N
         if stats is not None and len(stats.speakers) > 1:
             write_stats(stats, out)
         write_outputs(ok[0].outputs, out)
+    warned = [r for r in ok if r.warnings]
+    if warned:
+        out.write(f"{len(warned)} with a warning (analysed what the file holds; --strict makes "
+                  "these failures):\n")
+        for r in warned:
+            for warning in r.warnings:
+                out.write(f"  {r.item.label}: {warning}\n")
     if failed:
         out.write(f"{len(failed)} failed:\n")
         for r in failed:

@@ -137,6 +137,8 @@ def report_to_json(report: SegmentationReport, clip_names: list[str] | None = No
         "channels": [{"index": c.index, "speaker": c.speaker, "source": c.source}
                      for c in report.channel_list()],
         "stats": stats_to_json(report.stats()),
+        # Damage worked around while reading (a cut file): what was wrong, what was analysed.
+        "warnings": list(src.warnings),
     }
     if condensed is not None:
         doc["condensed"] = condensed.to_json()

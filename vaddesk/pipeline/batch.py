@@ -57,6 +57,7 @@ class BatchOptions:
     speakers: tuple[str, ...] | None = None  # names of the channels, in order (per_channel)
     clips_all_channels: bool = False  # clips keep every channel (default: the segment's own)
     condense: CondenseOptions | None = None  # also write the speech-only audio
+    strict: bool = False  # a damaged file (one with warnings) fails instead, writing nothing
 
     def fingerprint(self) -> str:
         """Hash of everything that shapes the outputs (not `overwrite`): the manifest's check."""
@@ -100,6 +101,7 @@ class FileResult:
     stats: TalkStats | None = None    # talk time per speaker (ok results)
     resumed: bool = False  # already done by an earlier run (--resume): not processed again
     existing_outputs: tuple[Path, ...] = ()  # failed because these outputs are already there
+    warnings: tuple[str, ...] = ()    # damage worked around (a cut file): ok, but said apart
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +256,8 @@ def process_file(item: BatchItem, options: BatchOptions,
             info = result.info  # exact length now that the whole file was read
             segments = result.segments
             channels = (single_channel_info(options.channel, info.channels),)
+        if options.strict and info.warnings:
+            return failed("damaged (--strict): " + "; ".join(info.warnings))
         report = file_report(info, model_of(options.precision), options.preset, options.params,
                              segments, options.channel, channels)
         if journal is not None:
@@ -284,7 +288,8 @@ def process_file(item: BatchItem, options: BatchOptions,
         return failed(f"unexpected error: {exc!r}")
     return FileResult(item, True, None, info.duration_ms, len(segments),
                       sum(s.duration_ms for s in segments), exported.written,
-                      time.perf_counter() - started, tuple(notes), report.stats())
+                      time.perf_counter() - started, tuple(notes), report.stats(),
+                      warnings=info.warnings)
 
 
 # ---- parallel runner ----------------------------------------------------------------------------
