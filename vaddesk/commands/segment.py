@@ -68,10 +68,22 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "segment", help="find the speech in recordings (files or folders)",
         description=DESCRIPTION, epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("inputs", nargs="+", type=Path, metavar="INPUT",
-                        help="audio files and/or folders")
+    parser.add_argument("inputs", nargs="+", metavar="INPUT",
+                        help="audio files, folders and/or http(s) URLs (files or HLS .m3u8 "
+                             "playlists; fetched into a cache first)")
     add_segment_options(parser)
+    add_url_options(parser)
     return parser
+
+
+def add_url_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--max-download-mb", type=float, default=2000, metavar="MB",
+                        help="stop a URL download larger than MB megabytes (default 2000)")
+    parser.add_argument("--download-timeout-s", type=float, default=30, metavar="S",
+                        help="give up on a server silent for S seconds (default 30)")
+    parser.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
+                        help="keep downloads in DIR (default: vaddesk's folder in the user "
+                             "cache, or $VADDESK_CACHE_DIR)")
 
 
 def add_segment_options(parser: argparse.ArgumentParser) -> None:
@@ -248,22 +260,43 @@ def load_cluster_runner(address: str | None) -> ClusterRunner | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vaddesk.audio.fetch import FetchLimits, cache_dir, is_url
     from vaddesk.pipeline.batch import plan_items
     from vaddesk.pipeline.manifest import ManifestError
     from vaddesk.pipeline.runner import RunSettings, manifest_dir_for, run_items
+    from vaddesk.pipeline.urls import fetch_url_items
 
+    urls = [text for text in args.inputs if is_url(text)]
+    paths = [Path(text) for text in args.inputs if not is_url(text)]
     try:
         options = options_from_args(args)
-        items = plan_items(args.inputs, args.recursive, args.out, args.json_out)
-        if not items:
+        items = plan_items(paths, args.recursive, args.out, args.json_out) if paths else []
+        if not items and not urls:
             raise UsageError("no audio files found in: " + ", ".join(map(str, args.inputs))
                              + ("" if args.recursive else " (use --recursive for sub-folders)"))
-        if args.json_out is not None and len(items) > 1:
-            raise UsageError(f"--json-out takes a single input, but {len(items)} files were "
-                             "given; use --out DIR for several")
+        if args.json_out is not None and len(items) + len(urls) > 1:
+            raise UsageError(f"--json-out takes a single input, but {len(items) + len(urls)} "
+                             "files were given; use --out DIR for several")
+        if args.max_download_mb <= 0 or args.download_timeout_s <= 0:
+            raise UsageError("--max-download-mb and --download-timeout-s must be more than 0")
     except UsageError as exc:
         print(f"vaddesk segment: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    not_fetched: list[FileResult] = []
+    if urls:
+        limits = FetchLimits(int(args.max_download_mb * 1_000_000), args.download_timeout_s)
+        fetched = fetch_url_items(urls, args.out or Path.cwd(), args.cache_dir or cache_dir(),
+                                  limits, args.json_out,
+                                  _download_line if sys.stderr.isatty() else None)
+        if sys.stderr.isatty():
+            sys.stderr.write("\r\x1b[K")
+        for failure in fetched.failed:
+            print(f"failed: {failure.item.label}: {failure.error}", file=sys.stderr)
+        items += fetched.items
+        not_fetched = fetched.failed
+    if not items:
+        print_summary(not_fetched, 0.0, sys.stdout)
+        return EXIT_FAILED
     jobs = min(args.jobs or os.cpu_count() or 1, len(items))
     try:
         cluster_runner = load_cluster_runner(args.cluster)
@@ -293,11 +326,18 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     if bar:
         bar.clear()
+    results += not_fetched
     print_summary(results, time.perf_counter() - started, sys.stdout)
     return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
 
 
 # ---- terminal output ----------------------------------------------------------------------------
+
+
+def _download_line(url: str, done: int, total: int | None) -> None:
+    size = f"{done / 1e6:.1f}/{total / 1e6:.1f} MB" if total else f"{done / 1e6:.1f} MB"
+    sys.stderr.write(f"\rdownloading {url[-60:]}: {size}\x1b[K")
+    sys.stderr.flush()
 
 
 def print_summary(results: list[FileResult], elapsed_s: float, out: TextIO) -> None:
