@@ -3,7 +3,7 @@
     path = fetch(url, cache_dir(), FetchLimits(max_bytes=500_000_000), progress)
 
 Plain http(s) files are streamed to disk; HLS playlists (`.m3u8`) are read through PyAV
-(FFmpeg) and their audio packets remuxed, unchanged, into a Matroska file. Either way the
+(FFmpeg) and their audio packets remuxed, unchanged, into an MP4 audio file. Either way the
 download has a size limit and a time-out, reports its progress, and a failure (HTTP error,
 refused connection, a web page instead of audio, over the limit) raises FetchError with a
 plain message and leaves no cache file behind. A finished download is kept in the cache
@@ -22,6 +22,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Final
 
@@ -74,7 +75,7 @@ def cache_path(url: str, folder: Path) -> Path:
     name = urllib.parse.unquote(urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1]) or "audio"
     safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)[-80:]
     if safe.lower().endswith(HLS_SUFFIXES):
-        safe = safe.rsplit(".", 1)[0] + ".mka"
+        safe = safe.rsplit(".", 1)[0] + ".m4a"
     return folder / f"{digest}-{safe}"
 
 
@@ -151,7 +152,13 @@ def _fetch_http(url: str, dest: Path, limits: FetchLimits, progress: Progress | 
 
 
 def _fetch_hls(url: str, dest: Path, limits: FetchLimits, progress: Progress | None) -> None:
-    """Remux the first audio stream of an HLS playlist into Matroska (no re-encoding)."""
+    """Remux the first audio stream of an HLS playlist into MP4 (no re-encoding).
+
+    MPEG-TS has no edit list, so an AAC encoder's priming frame (1024 samples of delay) is
+    just the first packet; packagers such as FFmpeg mark it by giving it the timestamp of
+    the packet after it. Such a frame is put one frame *before* zero here, and the MP4 muxer
+    writes the edit list that makes decoders skip it, as in the .m4a it came from.
+    Unmarked priming cannot be told from audio and stays (23 ms at 44.1 kHz)."""
     timeout_us = str(int(limits.timeout_s * 1_000_000))
     try:
         source = av.open(url, options={"rw_timeout": timeout_us, "timeout": timeout_us,
@@ -165,29 +172,56 @@ def _fetch_hls(url: str, dest: Path, limits: FetchLimits, progress: Progress | N
     except (av.error.FFmpegError, OSError) as exc:
         raise FetchError(f"cannot read the playlist: {getattr(exc, 'strerror', exc)}") from None
     with source:
-        audio = next((s for s in source.streams if s.type == "audio"), None)
-        if audio is None:
+        if not source.streams.audio:
             raise FetchError("no audio stream in the playlist")
+        audio = source.streams.audio[0]
         done = 0
-        with av.open(str(dest), "w", format="matroska") as out:
+        with av.open(str(dest), "w", format="mp4") as out:
             stream = out.add_stream_from_template(audio)
+            first: av.Packet | None = None  # held back until the next one shows if it primes
+            start = first_pts = 0
             try:
                 for packet in source.demux(audio):
-                    if packet.dts is None:
+                    if packet.dts is None or packet.pts is None:
                         continue  # the demuxer's end-of-stream marker
                     done += packet.size
                     if done > limits.max_bytes:
                         raise FetchError(f"stopped at {_mb(done)}: over the size limit of "
                                          f"{_mb(limits.max_bytes)} (--max-download-mb)")
-                    packet.stream = stream
-                    out.mux(packet)
+                    if first is None and done == packet.size:
+                        first, start = packet, packet.pts
+                        first_pts = packet.pts
+                        continue
+                    if first is not None:
+                        priming = packet.pts == first_pts
+                        back = _frame_ticks(audio, first) if priming else 0
+                        _mux_at(out, stream, first, first_pts - start - back)
+                        first = None
+                    _mux_at(out, stream, packet, packet.pts - start)
                     if progress is not None:
                         progress(done, None)
+                if first is not None:
+                    _mux_at(out, stream, first, 0)
             except (av.error.FFmpegError, OSError) as exc:
                 raise FetchError("the playlist broke off after "
                                  f"{_mb(done)}: {getattr(exc, 'strerror', exc)}") from None
     if done == 0:
         raise FetchError("the playlist holds no audio")
+
+
+def _frame_ticks(audio: av.audio.stream.AudioStream, packet: av.Packet) -> int:
+    """One codec frame (1024 samples for AAC) in the packet's time base."""
+    frame = audio.codec_context.frame_size or 1024
+    rate = audio.codec_context.sample_rate or 48_000
+    assert packet.time_base is not None
+    return round(Fraction(frame, rate) / packet.time_base)
+
+
+def _mux_at(out: av.container.OutputContainer, stream: av.stream.Stream, packet: av.Packet,
+            pts: int) -> None:
+    packet.pts = packet.dts = pts
+    packet.stream = stream
+    out.mux(packet)
 
 
 def _host(url: str) -> str:

@@ -287,7 +287,7 @@ def run(args: argparse.Namespace) -> int:
         limits = FetchLimits(int(args.max_download_mb * 1_000_000), args.download_timeout_s)
         fetched = fetch_url_items(urls, args.out or Path.cwd(), args.cache_dir or cache_dir(),
                                   limits, args.json_out,
-                                  _download_line if sys.stderr.isatty() else None)
+                                  _download_line if sys.stderr.isatty() else None, items)
         if sys.stderr.isatty():
             sys.stderr.write("\r\x1b[K")
         for failure in fetched.failed:

@@ -5,11 +5,13 @@ the rest of the batch goes on."""
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from vaddesk.audio.fetch import FetchError, FetchLimits, fetch, url_stem
+from vaddesk.export.names import safe_stem
 from vaddesk.pipeline.batch import BatchItem, FileResult
 
 log = logging.getLogger(__name__)
@@ -25,14 +27,18 @@ class FetchedInputs:
 
 def fetch_url_items(urls: Sequence[str], out_dir: Path, cache: Path, limits: FetchLimits,
                     json_path: Path | None = None,
-                    progress: DownloadProgress | None = None) -> FetchedInputs:
+                    progress: DownloadProgress | None = None,
+                    others: Sequence[BatchItem] = ()) -> FetchedInputs:
+    """`others`: the local inputs of the same batch, whose output names a URL must not take."""
     items: list[BatchItem] = []
     failed: list[FileResult] = []
-    taken: set[str] = set()
+    same_folder = os.path.normcase(os.path.abspath(out_dir))
+    taken = {safe_stem(i.stem).casefold() for i in others
+             if os.path.normcase(os.path.abspath(i.out_dir)) == same_folder}
     for url in urls:
         stem, n = url_stem(url), 2
         base = stem
-        while stem.casefold() in taken:  # two URLs ending in the same file name
+        while safe_stem(stem).casefold() in taken:  # two URLs ending in the same file name
             stem, n = f"{base}_{n}", n + 1
 
         def report(done: int, total: int | None, u: str = url) -> None:
@@ -46,6 +52,6 @@ def fetch_url_items(urls: Sequence[str], out_dir: Path, cache: Path, limits: Fet
             failed.append(FileResult(BatchItem(Path(stem), out_dir, stem, json_path, url),
                                      False, str(exc)))
             continue
-        taken.add(stem.casefold())  # only what is segmented takes an output name
+        taken.add(safe_stem(stem).casefold())  # only what is segmented takes an output name
         items.append(BatchItem(path, out_dir, stem, json_path, url))
     return FetchedInputs(items, failed)
