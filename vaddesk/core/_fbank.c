@@ -1,21 +1,30 @@
 /*
- * vaddesk.core._fbank: the exact Kaldi fbank of vaddesk/core/frontend.py, compiled.
+ * vaddesk.core._fbank: the exact Kaldi fbank of vaddesk/core/fbank_replay.py, compiled.
  *
- * frontend.py documents, operation by operation, how kaldi-native-fbank 1.23 (the reference
- * frontend) computes a log-mel frame in float32, including the sums its compiler regrouped
- * under -ffast-math. The numpy code there replays those operations vectorised over frames;
- * this file performs the very same float32 operations in the same order, one frame at a
- * time, which removes numpy's fixed cost per call (it dominated 100 ms streaming blocks) and
- * keeps every intermediate in the L1 cache (offline blocks).
+ * fbank_replay.py documents, operation by operation, how kaldi-native-fbank 1.23 (the
+ * reference frontend) computes a log-mel frame in float32, including the sums its compiler
+ * regrouped under -ffast-math. The numpy code there replays those operations vectorised over
+ * frames; this file performs the very same float32 operations in the same order, a few frames
+ * at a time, which removes numpy's fixed cost per call (it dominated 100 ms streaming blocks)
+ * and keeps every intermediate in the L1 cache (offline blocks).
  *
- * Bit-exactness rests on plain IEEE float32 arithmetic: it must be compiled WITHOUT
- * -ffast-math and with -ffp-contract=off (no fused multiply-add), see hatch_build.py.
- * The log is glibc's logf, as knf calls it (the numpy path rounds a double log instead and
- * so differs from knf by one ulp on a few values in 10 000; this path does not).
+ * Bit-exactness rests on plain IEEE float32 arithmetic: it must be compiled WITHOUT fast-math
+ * and without fused multiply-adds (GCC/Clang: -ffp-contract=off; MSVC: /fp:precise, which
+ * does not contract since Visual Studio 2022), see setup.py; the checks below refuse the
+ * wrong flags. The log is the C library's logf, as knf calls it (the numpy replay rounds a
+ * double log instead and so differs from knf by one ulp on a few values in 10 000).
+ *
+ * Two kernels, one source (_fbank_kernel.h, included twice):
+ * - scalar: one frame at a time in plain C; every compiler builds it;
+ * - simd: four frames at a time, one per lane of a GCC/Clang vector (__attribute__
+ *   vector_size); built where the compiler has vector extensions (GCC, Clang) unless
+ *   VADDESK_FBANK_SCALAR is defined.
+ * fbank() runs the simd kernel when it was built, else the scalar one; fbank_scalar() always
+ * runs the scalar one. Both give the same bits (each lane is an independent float32 frame).
  *
  * The tables (Hamming window, FFT twiddles, mel weights) are built once in Python with knf's
- * arithmetic and handed over by configure(); the C code holds no constants of its own
- * beyond the frame geometry.
+ * arithmetic (fbank_tables.py) and handed over by configure(); the C code holds no constants
+ * of its own beyond the frame geometry.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -24,11 +33,20 @@
 #include <math.h>
 #include <string.h>
 
-#if FLT_EVAL_METHOD != 0
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD != 0
 #error "_fbank.c needs float arithmetic evaluated in float (SSE2 on x86: -msse2 -mfpmath=sse)"
 #endif
-#if defined(__FAST_MATH__)
-#error "_fbank.c must not be compiled with -ffast-math: it reproduces float32 rounding exactly"
+#if defined(__FAST_MATH__) || defined(_M_FP_FAST)
+#error "_fbank.c must not be compiled with fast-math: it reproduces float32 rounding exactly"
+#endif
+#if defined(_M_FP_CONTRACT)
+#error "_fbank.c must not be compiled with /fp:contract: a fused multiply-add skips a rounding"
+#endif
+
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(VADDESK_FBANK_SCALAR)
+#define HAVE_SIMD_KERNEL 1
+#else
+#define HAVE_SIMD_KERNEL 0
 #endif
 
 #define FRAME_LENGTH 400
@@ -37,14 +55,6 @@
 #define NUM_BINS (KISS_N + 1)
 #define NUM_MEL 80
 #define MAX_MEL_WEIGHTS 4096
-
-/* Frames are computed LANES at a time, one frame per lane of a GCC vector: every vector
- * operation is the same IEEE float32 operation applied to each lane on its own, so each
- * frame goes through exactly the scalar operation sequence below (no sum is reordered:
- * sums run along a frame's samples, never across lanes). */
-#define LANES 4 /* one SSE register; 8 or 16 (two or four registers) measured slower */
-typedef float vf __attribute__((vector_size(sizeof(float) * LANES)));
-#define SPLAT(v) ((vf){(v), (v), (v), (v)}) /* one value in every lane (LANES == 4) */
 
 static struct {
     int ready;
@@ -57,158 +67,41 @@ static struct {
     int mel_start[NUM_MEL]; /* index of each bin's first weight in mel_weight */
 } T;
 
-/* Scale, remove DC (sequential float32 sum), pre-emphasis, Hamming window: knf's
- * ProcessWindow. x holds the unscaled samples and is overwritten; y gets the result. */
-static void window_frames(vf *x, vf *y) {
-    vf total = SPLAT(0.0f);
-    for (int i = 0; i < FRAME_LENGTH; i++) {
-        x[i] *= SPLAT(32768.0f); /* exact */
-        total += x[i];
-    }
-    const vf mean = total / SPLAT((float)FRAME_LENGTH);
-    for (int i = 0; i < FRAME_LENGTH; i++) x[i] -= mean;
-    /* d[i] -= 0.97f * d[i-1] with the not-yet-updated d[i-1]; d[0] -= 0.97f * d[0] */
-    const vf c = SPLAT(0.97f);
-    y[0] = x[0] - c * x[0];
-    for (int i = 1; i < FRAME_LENGTH; i++) y[i] = x[i] - c * x[i - 1];
-    for (int i = 0; i < FRAME_LENGTH; i++) y[i] *= SPLAT(T.window[i]);
-}
+/* The portable scalar kernel: one frame at a time. */
+#define vf float
+#define LANES 1
+#define SPLAT(v) (v)
+#define LANE(v, l) (v)
+#define K(name) name##_scalar
+#include "_fbank_kernel.h"
+#undef vf
+#undef LANES
+#undef SPLAT
+#undef LANE
+#undef K
 
-/* The butterfly's four outputs from its partial sums (both butterflies below end alike). */
-static inline void bfly4_outputs(vf *r, vf *im, int j0, int m, vf pr, vf pi, vf s3r, vf s3i,
-                                 vf s5r, vf s5i, vf s4r, vf s0i, vf s2i) {
-    const int j1 = j0 + m, j2 = j0 + 2 * m, j3 = j0 + 3 * m;
-    r[j0] = pr + s3r;
-    im[j0] = pi + s3i;
-    r[j2] = pr - s3r;
-    im[j2] = pi - s3i;
-    r[j3] = (s5r + s2i) - s0i;
-    r[j1] = (s5r + s0i) - s2i;
-    im[j3] = s5i + s4r;
-    im[j1] = s5i - s4r;
-}
+#if HAVE_SIMD_KERNEL
+/* The vector kernel: four frames at a time, one per lane of a GCC/Clang vector (one SSE or
+ * NEON register; 8 or 16 lanes, two or four registers, measured slower). */
+typedef float vf4 __attribute__((vector_size(sizeof(float) * 4)));
+#define vf vf4
+#define LANES 4
+#define SPLAT(v) ((vf4){(v), (v), (v), (v)})
+#define LANE(v, l) ((v)[l])
+#define K(name) name##_simd
+#include "_fbank_kernel.h"
+#undef vf
+#undef LANES
+#undef SPLAT
+#undef LANE
+#undef K
+#define SIMD_LANES 4
+#else
+#define SIMD_LANES 1
+#endif
 
-/* One radix-4 butterfly as knf's compiler arranged kf_bfly4 (see frontend._kiss_radix4):
- * s_q = F_q * tw_q; sums regrouped exactly as there. */
-static inline void bfly4(vf *r, vf *im, int j0, int m, int tw_index) {
-    const int j1 = j0 + m, j2 = j0 + 2 * m, j3 = j0 + 3 * m;
-    const vf t1r = SPLAT(T.tw_r[tw_index]), t1i = SPLAT(T.tw_i[tw_index]);
-    const vf t2r = SPLAT(T.tw_r[2 * tw_index]), t2i = SPLAT(T.tw_i[2 * tw_index]);
-    const vf t3r = SPLAT(T.tw_r[3 * tw_index]), t3i = SPLAT(T.tw_i[3 * tw_index]);
-    const vf s0r = r[j1] * t1r - im[j1] * t1i;
-    const vf s0i = im[j1] * t1r + r[j1] * t1i;
-    const vf a2 = r[j2] * t2r, b2 = im[j2] * t2i;
-    const vf s1i = im[j2] * t2r + r[j2] * t2i;
-    const vf a3 = r[j3] * t3r, b3 = im[j3] * t3i;
-    const vf s2i = im[j3] * t3r + r[j3] * t3i;
-    const vf pr = (r[j0] + a2) - b2, pi = im[j0] + s1i;
-    const vf s5r = (r[j0] + b2) - a2, s5i = im[j0] - s1i;
-    const vf s3r = (s0r - b3) + a3, s3i = s2i + s0i;
-    const vf s4r = (s0r - a3) + b3;
-    bfly4_outputs(r, im, j0, m, pr, pi, s3r, s3i, s5r, s5i, s4r, s0i, s2i);
-}
-
-/* The first stage (m = 1): all twiddles are 1 - 0i, knf's code reduces to the sums. */
-static inline void bfly4_unit(vf *r, vf *im, int j0) {
-    const int j1 = j0 + 1, j2 = j0 + 2, j3 = j0 + 3;
-    const vf pr = r[j0] + r[j2], pi = im[j0] + im[j2];
-    const vf s5r = r[j0] - r[j2], s5i = im[j0] - im[j2];
-    const vf s3r = r[j1] + r[j3], s3i = im[j1] + im[j3];
-    const vf s4r = r[j1] - r[j3];
-    const vf s0i = im[j1], s2i = im[j3];
-    bfly4_outputs(r, im, j0, 1, pr, pi, s3r, s3i, s5r, s5i, s4r, s0i, s2i);
-}
-
-/* 400 windowed samples -> 257 power values: kiss_fftr (256-point complex FFT of the sample
- * pairs, stages m = 1, 4, 16, 64, then the real split), power re*re + im*im. */
-static void power_spectrum(const vf *y, vf *power) {
-    vf zr[KISS_N], zi[KISS_N];
-    for (int p = 0; p < KISS_N; p++) {
-        const int j = T.leaf[p];
-        zr[p] = 2 * j < FRAME_LENGTH ? y[2 * j] : SPLAT(0.0f);
-        zi[p] = 2 * j + 1 < FRAME_LENGTH ? y[2 * j + 1] : SPLAT(0.0f);
-    }
-    for (int g = 0; g < KISS_N; g += 4) bfly4_unit(zr, zi, g);
-    for (int m = 4; m < KISS_N; m *= 4) {
-        const int fstride = KISS_N / (4 * m);
-        for (int g = 0; g < KISS_N; g += 4 * m)
-            for (int k = 0; k < m; k++) bfly4(zr, zi, g + k, m, k * fstride);
-    }
-    const vf dc = zr[0] + zi[0], nyquist = zr[0] - zi[0];
-    power[0] = dc * dc;
-    power[KISS_N] = nyquist * nyquist;
-    vf p_nk[KISS_N / 2 + 1];
-    const vf half = SPLAT(0.5f);
-    for (int k = 1; k <= KISS_N / 2; k++) {
-        const int nk = KISS_N - k;
-        const vf f1r = zr[k] + zr[nk], f2i = zi[k] + zi[nk];
-        const vf f2r = zr[k] - zr[nk], f1i = zi[k] - zi[nk];
-        const vf sr = SPLAT(T.super_r[k - 1]), si = SPLAT(T.super_i[k - 1]);
-        const vf a = f2r * sr, b = f2i * si;
-        const vf twi = f2i * sr + f2r * si;
-        const vf re_k = ((f1r + a) - b) * half, re_nk = ((f1r + b) - a) * half;
-        const vf im_k = (f1i + twi) * half, im_nk = (twi - f1i) * half;
-        power[k] = re_k * re_k + im_k * im_k;
-        p_nk[k] = re_nk * re_nk + im_nk * im_nk;
-    }
-    /* bin 128 is written twice by kiss_fftr: the N - k value is written last and wins */
-    for (int k = 1; k <= KISS_N / 2; k++) power[KISS_N - k] = p_nk[k];
-}
-
-/* numpy's pairwise float32 sum (umath loops_utils.h: blocks of <= 128 with 8 accumulators,
- * longer runs split in halves rounded down to a multiple of 8). The reference's energy is
- * np.square(frame).sum(), so its rounding is numpy's, not a sequential sum's. */
-static vf pairwise_sum(const vf *a, int n) {
-    if (n < 8) {
-        vf res = SPLAT(0.0f);
-        for (int i = 0; i < n; i++) res += a[i];
-        return res;
-    }
-    if (n <= 128) {
-        vf r[8];
-        for (int j = 0; j < 8; j++) r[j] = a[j];
-        int i;
-        for (i = 8; i < n - (n % 8); i += 8)
-            for (int j = 0; j < 8; j++) r[j] += a[i + j];
-        vf res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-        for (; i < n; i++) res += a[i];
-        return res;
-    }
-    int n2 = n / 2;
-    n2 -= n2 % 8;
-    return pairwise_sum(a, n2) + pairwise_sum(a + n2, n - n2);
-}
-
-/* Frames first .. first + count - 1 (count <= LANES) of the buffer x: log-mel rows (CMVN'd
- * when shift != NULL) and decibels. Unused lanes repeat the last frame and are not stored. */
-static void compute_frames(const float *x, Py_ssize_t first, int count, float *mel_out,
-                           double *energy_out, const double *shift, const double *scale) {
-    vf s[FRAME_LENGTH], y[FRAME_LENGTH], power[NUM_BINS];
-    const float *frame[LANES];
-    for (int l = 0; l < LANES; l++)
-        frame[l] = x + (first + (l < count ? l : count - 1)) * FRAME_SHIFT;
-    for (int i = 0; i < FRAME_LENGTH; i++)
-        for (int l = 0; l < LANES; l++) s[i][l] = frame[l][i];
-    for (int i = 0; i < FRAME_LENGTH; i++) y[i] = s[i] * s[i]; /* squares, for the energy */
-    const vf energy = pairwise_sum(y, FRAME_LENGTH);
-    for (int l = 0; l < count; l++)
-        energy_out[first + l] = 10.0 * log10((double)energy[l] + 1e-6);
-    window_frames(s, y);
-    power_spectrum(y, power);
-    for (int b = 0; b < NUM_MEL; b++) {
-        /* knf's sequential float32 dot product over the bin's nonzero weights */
-        const float *w = T.mel_weight + T.mel_start[b];
-        const vf *p = power + T.mel_offset[b];
-        vf acc = SPLAT(w[0]) * p[0];
-        for (int j = 1; j < T.mel_length[b]; j++) acc += SPLAT(w[j]) * p[j];
-        for (int l = 0; l < count; l++) {
-            float v = logf(acc[l] < FLT_EPSILON ? FLT_EPSILON : acc[l]);
-            /* CMVN as the reference: float64 (x + AddShift) * Rescale, rounded to float32 */
-            if (shift) v = (float)(((double)v + shift[b]) * scale[b]);
-            mel_out[(first + l) * NUM_MEL + b] = v;
-        }
-    }
-}
+typedef void (*kernel_fn)(const float *, Py_ssize_t, float *, double *, const double *,
+                          const double *);
 
 /* A C-contiguous buffer of `type` ('f' float32, 'd' float64, 'i' int32) holding at least
  * min_bytes: anything else is a clear error rather than misread memory. */
@@ -299,10 +192,17 @@ PyDoc_STRVAR(fbank_doc,
              "Frames i = 0..n_frames-1 start at sample 160*i of the float32 buffer `samples` "
              "(unscaled, in [-1, 1]). Writes float32 log-mel rows (n_frames x 80) into mel_out "
              "and float64 decibels into energy_out. With the two float64 CMVN vectors (80 "
-             "values each) the rows are normalised: float32((x + shift) * scale).");
+             "values each) the rows are normalised: float32((x + shift) * scale). Runs the simd "
+             "kernel when it was built (SIMD_LANES > 1), else the scalar one.");
 
-static PyObject *fbank(PyObject *self, PyObject *args) {
-    (void)self;
+PyDoc_STRVAR(fbank_scalar_doc,
+             "fbank_scalar(samples, n_frames, mel_out, energy_out, cmvn_shift=None, "
+             "cmvn_scale=None)\n\n"
+             "fbank() on the portable scalar kernel (one frame at a time), whatever was built: "
+             "the same bits as fbank().");
+
+/* fbank() and fbank_scalar(): check the arguments, run `kernel` without the GIL. */
+static PyObject *run_fbank(PyObject *args, kernel_fn kernel) {
     PyObject *samples_obj, *mel_obj, *energy_obj, *shift_obj = Py_None, *scale_obj = Py_None;
     Py_ssize_t n;
     if (!PyArg_ParseTuple(args, "OnOO|OO", &samples_obj, &n, &mel_obj, &energy_obj, &shift_obj,
@@ -344,9 +244,7 @@ static PyObject *fbank(PyObject *self, PyObject *args) {
     double *energy = (double *)e.buf;
     /* Pure arithmetic on buffers we hold: other Python threads (the GUI) may run meanwhile. */
     Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t t = 0; t < n; t += LANES)
-        compute_frames(x, t, n - t < LANES ? (int)(n - t) : LANES, mel, energy,
-                       cmvn ? shift : NULL, cmvn ? scale : NULL);
+    kernel(x, n, mel, energy, cmvn ? shift : NULL, cmvn ? scale : NULL);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&s);
     PyBuffer_Release(&m);
@@ -354,16 +252,39 @@ static PyObject *fbank(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+static PyObject *fbank(PyObject *self, PyObject *args) {
+    (void)self;
+#if HAVE_SIMD_KERNEL
+    return run_fbank(args, run_simd);
+#else
+    return run_fbank(args, run_scalar);
+#endif
+}
+
+static PyObject *fbank_scalar(PyObject *self, PyObject *args) {
+    (void)self;
+    return run_fbank(args, run_scalar);
+}
+
 static PyMethodDef methods[] = {
     {"configure", configure, METH_VARARGS, configure_doc},
     {"fbank", fbank, METH_VARARGS, fbank_doc},
+    {"fbank_scalar", fbank_scalar, METH_VARARGS, fbank_scalar_doc},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_fbank",
-    "Exact Kaldi fbank (kaldi-native-fbank 1.23 float32 arithmetic), compiled; see frontend.py.",
+    "Exact Kaldi fbank (kaldi-native-fbank 1.23 float32 arithmetic), compiled; see "
+    "fbank_replay.py. SIMD_LANES: frames per step of fbank() (1: the scalar kernel only).",
     -1, methods, NULL, NULL, NULL, NULL,
 };
 
-PyMODINIT_FUNC PyInit__fbank(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__fbank(void) {
+    PyObject *m = PyModule_Create(&module);
+    if (m != NULL && PyModule_AddIntConstant(m, "SIMD_LANES", SIMD_LANES) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
