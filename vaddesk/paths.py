@@ -3,7 +3,7 @@ PyInstaller bundle.
 
 Layouts:
 - frozen:   <sys._MEIPASS>/models, <sys._MEIPASS>/resources
-- wheel:    <site-packages>/vaddesk/_models, .../vaddesk/_resources (pyproject force-include)
+- wheel:    <site-packages>/vaddesk/_models, .../vaddesk/_resources (setup.py package_dir)
 - source:   <repo>/models, <repo>/resources (editable install or PYTHONPATH)
 """
 
