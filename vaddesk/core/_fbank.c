@@ -42,6 +42,9 @@
 #if defined(_M_FP_CONTRACT)
 #error "_fbank.c must not be compiled with /fp:contract: a fused multiply-add skips a rounding"
 #endif
+#if defined(_MSC_VER) && !defined(__clang__)
+#pragma fp_contract(off) /* MSVC's default since Visual Studio 2022; older versions contracted */
+#endif
 
 #if (defined(__GNUC__) || defined(__clang__)) && !defined(VADDESK_FBANK_SCALAR)
 #define HAVE_SIMD_KERNEL 1
