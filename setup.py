@@ -21,6 +21,7 @@ vector extensions does), for checking it.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from setuptools import Extension, find_packages, setup
 from setuptools.command.build_ext import build_ext
@@ -56,6 +57,17 @@ class BuildPy(build_py):
         return list(super().find_package_modules(package, package_dir))
 
 
+def _data_subpackages() -> list[str]:
+    """Every folder below the data-only packages, as a package name (setuptools wants each
+    importable-looking folder listed, or warns that it might be left out)."""
+    names = []
+    for package, folder in DATA_PACKAGES.items():
+        root = Path(folder)
+        for sub in sorted(p for p in root.rglob("*") if p.is_dir() and p.name != "__pycache__"):
+            names.append(".".join((package, *sub.relative_to(root).parts)))
+    return names
+
+
 def _fbank_extension() -> Extension:
     require = os.environ.get("VADDESK_REQUIRE_NATIVE") == "1"
     scalar = os.environ.get("VADDESK_FBANK_SCALAR") == "1"
@@ -72,11 +84,12 @@ def _fbank_extension() -> Extension:
 setup(
     # The models and resources live at the top of the repository; an installed vaddesk carries
     # them inside the package (vaddesk/_models, vaddesk/_resources: see vaddesk/paths.py).
-    packages=[*find_packages(include=["vaddesk", "vaddesk.*"]), *DATA_PACKAGES],
+    packages=[*find_packages(include=["vaddesk", "vaddesk.*"]), *DATA_PACKAGES,
+              *_data_subpackages()],
     package_dir=DATA_PACKAGES,
     package_data={
         "vaddesk._models": ["*.onnx", "*.mvn", "*.yaml", "*.json", "*.md"],
-        "vaddesk._resources": ["**/*"],
+        **{name: ["*"] for name in _data_subpackages() if name.startswith("vaddesk._resources")},
         # data files beside the modules (stubs, and whatever a package keeps next to its code)
         "": ["*.pyi", "*.json", "*.html", "*.css", "*.js", "*.svg", "*.png", "*.qss", "*.txt"],
     },
