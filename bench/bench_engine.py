@@ -103,15 +103,18 @@ def peak_rss_mb() -> float:
     return _status_mb("VmHWM")
 
 
-def timed(fn: Callable[[], Any], repeats: int) -> tuple[float, list[float], Any]:
-    """Median wall time of `repeats` runs (after one untimed warm-up run)."""
+def timed(fn: Callable[[], Any], repeats: int) -> tuple[float, list[float], Any, float]:
+    """Median wall time of `repeats` runs (after one untimed warm-up run), the wall times, the
+    last result, and the median CPU time of this process (user + system) per run: on a shared
+    machine the wall time also counts waiting for a core, the CPU time much less so."""
     result = fn()
-    times = []
+    times, cpu = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = fn()
         times.append(time.perf_counter() - t0)
-    return statistics.median(times), times, result
+        cpu.append(time.process_time() - c0)
+    return statistics.median(times), times, result, statistics.median(cpu)
 
 
 def reference_model_dir() -> Path:
@@ -384,6 +387,7 @@ def main() -> None:
         "onnxruntime": ort.__version__, "numpy": np.__version__,
         "load_average_start": os.getloadavg()}
     rows: list[tuple[str, float, float, str]] = []
+    rows_cpu: list[float] = []  # median CPU s of each row, same order
 
     ensure_corpus()
     speed_wav = build_long_file(args.minutes * 60)
@@ -395,9 +399,12 @@ def main() -> None:
     # 1. offline end to end
     model_dir = reference_model_dir()
     ref_vad = Fsmn_vad(str(model_dir), intra_op_num_threads=1)
-    ref_s, ref_all, ref_out = timed(lambda: reference_offline(ref_vad, speed_wav), args.repeats)
-    int8_s, int8_all, int8_out = timed(lambda: ours_offline(speed_wav, "int8"), args.repeats)
-    fp32_s, fp32_all, fp32_out = timed(lambda: ours_offline(speed_wav, "fp32"), args.repeats)
+    ref_s, ref_all, ref_out, ref_cpu = timed(
+        lambda: reference_offline(ref_vad, speed_wav), args.repeats)
+    int8_s, int8_all, int8_out, int8_cpu = timed(
+        lambda: ours_offline(speed_wav, "int8"), args.repeats)
+    fp32_s, fp32_all, fp32_out, fp32_cpu = timed(
+        lambda: ours_offline(speed_wav, "fp32"), args.repeats)
     same = [[s.start_ms, s.end_ms] for s in fp32_out.segments] == ref_out[0]
     figures["offline"] = {"reference_s": ref_all, "int8_s": int8_all, "fp32_s": fp32_all,
                           "fp32_segments_equal_reference": same,
@@ -406,6 +413,7 @@ def main() -> None:
     rows += [("offline  funasr_onnx.Fsmn_vad (fp32)", ref_s, ref_s / duration_s, "1.0x"),
              ("offline  vaddesk fp32", fp32_s, fp32_s / duration_s, f"{ref_s / fp32_s:.1f}x"),
              ("offline  vaddesk int8", int8_s, int8_s / duration_s, f"{ref_s / int8_s:.1f}x")]
+    rows_cpu += [ref_cpu, fp32_cpu, int8_cpu]
     print(f"offline: reference {ref_s:.2f} s, fp32 {fp32_s:.2f} s, int8 {int8_s:.2f} s",
           flush=True)
 
@@ -414,8 +422,9 @@ def main() -> None:
     online_samples = samples[: int(args.online_minutes * 60 * SAMPLE_RATE)]
     online = Fsmn_vad_online(str(model_dir), intra_op_num_threads=1)
     online_repeats = max(1, min(args.repeats, 3))
-    ron_s, ron_all, _ = timed(lambda: reference_streaming(online, online_samples), online_repeats)
-    son_s, son_all, _ = timed(lambda: ours_streaming(samples), args.repeats)
+    ron_s, ron_all, _, ron_cpu = timed(
+        lambda: reference_streaming(online, online_samples), online_repeats)
+    son_s, son_all, _, son_cpu = timed(lambda: ours_streaming(samples), args.repeats)
     ron_rtf = ron_s / (online_samples.size / SAMPLE_RATE)
     son_rtf = son_s / duration_s
     figures["streaming"] = {"reference_s": ron_all, "reference_audio_s":
@@ -425,6 +434,7 @@ def main() -> None:
               "1.0x"),
              (f"stream   vaddesk StreamingVad int8, 100 ms ({duration_s / 60:.0f} min)", son_s,
               son_rtf, f"{ron_rtf / son_rtf:.1f}x")]
+    rows_cpu += [ron_cpu, son_cpu]
     print(f"streaming: reference RTF {ron_rtf:.4f}, ours RTF {son_rtf:.5f}", flush=True)
 
     # 3. network alone
@@ -433,12 +443,15 @@ def main() -> None:
     fp32_model, int8_model = VadModel("fp32", threads=1), VadModel("int8", threads=1)
     for block, label in ((BLOCK_FRAMES, f"{BLOCK_FRAMES}-frame calls"),
                          (10, "10-frame calls")):
-        nf_s, nf_all, _ = timed(partial(run_network, fp32_model, feats, block), args.repeats)
-        ni_s, ni_all, _ = timed(partial(run_network, int8_model, feats, block), args.repeats)
+        nf_s, nf_all, _, nf_cpu = timed(
+            partial(run_network, fp32_model, feats, block), args.repeats)
+        ni_s, ni_all, _, ni_cpu = timed(
+            partial(run_network, int8_model, feats, block), args.repeats)
         figures[f"network_{block}"] = {"fp32_s": nf_all, "int8_s": ni_all,
                                        "audio_s": net_audio_s}
         rows += [(f"network  fp32, {label}", nf_s, nf_s / net_audio_s, "1.0x"),
                  (f"network  int8, {label}", ni_s, ni_s / net_audio_s, f"{nf_s / ni_s:.2f}x")]
+        rows_cpu += [nf_cpu, ni_cpu]
 
     # 4. peak RSS of a 60-minute file, fresh subprocesses
     rss_wav = build_long_file(rss_minutes * 60)
@@ -465,13 +478,15 @@ def main() -> None:
     reseg = {}
     for label, params in (("funasr", VadParams()),
                           ("meeting", builtin_presets()["meeting"].params)):
-        seconds, all_s, _ = timed(partial(resegment, track, params), args.repeats)
+        seconds, all_s, _, cpu_s = timed(partial(resegment, track, params), args.repeats)
         reseg[label] = all_s
         rows.append((f"resegment {rss_minutes:.0f} min track, preset {label}", seconds,
                      seconds / rss["file_s"], ""))
+        rows_cpu.append(cpu_s)
     figures["resegment"] = reseg
     figures["load_average_end"] = os.getloadavg()
     figures["rows"] = rows
+    figures["rows_cpu_s"] = rows_cpu
 
     print()
     print(f"{'case':62s} {'median s':>9s} {'RTF':>9s} {'speed-up':>9s}")
