@@ -105,9 +105,9 @@ def options_in_help(text: str) -> set[str]:
 def documented_options() -> dict[str, set[str]]:
     """Per `## \\`vaddesk[ COMMAND]\\`` section of docs/cli.md, the options named in the first
     cell of its `| option | meaning |` tables; a row "every option of `vaddesk OTHER`" adds
-    OTHER's."""
+    OTHER's, and "... except `--a`, `--b`" leaves those out."""
     sections: dict[str, set[str]] = {}
-    inherits: dict[str, str] = {}
+    inherits: dict[str, tuple[str, set[str]]] = {}
     current: str | None = None
     in_options_table = False
     for line in CLI_MD.read_text().splitlines():
@@ -128,14 +128,15 @@ def documented_options() -> dict[str, set[str]]:
         if first_cell.strip("`").lower() == "option":
             in_options_table = True
         elif in_options_table and not set(first_cell) <= set("-: "):
-            other = re.match(r"every option of `vaddesk ([\w-]+)`", first_cell)
+            other = re.match(r"every option of `vaddesk ([\w-]+)`(.*)", first_cell)
             if other:
-                inherits[current] = other.group(1)
+                excepted = set(re.findall(r"(?<![\w-])(--?[A-Za-z][\w-]*)", other.group(2)))
+                inherits[current] = (other.group(1), excepted)
             else:
                 sections[current] |= set(re.findall(r"(?<![\w-])(--?[A-Za-z][\w-]*)",
                                                     first_cell))
-    for name, other in inherits.items():
-        sections[name] |= sections.get(other, set())
+    for name, (other, excepted) in inherits.items():
+        sections[name] |= sections.get(other, set()) - excepted
     return {name: options - HELP_OPTIONS for name, options in sections.items()}
 
 
