@@ -43,13 +43,15 @@ def os_name() -> str:
 
 
 def commit_of(tree: Path) -> str:
-    """The tree's commit (short id), with "+changes" when vaddesk/ or bench/ differ from it."""
+    """The tree's commit (short id), with "+changes" when vaddesk/ or the bench scripts differ
+    from it (bench/out/, the results being written, does not count)."""
     def git(*args: str) -> str:
         return subprocess.run(["git", "-C", str(tree), *args], capture_output=True, text=True,
                               check=True).stdout.strip()
     try:
         commit = git("rev-parse", "--short=7", "HEAD")
-        changed = git("status", "--porcelain", "--untracked-files=no", "--", "vaddesk", "bench")
+        changed = git("status", "--porcelain", "--untracked-files=no", "--", "vaddesk", "bench",
+                      ":(exclude)bench/out")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return commit + ("+changes" if changed else "")
