@@ -184,13 +184,15 @@ def detector_section(data: dict[str, Any]) -> list[str]:
     out = ["## Endpoint detector (`bench/bench_detector.py`)", "", provenance(data), "",
            f"`resegment()` of a {data['minutes']:g}-minute track (real network scores, tiled), "
            f"median of {data['repeats']}:", ""]
-    out += table(["case", "median ms"], [[name, f"{ms:.1f}"]
-                                         for name, ms in data["resegment_ms"].items()],
-                 ["---", "---:"])
+    cpu_ms = data.get("resegment_cpu_ms", {})
+    out += table(["case", "median ms", "CPU ms"],
+                 [[name, f"{ms:.1f}", f"{cpu_ms[name]:.1f}" if name in cpu_ms else ""]
+                  for name, ms in data["resegment_ms"].items()], ["---", "---:", "---:"])
     out += ["", "The streaming detector alone, one 100 ms push:", ""]
-    out += table(["preset", "µs per push"], [[name, f"{us:.1f}"]
-                                             for name, us in data["push_us"].items()],
-                 ["---", "---:"])
+    cpu_us = data.get("push_cpu_us", {})
+    out += table(["preset", "µs per push", "CPU µs per push"],
+                 [[name, f"{us:.1f}", f"{cpu_us[name]:.1f}" if name in cpu_us else ""]
+                  for name, us in data["push_us"].items()], ["---", "---:", "---:"])
     if "stream_split_us" in data:
         split = data["stream_split_us"]
         out += ["", f"Inside a real stream ({data['stream_minutes']:g} minutes in 100 ms blocks, "
