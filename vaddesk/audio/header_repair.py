@@ -328,24 +328,31 @@ def write_repaired(source: Path, layout: PcmLayout, target: Path,
 
 def repair_in_place(path: Path, layout: PcmLayout,
                     opener: Callable[[Path], BinaryIO] = _create) -> None:
-    """Replace `path` by its repaired version atomically: the repair is written to a temporary
-    file in the same folder and renamed over the original, so a failure at any point (a full
-    disk, a crash) leaves the original as it was."""
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".repair",
-                                         dir=path.parent)
+    """Replace `path` by its repaired version atomically (see `replace_with_repaired`)."""
+    replace_with_repaired(path, layout, path, opener)
+
+
+def replace_with_repaired(source: Path, layout: PcmLayout, target: Path,
+                          opener: Callable[[Path], BinaryIO] = _create) -> None:
+    """Write the repair of `source` to `target`, replacing it if it exists, atomically: the
+    repair goes to a temporary file in `target`'s folder, which is renamed over `target`
+    only when complete, so a failure at any point (a full disk, a crash) leaves `target` (the
+    original itself, for an in-place repair) as it was."""
+    handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".repair",
+                                         dir=target.parent)
     os.close(handle)
     temp = Path(temp_name)
     try:
         temp.unlink()  # write_repaired creates it exclusively
-        write_repaired(path, layout, temp, opener)
+        write_repaired(source, layout, temp, opener)
         with contextlib.suppress(OSError):
-            os.chmod(temp, path.stat().st_mode & 0o7777)
-        os.replace(temp, path)
+            os.chmod(temp, source.stat().st_mode & 0o7777)
+        os.replace(temp, target)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
     with contextlib.suppress(OSError):  # the rename itself reaches the disk
-        dir_fd = os.open(path.parent, os.O_RDONLY)
+        dir_fd = os.open(target.parent, os.O_RDONLY)
         try:
             os.fsync(dir_fd)
         finally:

@@ -32,6 +32,7 @@ from vaddesk.core.params import VadParams
 from vaddesk.core.timefmt import format_ms
 from vaddesk.core.types import Segment
 from vaddesk.gui.analysis_queue import AnalysisQueue, ItemState
+from vaddesk.gui.damage_banner import DamageBanner
 from vaddesk.gui.export_dialog import ExportDialog
 from vaddesk.gui.notifier import Notifier
 from vaddesk.gui.overview_strip import OverviewStrip
@@ -106,6 +107,8 @@ class MainWindow(ExportingWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(4, 4, 4, 0)
         layout.addWidget(self.placeholder)
+        self.damage_banner = DamageBanner(self.notifier)  # warnings of a damaged file
+        layout.addWidget(self.damage_banner)
         layout.addWidget(self.overview)
         layout.addWidget(self.waveform, 1)
         self.setCentralWidget(central)
@@ -337,6 +340,7 @@ class MainWindow(ExportingWindow):
         self._current = None
         self._set_segments([])
         self.waveform.clear_file()
+        self.damage_banner.show_for(None)
         self._update_title()
 
     def _on_item_changed(self, item_id: int) -> None:
@@ -390,6 +394,7 @@ class MainWindow(ExportingWindow):
         self.waveform.set_track(analysis.track)
         self.waveform.set_cursor(0.0)
         self.overview.set_envelope(analysis.envelope, duration_s)
+        self.damage_banner.show_for(analysis)
         self.waveform.show_all()
         if analysis.params == self._params:
             self._set_segments(list(analysis.segments))

@@ -24,6 +24,7 @@ STATE_COLORS = {
     ItemState.FAILED: QColor(190, 20, 30),
     ItemState.CANCELLED: QColor(140, 110, 30),
 }
+WARNING_COLOR = QColor(170, 110, 0)  # done, but the file was damaged (see the banner)
 _ID_ROLE = Qt.ItemDataRole.UserRole
 
 
@@ -34,7 +35,8 @@ def describe(item: QueueItem, segment_count: int | None = None) -> str:
         return f"running {item.fraction * 100:.0f} %"
     if item.state is ItemState.DONE and item.analysis is not None:
         n = len(item.analysis.segments) if segment_count is None else segment_count
-        return f"done: {n} segment{'s' if n != 1 else ''}"
+        warned = ", with a warning" if item.analysis.info.warnings else ""
+        return f"done{warned}: {n} segment{'s' if n != 1 else ''}"
     if item.state is ItemState.FAILED:
         return f"failed: {item.reason}"
     return item.state.value
@@ -124,8 +126,9 @@ class QueuePanel(QWidget):
             return
         item = self._queue.item(item_id)
         row.setText(1, describe(item))
-        row.setToolTip(1, describe(item))
-        row.setForeground(1, QBrush(STATE_COLORS[item.state]))
+        warnings = item.analysis.info.warnings if item.analysis is not None else ()
+        row.setToolTip(1, "\n".join([describe(item), *warnings]))
+        row.setForeground(1, QBrush(WARNING_COLOR if warnings else STATE_COLORS[item.state]))
         self._update_buttons()
 
     def _on_selection(self) -> None:
