@@ -280,8 +280,26 @@ def live_section(data: dict[str, Any]) -> list[str]:
     return [*out, ""]
 
 
+def cluster_section(data: dict[str, Any]) -> list[str]:
+    out = ["## Batch on local processes and on a Dask cluster (`bench/bench_cluster.py`)", "",
+           provenance(data), "",
+           f"Same folder for every case: {data['files']} files, {data['audio_min']} min of "
+           "audio; whole commands, median of the runs listed.", ""]
+    rows = [[f"`{c['case']}`", f"{c['wall_s']} s ({', '.join(map(str, c['walls_s']))})",
+             str(c["files_per_min"]), str(c["audio_h_per_min"])] for c in data["cases"]]
+    out += table(["case", "wall", "files/min", "audio h/min"], rows,
+                 ["---", "---:", "---:", "---:"])
+    out += ["", "Per-file overhead (wall time minus the files' own processing time, per file):",
+            ""]
+    rows = [[name, str(o["files"]), f"{o['wall_s']} s", f"{o['work_s']} s",
+             f"{o['overhead_ms_per_file']} ms"] for name, o in data["overhead"].items()]
+    out += table(["runner", "files", "wall", "work", "overhead/file"], rows,
+                 ["---", "---:", "---:", "---:", "---:"])
+    return [*out, ""]
+
+
 SECTIONS = {"engine": engine_section, "detector": detector_section, "io": io_section,
-            "gui": gui_section, "live": live_section}
+            "gui": gui_section, "live": live_section, "cluster": cluster_section}
 
 
 def render() -> str:

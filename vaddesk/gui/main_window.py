@@ -44,8 +44,8 @@ from vaddesk.gui.record_panel import RecordPanel
 from vaddesk.gui.segment_table import SegmentTable
 from vaddesk.gui.settings import Key, Settings
 from vaddesk.gui.waveform_view import WaveformView
-from vaddesk.gui.window_export import ExportingWindow
 from vaddesk.gui.window_files import audio_filter, queue_paths
+from vaddesk.gui.window_sources import SourcesWindow
 from vaddesk.pipeline.analysis import FileAnalysis
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ APP_NAME = "vaddesk"
 FRAME_INTERVAL_MS = 33  # ~30 fps: the only place views are redrawn
 
 
-class MainWindow(ExportingWindow):
+class MainWindow(SourcesWindow):
     file_shown = Signal(object)  # FileAnalysis now on screen
     segments_changed = Signal(object)  # list[Segment] now on screen
 
@@ -89,6 +89,8 @@ class MainWindow(ExportingWindow):
         self.setAcceptDrops(True)
         self.resize(1280, 800)
         self._restore_settings()
+        self.resume_watching()
+        self._update_watch_actions()
         self._frame_timer = QTimer(self)
         self._frame_timer.setInterval(FRAME_INTERVAL_MS)
         self._frame_timer.timeout.connect(self._on_frame)
@@ -207,6 +209,12 @@ class MainWindow(ExportingWindow):
                              "Open one or more recordings")
         self.open_folder_action = a("Open folder…", self.choose_folder, "Ctrl+Shift+O",
                                     "Open every recording in a folder (and its sub-folders)")
+        self.open_url_action = a("Open URL…", self.choose_url, "Ctrl+U",
+                                 "Download a recording (or an HLS playlist) and open it")
+        self.watch_action = a("Watch a folder…", self.choose_watch_folder, None,
+                              "Add new recordings to the queue as they land in a folder")
+        self.stop_watch_action = a("Stop watching", self.stop_watching, None,
+                                   "Stop adding new recordings from the watched folder")
         self.export_action = a("Export…", self.export_current, "Ctrl+E",
                                "Export the segments of the file on screen")
         self.export_all_action = a("Export all…", self.export_all, "Ctrl+Shift+E",
@@ -227,8 +235,9 @@ class MainWindow(ExportingWindow):
 
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
-        file_menu.addActions([self.open_action, self.open_folder_action])
+        file_menu.addActions([self.open_action, self.open_folder_action, self.open_url_action])
         self.recent_menu = file_menu.addMenu("Open recent")
+        file_menu.addActions([self.watch_action, self.stop_watch_action])
         file_menu.addSeparator()
         file_menu.addActions([self.export_action, self.export_all_action])
         file_menu.addSeparator()
@@ -569,6 +578,7 @@ class MainWindow(ExportingWindow):
     def shutdown(self) -> None:
         """Stop playback and every worker thread (idempotent)."""
         self._frame_timer.stop()
+        self.cancel_downloads()
         self.player.stop()
         if self.record_panel is not None:
             self.record_panel.shutdown()

@@ -22,6 +22,7 @@ class Key(enum.Enum):
     LAST_OPEN_DIR = "folders/last_open"
     LAST_EXPORT_DIR = "folders/last_export"
     RECENT_FILES = "files/recent"
+    WATCH_FOLDER = "folders/watch"  # File > Watch a folder; "" when not watching
     LAST_PRESET = "analysis/last_preset"
     SHOW_SCORE = "view/show_score"
     EXPORT_FORMATS = "export/formats"

@@ -41,6 +41,18 @@ class FolderWatcher:
         self._seen: dict[Path, _Seen] = {}
         self._reported: dict[Path, tuple[int, int]] = {}
 
+    def skip_existing(self) -> None:
+        """Take the files there now as already reported: only later arrivals and changes count
+        (the app queues new recordings; the CLI lets the manifest decide instead)."""
+        now = self._clock()
+        for path, _ in find_audio_files([self.folder], self.recursive):
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            self._seen[path] = _Seen(st.st_size, st.st_mtime_ns, now)
+            self._reported[path] = (st.st_size, st.st_mtime_ns)
+
     def poll(self) -> list[Path]:
         """Files that became complete since the last poll (in the order found)."""
         if not self.folder.is_dir():
