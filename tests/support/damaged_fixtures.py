@@ -90,6 +90,8 @@ STREAMS: Final = {
     "opus": ("dmg_opus.opus", ["-ar", "48000", "-c:a", "libopus", "-b:a", "48k"]),
     "ogg": ("dmg_vorbis.ogg", ["-ar", "44100", "-c:a", "libvorbis", "-q:a", "3"]),
     "mp3": ("dmg_mp3.mp3", ["-ar", "44100", "-c:a", "libmp3lame", "-b:a", "96k"]),
+    "mp3noxing": ("dmg_cbr.mp3", ["-ar", "44100", "-c:a", "libmp3lame", "-b:a", "96k",
+                                  "-write_xing", "0"]),
     "mp4frag": ("dmg_frag.mp4", ["-ar", "44100", "-c:a", "aac", "-b:a", "64k", "-movflags",
                                  "frag_keyframe+empty_moov+default_base_moof",
                                  "-frag_duration", "1000000"]),
@@ -101,6 +103,8 @@ STREAM_WARNINGS: Final = {
             r"analysed the 1\d\.\d\d s present",
     "ogg": r"truncated: the Ogg stream stops without its last page \(the file was cut\); "
            r"analysed the 1\d\.\d\d s present",
+    "mp3noxing": r"truncated: the last MPEG audio frame is cut short \(the file was cut\); "
+                 r"analysed the 1\d\.\d\d s present",
     "mp4frag": r"truncated: the file ends inside its '\w+' fragment \(it was cut\); "
                r"analysed the 1\d\.\d\d s present",
 }

@@ -69,7 +69,8 @@ def _flush_to_log(sink: int, what: str) -> None:
     end = os.lseek(sink, 0, os.SEEK_END)
     if end == 0:
         return
-    data = os.pread(sink, end, 0)
+    os.lseek(sink, 0, os.SEEK_SET)
+    data = os.read(sink, end)
     os.ftruncate(sink, 0)
     os.lseek(sink, 0, os.SEEK_SET)
     for line in data.decode("utf-8", "replace").splitlines():

@@ -261,6 +261,10 @@ def _container_cut(path: Path, head: bytes, size: int) -> str | None:
         if sniff.ogg_is_cut(path, size):
             return "truncated: the Ogg stream stops without its last page (the file was cut)"
         return None
+    if path.suffix.lower() in (".mp3", ".mp2", ".mpga") or head.startswith(b"ID3"):
+        if sniff.mp3_is_cut(path, size):
+            return "truncated: the last MPEG audio frame is cut short (the file was cut)"
+        return None
     if head[4:8] != b"ftyp":
         return None
     boxes = sniff.mp4_boxes(path, size)

@@ -129,7 +129,18 @@ class PcmLayout:
 
 
 def _pread(fd: int, size: int, offset: int) -> bytes:
-    return os.pread(fd, size, offset)
+    if hasattr(os, "pread"):
+        return os.pread(fd, size, offset)
+    os.lseek(fd, offset, os.SEEK_SET)  # Windows has no pread
+    return os.read(fd, size)
+
+
+def _pwrite(fd: int, data: bytes, offset: int) -> None:
+    if hasattr(os, "pwrite"):
+        os.pwrite(fd, data, offset)
+        return
+    os.lseek(fd, offset, os.SEEK_SET)
+    os.write(fd, data)
 
 
 def read_layout(fd: int) -> PcmLayout | None:
@@ -381,6 +392,6 @@ def patch_in_place(fd: int, known: PcmLayout | None = None) -> PcmLayout | None:
     layout = dataclasses.replace(found, declared_data_bytes=None,
                                  file_bytes=os.fstat(fd).st_size)
     for offset, patch in layout.patches():
-        os.pwrite(fd, patch, offset)
+        _pwrite(fd, patch, offset)
     os.fsync(fd)
     return layout

@@ -192,3 +192,75 @@ def mp4_boxes(path: Path, file_size: int) -> Mp4Boxes | None:
                 return Mp4Boxes(tuple(names), name)
             pos += size
     return Mp4Boxes(tuple(names), None) if names else None
+
+
+# MPEG audio frame headers: bit rates (kbit/s) by (MPEG-1?, layer) and sample rates by version.
+_MPEG_BITRATES: Final = {
+    (True, 1): (0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448),
+    (True, 2): (0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384),
+    (True, 3): (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+    (False, 1): (0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256),
+    (False, 2): (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+    (False, 3): (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+}
+_MPEG_RATES: Final = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000),
+                      0: (11025, 12000, 8000)}
+_MP3_TAIL_BYTES: Final = 64 * 1024
+_MP3_CHAIN: Final = 4  # consecutive frames that make a sync pattern a real frame
+
+
+def _mpeg_frame(head: bytes) -> tuple[int, int] | None:
+    """(frame length in bytes, stream kind) of an MPEG audio frame header; None if not one."""
+    if len(head) < 4 or head[0] != 0xFF or head[1] & 0xE0 != 0xE0:
+        return None
+    version, layer_bits = (head[1] >> 3) & 3, (head[1] >> 1) & 3
+    rate_index, bitrate_index = (head[2] >> 2) & 3, head[2] >> 4
+    if version == 1 or layer_bits == 0 or rate_index == 3 or bitrate_index in (0, 15):
+        return None
+    layer = 4 - layer_bits
+    mpeg1 = version == 3
+    bitrate = _MPEG_BITRATES[(mpeg1, layer)][bitrate_index] * 1000
+    rate = _MPEG_RATES[version][rate_index]
+    padding = (head[2] >> 1) & 1
+    if layer == 1:
+        size = (12 * bitrate // rate + padding) * 4
+    elif layer == 3 and not mpeg1:
+        size = 72 * bitrate // rate + padding
+    else:
+        size = 144 * bitrate // rate + padding
+    return size, (head[1] & 0xFE) << 8 | (head[2] & 0x0C)
+
+
+def mp3_is_cut(path: Path, file_size: int) -> bool:
+    """True when an MPEG audio file's last frame runs past the end of the file (a cut copy).
+
+    MP3s without a Xing/LAME header state no length, so a cut shows only here. The last 64 KB
+    are searched for a chain of frames (each header giving the next one's position); the
+    chain must end exactly at the end of the audio (before ID3v1/APE tags). A file cut
+    exactly between two frames cannot be told from an intact one.
+    """
+    start = max(0, file_size - _MP3_TAIL_BYTES)
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        tail = handle.read()
+    end = len(tail)
+    if end >= 128 and tail[end - 128:end - 125] == b"TAG":
+        end -= 128
+    if end >= 32 and tail[end - 32:end - 24] == b"APETAGEX":
+        end -= 32 + struct.unpack("<I", tail[end - 20:end - 16])[0]
+    at = tail.find(b"\xff")
+    while 0 <= at < end - 4:
+        first = _mpeg_frame(tail[at:at + 4])
+        if first is not None:
+            pos, count, kind = at, 0, first[1]
+            while pos + 4 <= end:
+                frame = _mpeg_frame(tail[pos:pos + 4])
+                if frame is None or frame[1] != kind:
+                    break
+                pos += frame[0]
+                count += 1
+            if count >= _MP3_CHAIN and pos + 4 > end:
+                # the chain reached the end: exactly, or with a frame (or a header) cut short
+                return pos != end
+        at = tail.find(b"\xff", at + 1)
+    return False
