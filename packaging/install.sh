@@ -9,9 +9,10 @@ cd "$(dirname "$0")/.."
 dev=0
 [ "${1:-}" = "--dev" ] && dev=1
 
-# Libraries the app itself loads: PortAudio for sounddevice, EGL/GL/fontconfig/xcb for Qt; a C
+# Libraries the app itself loads: PortAudio for sounddevice, libpulse for soundcard (computer
+# audio), EGL/GL/fontconfig/xcb for Qt; a C
 # compiler and the Python headers build the exact fbank (vaddesk/core/_fbank.c) at install.
-app_pkgs="gcc libc6-dev libpython3-dev libportaudio2 libegl1 libgl1 libfontconfig1 fonts-dejavu-core libglib2.0-0 libdbus-1-3
+app_pkgs="gcc libc6-dev libpython3-dev libportaudio2 libpulse0 libegl1 libgl1 libfontconfig1 fonts-dejavu-core libglib2.0-0 libdbus-1-3
   libxkbcommon0 libxkbcommon-x11-0 libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
   libxcb-image0 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xfixes0 libxcb-xkb1"
 # Test-only tools: speech synthesis and encoders for the generated corpus, a virtual microphone,

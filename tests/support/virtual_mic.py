@@ -31,13 +31,16 @@ def available() -> str | None:
 class VirtualMic:
     """Start with ``start()``, stop with ``stop()``; ``env`` is for subprocesses."""
 
-    def __init__(self) -> None:
+    def __init__(self, system_audio: bool = False) -> None:
+        """``system_audio``: a second null sink ``meet`` ("MeetingOut") is the default output,
+        standing in for the computer's speakers; ``play_output()`` plays into it."""
+        self.system_audio = system_audio
         self.runtime_dir = Path(tempfile.mkdtemp(prefix="vmic."))
         self.env = dict(os.environ)
         self.env.update(XDG_RUNTIME_DIR=str(self.runtime_dir), HOME=str(self.runtime_dir),
                         PULSE_SERVER=f"unix:{self.runtime_dir}/pulse/native")
         self._daemon: subprocess.Popen[bytes] | None = None
-        self._keep_alive: subprocess.Popen[bytes] | None = None
+        self._keep_alive: list[subprocess.Popen[bytes]] = []
         self.log_path = self.runtime_dir / "pulse.log"
 
     def start(self) -> VirtualMic:
@@ -48,6 +51,8 @@ class VirtualMic:
              "--load=module-null-sink sink_name=vspk rate=48000 channels=2",
              "--load=module-remap-source master=vspk.monitor source_name=vmic channels=1 "
              "channel_map=mono",
+             *(["--load=module-null-sink sink_name=meet rate=48000 channels=2 "
+                "sink_properties=device.description=MeetingOut"] if self.system_audio else []),
              "--load=module-always-sink"],
             env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL)
@@ -61,25 +66,37 @@ class VirtualMic:
                 self.stop()
                 raise RuntimeError(f"pulseaudio did not start:\n{log}")
             time.sleep(0.05)  # waiting for an external daemon's socket; nothing to wait on
-        for cmd in (["pactl", "set-default-sink", "vspk"],
+        sinks = ["vspk", "meet"] if self.system_audio else ["vspk"]
+        for cmd in (["pactl", "set-default-sink", sinks[-1]],
                     ["pactl", "set-default-source", "vmic"]):
             subprocess.run(cmd, env=self.env, check=True, capture_output=True)
-        # Keep-alive: a low-latency stream keeps the null sink rendering in small blocks.
-        with open("/dev/zero", "rb") as zeros:  # the child keeps its own copy of the fd
-            self._keep_alive = subprocess.Popen(
-                ["pacat", "--playback", "-d", "vspk", "--latency-msec=20", "--rate=16000",
-                 "--channels=1", "--format=s16le"],
-                env=self.env, stdin=zeros, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL)
+        # Keep-alive: a low-latency stream keeps each null sink rendering in small blocks.
+        for sink in sinks:
+            with open("/dev/zero", "rb") as zeros:  # the child keeps its own copy of the fd
+                self._keep_alive.append(subprocess.Popen(
+                    ["pacat", "--playback", "-d", sink, "--latency-msec=20", "--rate=16000",
+                     "--channels=1", "--format=s16le"],
+                    env=self.env, stdin=zeros, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL))
         time.sleep(WARM_UP_S)
         return self
+
+    def play_output(self, wav: Path) -> subprocess.Popen[bytes]:
+        """Play into the computer's output (the ``meet`` sink): the far side of a call."""
+        return subprocess.Popen(["paplay", "-d", "meet", str(wav)], env=self.env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def unload_output(self) -> None:
+        """The output device disappears (a headset unplugged)."""
+        subprocess.run(["pactl", "unload-module", "module-null-sink"], env=self.env,
+                       capture_output=True)
 
     def play(self, wav: Path) -> subprocess.Popen[bytes]:
         return subprocess.Popen(["paplay", "-d", "vspk", str(wav)], env=self.env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def stop(self) -> None:
-        for proc in (self._keep_alive, self._daemon):
+        for proc in (*self._keep_alive, self._daemon):
             if proc is not None and proc.poll() is None:
                 proc.terminate()
                 try:
@@ -87,7 +104,8 @@ class VirtualMic:
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
-        self._keep_alive = self._daemon = None
+        self._keep_alive = []
+        self._daemon = None
         shutil.rmtree(self.runtime_dir, ignore_errors=True)
 
 

@@ -12,7 +12,10 @@ How little is lost:
 - a full disk or any I/O error stops the recording cleanly: the header is patched to the data
   that did reach the file, which stays readable, and ``RecordingStorageError`` says what happened.
 
-Recordings are 16 kHz mono 16-bit PCM WAV (115 MB per hour), named by local date and time.
+Recordings are 16 kHz 16-bit PCM WAV (115 MB per hour and channel), named by local date and
+time. A two-sided recording (microphone + computer audio) has two channels and says who is on
+which in a RIFF INFO comment (vaddesk.audio.channel_names) placed before the data chunk, so the
+header keeps a fixed length for the whole recording.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from typing import BinaryIO, Final
 import numpy as np
 
 from vaddesk.audio import header_repair
+from vaddesk.audio.channel_names import ChannelNames, info_chunk
 from vaddesk.core.timefmt import format_ms
 from vaddesk.core.types import SAMPLE_RATE
 
@@ -68,12 +72,27 @@ def _marker(path: Path) -> Path:
     return path.with_name(path.name + MARKER_SUFFIX)
 
 
-def wav_header(data_bytes: int, samplerate: int = SAMPLE_RATE) -> bytes:
-    """A canonical 44-byte PCM16 mono WAV header for ``data_bytes`` of samples."""
-    block_align = BYTES_PER_SAMPLE
-    return struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", 36 + data_bytes, b"WAVE", b"fmt ", 16, 1,
-                       1, samplerate, samplerate * block_align, block_align,
-                       8 * BYTES_PER_SAMPLE, b"data", data_bytes)
+def wav_header(data_bytes: int, samplerate: int = SAMPLE_RATE, channels: int = 1,
+               info: bytes = b"") -> bytes:
+    """A PCM16 WAV header for ``data_bytes`` of samples: the canonical 44 bytes, plus the
+    ``info`` chunk (e.g. a LIST/INFO comment) between ``fmt `` and ``data``."""
+    block_align = BYTES_PER_SAMPLE * channels
+    fmt = struct.pack("<4sI4s4sIHHIIHH", b"RIFF", 36 + len(info) + data_bytes, b"WAVE",
+                      b"fmt ", 16, 1, channels, samplerate, samplerate * block_align,
+                      block_align, 8 * BYTES_PER_SAMPLE)
+    return fmt + info + struct.pack("<4sI", b"data", data_bytes)
+
+
+def _written_layout(samplerate: int, frame_bytes: int, header_bytes: int
+                    ) -> header_repair.PcmLayout:
+    """The layout of a header wav_header() wrote (sizes unknown): for patch_in_place on a file
+    open write-only."""
+    if header_bytes == HEADER_BYTES:
+        return header_repair.canonical_wav_layout(samplerate, frame_bytes)
+    return header_repair.PcmLayout(
+        "WAV", samplerate, frame_bytes, header_bytes, None, 0,
+        (header_repair.SizeField(4, "<I", header_bytes - 8, counts_padding=True),
+         header_repair.SizeField(header_bytes - 4, "<I")), 2)
 
 
 class RecordingStorageError(OSError):
@@ -93,17 +112,25 @@ class WavRecorder:
 
     def __init__(self, path: Path, *, samplerate: int = SAMPLE_RATE,
                  sync_interval_s: float = SYNC_INTERVAL_S,
-                 opener: Callable[[Path], BinaryIO] = _default_open) -> None:
+                 opener: Callable[[Path], BinaryIO] = _default_open, channels: int = 1,
+                 names: ChannelNames | None = None) -> None:
         self.path = Path(path)
         self.samplerate = samplerate
-        self._sync_every_bytes = max(BYTES_PER_SAMPLE,
-                                     int(sync_interval_s * samplerate) * BYTES_PER_SAMPLE)
+        self.channels = channels
+        self._frame_bytes = BYTES_PER_SAMPLE * channels
+        self._sync_every_bytes = max(self._frame_bytes,
+                                     int(sync_interval_s * samplerate) * self._frame_bytes)
+        info = info_chunk(names) if names is not None else b""
+        header = wav_header(0, samplerate, channels, info)
+        self._header_bytes = len(header)
+        room = 0xFFFFFFFF - (self._header_bytes - 8)  # the 32-bit RIFF size field
+        self._max_data_bytes = room - room % self._frame_bytes
         self.path.parent.mkdir(parents=True, exist_ok=True)
         marker = _marker(self.path)
         marker.write_text(f"{os.getpid()}\n", "utf-8")
         try:
             self._file: BinaryIO | None = opener(self.path)
-            self._file.write(wav_header(0, samplerate))
+            self._file.write(header)
         except OSError as exc:
             marker.unlink(missing_ok=True)
             raise RecordingStorageError(exc.errno or errno.EIO,
@@ -116,11 +143,12 @@ class WavRecorder:
 
     @property
     def duration_ms(self) -> int:
-        return self._data_bytes // BYTES_PER_SAMPLE * 1000 // self.samplerate
+        return self._data_bytes // self._frame_bytes * 1000 // self.samplerate
 
     @property
     def samples_written(self) -> int:
-        return self._data_bytes // BYTES_PER_SAMPLE
+        """Frames written (samples per channel)."""
+        return self._data_bytes // self._frame_bytes
 
     @property
     def closed(self) -> bool:
@@ -135,10 +163,14 @@ class WavRecorder:
             raise RecordingStorageError(errno.EBADF, f"{self.path} is closed")
         if samples.size == 0:
             return
+        if (samples.ndim == 2 and samples.shape[1] != self.channels) or \
+                (samples.ndim == 1 and self.channels != 1):
+            raise ValueError(f"samples of shape {samples.shape} for a {self.channels}-channel "
+                             "recording")
         # x32768 (not 32767): a 16-bit file read back as float (k / 32768, as soundfile does)
         # and recorded again gives the very same samples.
         pcm = np.clip(np.rint(samples * 32768.0), -32768, 32767).astype("<i2").tobytes()
-        if self._data_bytes + len(pcm) > MAX_DATA_BYTES:
+        if self._data_bytes + len(pcm) > self._max_data_bytes:
             self._fail(RecordingStorageError(errno.EFBIG, "the WAV size limit (4 GB) is reached"))
         try:
             view = memoryview(pcm)
@@ -157,11 +189,11 @@ class WavRecorder:
         """Data to disk first, then the header that declares it."""
         assert self._file is not None
         fd = self._file.fileno()
-        # Whole samples only: a partial write can leave half a sample at the end.
-        data = self._data_bytes - self._data_bytes % BYTES_PER_SAMPLE
+        # Whole frames only: a partial write can leave half a frame at the end.
+        data = self._data_bytes - self._data_bytes % self._frame_bytes
         os.fsync(fd)
-        os.pwrite(fd, struct.pack("<I", 36 + data), 4)
-        os.pwrite(fd, struct.pack("<I", data), 40)
+        os.pwrite(fd, struct.pack("<I", self._header_bytes - 8 + data), 4)
+        os.pwrite(fd, struct.pack("<I", data), self._header_bytes - 4)
         os.fsync(fd)
         self._synced_bytes = data
         self.sync_count += 1
@@ -195,20 +227,23 @@ class WavRecorder:
             return
         with contextlib.suppress(OSError):
             # Patching the header needs no new disk space, so it works on a full disk too.
-            _patch_header_from_length(f.fileno(), self.samplerate)
+            _patch_header_from_length(f.fileno(), _written_layout(
+                self.samplerate, self._frame_bytes, self._header_bytes))
         with contextlib.suppress(OSError):
             f.close()
         _marker(self.path).unlink(missing_ok=True)
 
     def read_samples(self, start: int, stop: int) -> np.ndarray:
-        """Samples [start, stop) written so far, as float32 (clips cut while recording)."""
+        """Frames [start, stop) written so far, as float32 (clips cut while recording): shape
+        (n,) for mono, (n, channels) else."""
         stop = min(stop, self.samples_written)
         if stop <= start:
-            return np.zeros(0, np.float32)
+            return np.zeros(0 if self.channels == 1 else (0, self.channels), np.float32)
         with open(self.path, "rb") as f:
-            f.seek(HEADER_BYTES + start * BYTES_PER_SAMPLE)
-            raw = f.read((stop - start) * BYTES_PER_SAMPLE)
-        return (np.frombuffer(raw, "<i2").astype(np.float32) / 32768.0)
+            f.seek(self._header_bytes + start * self._frame_bytes)
+            raw = f.read((stop - start) * self._frame_bytes)
+        out = np.frombuffer(raw, "<i2").astype(np.float32) / 32768.0
+        return out if self.channels == 1 else out.reshape(-1, self.channels)
 
     def __enter__(self) -> WavRecorder:
         return self
@@ -217,13 +252,11 @@ class WavRecorder:
         self.close()
 
 
-def _patch_header_from_length(fd: int, samplerate: int | None = None) -> int:
-    """Header sizes set from the file length (whole samples): the repair `vaddesk repair`
-    applies to other tools' files too (vaddesk.audio.header_repair). With `samplerate`, the
-    header is the one WavRecorder wrote (the file may be open write-only). Returns the data
-    bytes now declared."""
-    known = (None if samplerate is None
-             else header_repair.canonical_wav_layout(samplerate, BYTES_PER_SAMPLE))
+def _patch_header_from_length(fd: int, known: header_repair.PcmLayout | None = None) -> int:
+    """Header sizes set from the file length (whole frames): the repair `vaddesk repair`
+    applies to other tools' files too (vaddesk.audio.header_repair). With `known`, the header
+    is the one WavRecorder wrote (the file may be open write-only). Returns the data bytes now
+    declared."""
     layout = header_repair.patch_in_place(fd, known)
     if layout is None:
         raise OSError(errno.EINVAL, "not a WAV header")
@@ -278,18 +311,20 @@ def recover_recordings(folder: Path | None = None) -> list[RecoveredRecording]:
             continue
         try:
             with open(wav, "r+b") as f:
-                head = f.read(HEADER_BYTES)
-                if head[:4] != b"RIFF" or head[8:12] != b"WAVE" or head[36:40] != b"data":
+                # Chunks between fmt and data (a two-sided recording's names) are skipped.
+                layout = header_repair.read_layout(f.fileno())
+                if layout is None or layout.container != "WAV":
                     log.warning("%s is not a vaddesk WAV; leaving it as it is", wav)
                     continue
-                samplerate = struct.unpack("<I", head[24:28])[0]
-                declared = struct.unpack("<I", head[40:44])[0]
+                samplerate = layout.sample_rate
+                declared = layout.declared_data_bytes or 0
+                frame_bytes = layout.block_align_bytes
                 data = _patch_header_from_length(f.fileno())
         except OSError as exc:
             log.error("cannot repair %s: %s", wav, exc)
             continue
         marker.unlink(missing_ok=True)
-        bps = BYTES_PER_SAMPLE * samplerate
+        bps = frame_bytes * samplerate
         found = RecoveredRecording(wav, data * 1000 // bps, declared * 1000 // bps)
         log.warning("repaired %s left by a crash: %d ms (header said %d ms)", wav,
                     found.duration_ms, found.declared_ms)
