@@ -11,12 +11,15 @@ level (bleed 40 dB down still made a segment). A frame where the user speaks ove
 side is louder than the bleed alone and passes. Only what the engine hears is gated: the
 recording keeps the microphone as it was.
 
-The delay is measured as it goes: every second, the lag (within the delay window) at which
-the two channels' frame energies correlate best over the last 10 s, if they correlate at all
-(r > 0.3); the far side is read at that lag +-20 ms. Until a delay is measured, the loudest
-far-side frame of the whole window is used. The coupling (how much quieter the bleed is) is
-measured too: the 20th percentile of (microphone dB - far-side dB) over the last 30 s of
-frames where the far side is active. Bleed
+The delay is measured as it goes: every 250 ms, the lag (within the delay window) at which
+the two channels' frame energies correlate best over the last 10 s, if they correlate
+strongly (r > 0.6) and the far side spoke in them; with the far side speaking and no such
+lag, there is no bleed (any more). The far side is read at that lag +-20 ms. Until a delay
+is measured nothing is gated: without it there is no evidence of bleed (headphones), and
+crosstalk must stay. While the far side speaks and no delay is known yet, microphone frames
+wait for one (up to 1 s, once). The coupling (how much quieter the bleed is) is measured
+too: the 20th percentile of (microphone dB - far-side dB) over the last 30 s of frames where
+the far side is active. Bleed
 frames dominate that low percentile while the user speaking over the far side raises only the
 upper ones. With headphones the coupling measures very low (-40 dB or less) and the gate only
 ever touches frames far quieter than the far side. Until 1 s of far-side activity is seen, a
@@ -42,9 +45,15 @@ HISTORY_FRAMES: Final = 3000      # 30 s of active far-side frames for the coupl
 MIN_HISTORY_FRAMES: Final = 100
 PERCENTILE: Final = 20.0
 DELAY_HISTORY_FRAMES: Final = 1000   # 10 s of frames for the delay estimate
-DELAY_EVERY_FRAMES: Final = 100
-MIN_DELAY_CORRELATION: Final = 0.3
+DELAY_EVERY_FRAMES: Final = 25     # estimates updated every 250 ms
+MIN_DELAY_CORRELATION: Final = 0.6
+"""Bleed correlates 0.8-0.99 at its lag (measured on the tests' calls); two people talking
+over each other, 0.25 at most."""
+MIN_ACTIVE_FOR_DELAY: Final = 20  # far-side frames the 10 s must hold to say anything
 DELAY_SPREAD_FRAMES: Final = 2       # the far side is read at the delay +-20 ms
+HOLD_FRAMES: Final = 100
+"""While the far side speaks and no delay is measured yet, mic frames wait up to 1 s for one
+(once per session: bleed from the first words on is caught, headphones cost 1 s once)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,9 +79,12 @@ class BleedGate:
         self.settings = s = settings or BleedSettings()
         self._ahead = s.lookahead_ms // 10
         self._back = s.max_delay_ms // 10
+        self._in_mic = np.zeros(0, np.float32)   # less than a frame, or not yet framed
+        self._in_far = np.zeros(0, np.float32)
+        self._arrived = 0                        # frames framed so far
+        self._hold_expired = False
         self._mic = np.zeros(0, np.float32)      # samples not yet decided
         self._mic_db = np.zeros(0)               # their frames' energies
-        self._far_tail = np.zeros(0, np.float32) # < one frame of far samples
         self._far_db = np.full(self._back, -100.0)  # far frames from (decided - back) on
         self._diffs = np.zeros(HISTORY_FRAMES)
         self._diff_count = 0
@@ -92,40 +104,60 @@ class BleedGate:
     def process(self, mic: np.ndarray, far: np.ndarray) -> np.ndarray:
         if mic.shape != far.shape:
             raise ValueError(f"mic {mic.shape} and far side {far.shape} differ in length")
-        self._mic = np.concatenate((self._mic, mic.astype(np.float32, copy=False)))
-        far_all = np.concatenate((self._far_tail, far.astype(np.float32, copy=False)))
-        new_far = frame_db(far_all)
-        self._far_tail = far_all[new_far.shape[0] * FRAME_SHIFT_SAMPLES:]
-        self._far_db = np.concatenate((self._far_db, new_far))
-        whole = self._mic.shape[0] // FRAME_SHIFT_SAMPLES - self._mic_db.shape[0]
-        start = self._mic_db.shape[0] * FRAME_SHIFT_SAMPLES
-        self._mic_db = np.concatenate((self._mic_db,
-                                       frame_db(self._mic[start:start
-                                                          + whole * FRAME_SHIFT_SAMPLES])))
-        # Decidable: frames whose far-side window (up to `ahead` frames later) is known.
+        self._in_mic = np.concatenate((self._in_mic, mic.astype(np.float32, copy=False)))
+        self._in_far = np.concatenate((self._in_far, far.astype(np.float32, copy=False)))
+        out = [np.zeros(0, np.float32)]
+        # Whole frames, in pieces that end where the estimates are updated (every
+        # DELAY_EVERY_FRAMES frames of the stream): the output never depends on block sizes.
+        while self._in_mic.shape[0] >= FRAME_SHIFT_SAMPLES:
+            whole = self._in_mic.shape[0] // FRAME_SHIFT_SAMPLES
+            take = min(whole, DELAY_EVERY_FRAMES - self._arrived % DELAY_EVERY_FRAMES)
+            n = take * FRAME_SHIFT_SAMPLES
+            self._arrive(self._in_mic[:n], self._in_far[:n])
+            self._in_mic, self._in_far = self._in_mic[n:], self._in_far[n:]
+            if self._arrived % DELAY_EVERY_FRAMES == 0:
+                self._update_estimates()
+            out.append(self._decide(self._ready()))
+        return np.concatenate(out) if len(out) > 2 else out[-1]
+
+    def _arrive(self, mic: np.ndarray, far: np.ndarray) -> None:
+        mic_db, far_db = frame_db(mic), frame_db(far)
+        self._mic = np.concatenate((self._mic, mic))
+        self._mic_db = np.concatenate((self._mic_db, mic_db))
+        self._far_db = np.concatenate((self._far_db, far_db))
+        self._hist_mic = np.concatenate((self._hist_mic, mic_db))[-DELAY_HISTORY_FRAMES:]
+        self._hist_far = np.concatenate((self._hist_far, far_db))[-DELAY_HISTORY_FRAMES:]
+        self._arrived += mic_db.shape[0]
+
+    def _ready(self) -> int:
+        """Frames that can be decided: their far-side window is known, and, while no delay is
+        measured yet, they are not waiting for one (see HOLD_FRAMES)."""
         ready = max(0, min(self._mic_db.shape[0],
                            self._far_db.shape[0] - self._back - self._ahead))
-        return self._decide(ready)
+        if self.delay_frames is not None or self._hold_expired or ready == 0:
+            return ready
+        width = self._back + self._ahead + 1
+        windows = np.lib.stride_tricks.sliding_window_view(
+            self._far_db[:ready + width - 1], width)
+        active = np.flatnonzero(windows.max(axis=1) > ACTIVE_DB)
+        if active.size == 0:
+            return ready
+        first = int(active[0])
+        if self._arrived - (self.frames + first) > HOLD_FRAMES:
+            self._hold_expired = True  # no bleed evidence in time: headphones, stop waiting
+            return ready
+        return first
 
     def flush(self) -> np.ndarray:
-        """The frames held back for the look-ahead, and any partial frame (ungated)."""
+        """The frames held back, and any partial frame (ungated)."""
         out = self._decide(self._mic_db.shape[0])
-        rest, self._mic = self._mic, np.zeros(0, np.float32)
+        rest = np.concatenate((self._mic, self._in_mic))  # a partial frame at most
+        self._mic = self._in_mic = self._in_far = np.zeros(0, np.float32)
         return np.concatenate((out, rest))
 
     def _decide(self, count: int) -> np.ndarray:
-        """Decide `count` frames, in pieces that end where the estimates are updated (every
-        DELAY_EVERY_FRAMES frames of the stream): the output never depends on block sizes."""
-        parts = [np.zeros(0, np.float32)]
-        while count > 0:
-            take = min(count, DELAY_EVERY_FRAMES - self.frames % DELAY_EVERY_FRAMES)
-            parts.append(self._decide_piece(take))
-            count -= take
-            if self.frames % DELAY_EVERY_FRAMES == 0:
-                self._update_estimates()
-        return np.concatenate(parts) if len(parts) > 2 else parts[-1]
-
-    def _decide_piece(self, count: int) -> np.ndarray:
+        if count <= 0:
+            return np.zeros(0, np.float32)
         far = self._far_db
         width = self._back + self._ahead + 1
         pad = max(0, count + width - 1 - far.shape[0])
@@ -134,19 +166,15 @@ class BleedGate:
         # window of frame i: far[i .. i + back + ahead] (far[0] is `back` frames before i=0)
         windows = np.lib.stride_tricks.sliding_window_view(far[:count + width - 1], width)
         mic_db = self._mic_db[:count]
-        self._hist_mic = np.concatenate((self._hist_mic, mic_db))[-DELAY_HISTORY_FRAMES:]
-        self._hist_far = np.concatenate((self._hist_far, far[self._back:self._back + count])
-                                        )[-DELAY_HISTORY_FRAMES:]
         if self.delay_frames is None:
-            loudest = windows.max(axis=1)
+            loudest = np.full(count, -100.0)  # nothing is active: nothing is gated
         else:  # column `back` of a window is the same time as the mic frame
             at = self._back - self.delay_frames
             lo, hi = max(0, at - DELAY_SPREAD_FRAMES), min(width, at + DELAY_SPREAD_FRAMES + 1)
             loudest = windows[:, lo:hi].max(axis=1)
         diff = mic_db - loudest
         active = loudest > ACTIVE_DB
-        if self.delay_frames is not None:  # the whole window's max would understate it
-            self._learn(diff[active])
+        self._learn(diff[active])
         bleed = active & (diff < self._coupling_db + self.settings.margin_db)
         gains = np.where(bleed, 0.0, 1.0)
         # Per-sample gain ramps from the previous frame's gain: no clicks for the engine.
@@ -165,14 +193,15 @@ class BleedGate:
         return out
 
     def _update_estimates(self) -> None:
-        """Every second: the coupling from the collected differences, and the acoustic delay
+        """Every 250 ms: the coupling from the collected differences, and the acoustic delay
         over the last 10 s (see the module docstring)."""
         filled = min(self._diff_count, HISTORY_FRAMES)
         if filled >= MIN_HISTORY_FRAMES:
             self._coupling_db = float(np.percentile(self._diffs[:filled], PERCENTILE))
         n = self._hist_mic.shape[0]
-        if n < 2 * (self._back + self._ahead):
-            return
+        if n < 2 * (self._back + self._ahead) or \
+                int((self._hist_far > ACTIVE_DB).sum()) < MIN_ACTIVE_FOR_DELAY:
+            return  # the far side has not spoken lately: nothing to learn the delay from
         # dB above a -60 dB floor: silence weighs nothing, loud frames most.
         m = np.maximum(self._hist_mic, -60.0) + 60.0
         f = np.maximum(self._hist_far, -60.0) + 60.0
@@ -185,8 +214,7 @@ class BleedGate:
             r = float(np.corrcoef(a, b)[0, 1])
             if r > best_r:
                 best, best_r = lag, r
-        if best is not None:
-            self.delay_frames = best
+        self.delay_frames = best
 
     def _learn(self, diffs: np.ndarray) -> None:
         if diffs.size == 0:

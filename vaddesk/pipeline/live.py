@@ -75,6 +75,7 @@ class SegmentEvent:
     event: VadEvent
     decided_at_ms: int
     captured_at: float
+    channel: int | None = None  # which side of a two-sided recording (None: the only one)
 
 
 @dataclass(frozen=True, slots=True)
