@@ -218,9 +218,14 @@ def test_devices_lists_the_virtual_mic_and_bad_names_are_clear(vmic: VirtualMic,
     listed = subprocess.run([sys.executable, "-m", "vaddesk", "devices"], cwd=REPO,
                             env=vmic.env, capture_output=True, text=True, timeout=60)
     assert listed.returncode == 0, listed.stderr
-    names = [line[2:].split("  (")[0] for line in listed.stdout.splitlines()]
+    lines = listed.stdout.splitlines()
+    header = lines.index("outputs usable for computer audio (vaddesk record --system-audio "
+                         "--system-device NAME):")
+    names = [line[2:].split("  (")[0] for line in lines[:header]]
     assert names == ["pulse", "default"]
-    assert listed.stdout.splitlines()[1].startswith("* default  (ALSA, ")
+    assert lines[1].startswith("* default  (ALSA, ")
+    # The null sink is an output whose playback can be recorded (its monitor).
+    assert lines[header + 1:] == ["* Null Output  (computer audio: records vspk.monitor)"]
     bad = subprocess.run([sys.executable, "-m", "vaddesk", "record", "--device", "Webcam",
                           "--out", str(tmp_path), "--duration", "1"], cwd=REPO, env=vmic.env,
                          capture_output=True, text=True, timeout=60)

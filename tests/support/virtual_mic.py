@@ -87,8 +87,12 @@ class VirtualMic:
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def unload_output(self) -> None:
-        """The output device disappears (a headset unplugged)."""
-        subprocess.run(["pactl", "unload-module", "module-null-sink"], env=self.env,
+        """The output device (the ``meet`` sink) disappears, as a headset unplugged."""
+        modules = subprocess.run(["pactl", "list", "short", "modules"], env=self.env,
+                                 capture_output=True, text=True, check=True).stdout
+        (index,) = [line.split()[0] for line in modules.splitlines()
+                    if "sink_name=meet" in line]
+        subprocess.run(["pactl", "unload-module", index], env=self.env, check=True,
                        capture_output=True)
 
     def play(self, wav: Path) -> subprocess.Popen[bytes]:

@@ -29,8 +29,14 @@ import numpy as np
 TAPS: Final = 16
 PHASES: Final = 512
 KAISER_BETA: Final = 8.0
-MIN_FIT_S: Final = 5.0
-"""Below this much delivery history the rates are not estimated (nominal ratio 1)."""
+MIN_FIT_S: Final = 20.0
+"""Below this much delivery history the rates are not estimated (nominal ratio 1): sound
+servers deliver the first second or two in bursts (PulseAudio monitors: ~1 s at once), and a
+rate fitted over a few seconds of that is off by percents, a pitch shift that wrecks the
+channel (measured: correlation with what was played fell from 0.99 to 0.45)."""
+MAX_DRIFT: Final = 1e-3
+"""Sound-card clocks differ by tens of ppm, 100 ppm for poor ones: an estimate beyond 0.1 %
+is a delivery hiccup, not a clock, and is clamped."""
 MAX_CORRECTION: Final = 1e-3
 """The step never departs more than 0.1 % from the estimate while steering to the line."""
 
@@ -178,7 +184,7 @@ class DriftAligner:
         r0, r1 = self._ref.rate(), self._fol.rate()
         if r0 is None or r1 is None or r0 <= 0 or r1 <= 0:
             return
-        self._ratio = r1 / r0
+        self._ratio = min(1 + MAX_DRIFT, max(1 - MAX_DRIFT, r1 / r0))
         # Follower index at reference sample j: (ref_start - fol_start) * r1 + j * r1 / r0.
         self._start_pos = (self._ref.start_time(r0) - self._fol.start_time(r1)) * r1
 

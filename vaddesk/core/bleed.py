@@ -5,11 +5,12 @@ tens of milliseconds later and some 10-20 dB quieter. Segmenting the microphone 
 then find "You" speaking whenever the others do. ``BleedGate`` looks at each 10 ms microphone
 frame next to the computer-audio channel around the same time: a frame whose energy is
 explained by the far side (no louder than the far side at the measured acoustic delay, minus
-the measured coupling, plus a margin) is replaced by a quiet noise floor (-70 dBFS) before
-the engine hears it: attenuating it is not enough, the model hears the shape of speech at any
-level (bleed 40 dB down still made a segment). A frame where the user speaks over the far
-side is louder than the bleed alone and passes. Only what the engine hears is gated: the
-recording keeps the microphone as it was.
+the measured coupling, plus a margin) is replaced by noise at the microphone's own background
+level (its 10th-percentile frame energy over the last 10 s) before the engine hears it:
+attenuating it is not enough, the model hears the shape of speech at any level (bleed 40 dB
+down still made a segment). A frame where the user speaks over the far side is louder than
+the bleed alone and passes. Only what the engine hears is gated: the recording keeps the
+microphone as it was.
 
 The delay is measured as it goes: every 250 ms, the lag (within the delay window) at which
 the two channels' frame energies correlate best over the last 10 s, if they correlate
@@ -38,7 +39,8 @@ import numpy as np
 
 from vaddesk.core.types import FRAME_SHIFT_SAMPLES
 
-FLOOR_NOISE_RMS: Final = 10 ** (-70 / 20)  # what a gated frame becomes
+INITIAL_FLOOR_DB: Final = -70.0   # a gated frame becomes noise at the mic's background level
+FLOOR_PERCENTILE: Final = 10.0
 ACTIVE_DB: Final = -45.0          # far-side frames louder than this are "active"
 INITIAL_COUPLING_DB: Final = -10.0
 HISTORY_FRAMES: Final = 3000      # 30 s of active far-side frames for the coupling estimate
@@ -90,6 +92,7 @@ class BleedGate:
         self._diff_count = 0
         self._coupling_db = INITIAL_COUPLING_DB
         self._gain = 1.0
+        self._floor_db = INITIAL_FLOOR_DB
         self._rng = np.random.default_rng(0)  # the same input always gives the same output
         self._hist_mic = np.zeros(0)
         self._hist_far = np.zeros(0)   # far frame at the same time as _hist_mic's
@@ -115,9 +118,11 @@ class BleedGate:
             n = take * FRAME_SHIFT_SAMPLES
             self._arrive(self._in_mic[:n], self._in_far[:n])
             self._in_mic, self._in_far = self._in_mic[n:], self._in_far[n:]
+            # Decide before updating: a frame is decided with the estimates of the last
+            # boundary before the frame became decidable, whatever the block sizes.
+            out.append(self._decide(self._ready()))
             if self._arrived % DELAY_EVERY_FRAMES == 0:
                 self._update_estimates()
-            out.append(self._decide(self._ready()))
         return np.concatenate(out) if len(out) > 2 else out[-1]
 
     def _arrive(self, mic: np.ndarray, far: np.ndarray) -> None:
@@ -183,7 +188,11 @@ class BleedGate:
         per_sample = (prev[:, None] + (gains - prev)[:, None] * ramp[None, :]).reshape(-1)
         self._gain = float(gains[-1])
         n = count * FRAME_SHIFT_SAMPLES
-        floor = self._rng.standard_normal(n) * FLOOR_NOISE_RMS
+        # The background the user's room has: a quieter or louder "hole" where a bleed frame
+        # was would itself look like an event to the model (measured: with a fixed -70 dB
+        # floor in a -61 dB room, the few bleed frames left ungated around a gated stretch
+        # made a segment; at the room's level they did not).
+        floor = self._rng.standard_normal(n) * 10 ** (self._floor_db / 20)
         out = (self._mic[:n] * per_sample + floor * (1.0 - per_sample)).astype(np.float32)
         self._mic = self._mic[n:]
         self._mic_db = self._mic_db[count:]
@@ -195,6 +204,8 @@ class BleedGate:
     def _update_estimates(self) -> None:
         """Every 250 ms: the coupling from the collected differences, and the acoustic delay
         over the last 10 s (see the module docstring)."""
+        if self._hist_mic.shape[0] >= MIN_HISTORY_FRAMES:
+            self._floor_db = float(np.percentile(self._hist_mic, FLOOR_PERCENTILE))
         filled = min(self._diff_count, HISTORY_FRAMES)
         if filled >= MIN_HISTORY_FRAMES:
             self._coupling_db = float(np.percentile(self._diffs[:filled], PERCENTILE))
