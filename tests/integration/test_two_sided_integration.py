@@ -193,6 +193,19 @@ def test_kill_9_loses_at_most_a_second_on_both_sides(pulse: VirtualMic, calls: d
         assert kept_s >= killed_after_s - 1.0, (channel, kept_s, killed_after_s)
 
 
+def test_unknown_output_is_named_and_mic_only_suggested(pulse: VirtualMic, tmp_path: Path
+                                                         ) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "vaddesk", "record", "--system-audio", "--system-device",
+         "Headset", "--out", str(tmp_path), "--duration", "1"],
+        cwd=REPO, env=pulse.env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "vaddesk record: no output named 'Headset'; outputs: 'Null Output', 'MeetingOut'",
+        "vaddesk record: without --system-audio the microphone alone can be recorded"]
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_output_unplugged_mid_recording(pulse: VirtualMic, calls: dict, tmp_path: Path
                                         ) -> None:
     """Runs last in this module: the output sink is gone afterwards."""

@@ -62,8 +62,10 @@ def _soundcard() -> Any:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             import soundcard
-    except (ImportError, OSError, RuntimeError, AssertionError) as exc:
-        raise CaptureUnavailable(f"no computer audio: {exc}; {HOW_TO_GET_IT}") from exc
+    except Exception as exc:  # soundcard fails with assertions/IndexError without a server
+        why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        raise CaptureUnavailable(f"no computer audio: cannot reach a sound server ({why}); "
+                                 f"{HOW_TO_GET_IT}") from exc
     return soundcard
 
 
