@@ -44,7 +44,7 @@ from vaddesk.pipeline.manifest import Journal
 
 log = logging.getLogger(__name__)
 
-CONNECT_TIMEOUT_S: Final = 6.0  # "unreachable" is reported within 10 s
+CONNECT_TIMEOUT_S: Final = 5.0  # "unreachable" is reported within 10 s
 TASK_RETRIES: Final = 2  # a task that raised runs again (a lost worker is rescheduled anyway)
 POLL_S: Final = 0.1
 PLUGIN_NAME: Final = "vaddesk-model"
