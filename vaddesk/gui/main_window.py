@@ -44,8 +44,8 @@ from vaddesk.gui.record_panel import RecordPanel
 from vaddesk.gui.segment_table import SegmentTable
 from vaddesk.gui.settings import Key, Settings
 from vaddesk.gui.waveform_view import WaveformView
+from vaddesk.gui.window_editing import EditingWindow
 from vaddesk.gui.window_files import audio_filter, queue_paths
-from vaddesk.gui.window_sources import SourcesWindow
 from vaddesk.pipeline.analysis import FileAnalysis
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ APP_NAME = "vaddesk"
 FRAME_INTERVAL_MS = 33  # ~30 fps: the only place views are redrawn
 
 
-class MainWindow(SourcesWindow):
+class MainWindow(EditingWindow):
     file_shown = Signal(object)  # FileAnalysis now on screen
     segments_changed = Signal(object)  # list[Segment] now on screen
 
@@ -84,6 +84,7 @@ class MainWindow(SourcesWindow):
         self.queue = AnalysisQueue(lambda: self._params, precision, self)
         self._build_views()
         self._build_actions()
+        self._build_editing()
         self._build_export_thread()
         self._connect()
         self.setAcceptDrops(True)
@@ -406,10 +407,11 @@ class MainWindow(SourcesWindow):
         self.damage_banner.show_for(analysis)
         self.waveform.show_all()
         if analysis.params == self._params:
-            self._set_segments(list(analysis.segments))
+            self._show_detected(list(analysis.segments))
         else:
-            self._resegment_now()
+            self._show_detected(list(resegment(analysis.track, self._params)))
         self._update_title()
+        self._offer_saved_edits()
         self.file_shown.emit(analysis)
 
     # --- parameters ------------------------------------------------------------------------
@@ -450,9 +452,14 @@ class MainWindow(SourcesWindow):
 
     def _resegment_now(self) -> None:
         self._resegment_pending = False
-        if self._current is None:
+        current = self._current
+        if current is None:
             return
-        self._set_segments(list(resegment(self._current.track, self._params)))
+        if self.editor.has_edits():  # ask before new values replace what the person edited
+            self._ask_keep_or_detect(
+                lambda: self.editor.redetect(list(resegment(current.track, self._params))))
+            return
+        self._show_detected(list(resegment(current.track, self._params)))
 
     def _set_segments(self, segments: list[Segment]) -> None:
         selected = self.segment_table.selected_row()
@@ -472,12 +479,14 @@ class MainWindow(SourcesWindow):
 
     # --- table <-> plot --------------------------------------------------------------------
     def _on_row_selected(self, row: int) -> None:
+        self.editor.set_selected(row)
         seg = self._segments[row]
         self.waveform.set_selected(row)
         self.waveform.ensure_visible(seg.start_ms / 1000.0, seg.end_ms / 1000.0)
         self.waveform.set_cursor(seg.start_ms / 1000.0)
 
     def _on_region_clicked(self, index: int) -> None:
+        self.editor.set_selected(index)
         self.waveform.set_selected(index)
         self.segment_table.select_row(index)
 

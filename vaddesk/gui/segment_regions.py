@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QLineF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPainter, QPen
 
 from vaddesk.core.types import Segment
@@ -17,6 +17,8 @@ from vaddesk.core.types import Segment
 SEGMENT_FILL = QColor(46, 160, 67, 70)
 SELECTED_FILL = QColor(255, 190, 40, 110)
 SELECTED_EDGE = QColor(255, 160, 0, 255)
+# Segment edges: touching segments (a split) stay visibly two, and edges show where to drag.
+BOUNDARY = QColor(20, 110, 40, 220)
 
 
 class SegmentRegionsItem(pg.GraphicsObject):
@@ -39,6 +41,10 @@ class SegmentRegionsItem(pg.GraphicsObject):
     def set_selected(self, index: int | None) -> None:
         self._selected = index
         self.update()
+
+    def edges_s(self) -> tuple[np.ndarray, np.ndarray]:
+        """Start and end times (s) of every segment, sorted by start."""
+        return self._starts_s, self._ends_s
 
     def index_at(self, x_s: float) -> int | None:
         """The segment containing time x_s (seconds), if any."""
@@ -80,3 +86,11 @@ class SegmentRegionsItem(pg.GraphicsObject):
             painter.setBrush(QBrush(SELECTED_FILL))
             a, b = max(self._starts_s[i], x0), min(self._ends_s[i], x1)
             painter.drawRect(QRectF(float(a), y0, float(b - a), height))
+        if rects:  # edges last: a split stays visible even next to the selected segment
+            edge = QPen(BOUNDARY)
+            edge.setCosmetic(True)
+            edge.setWidth(1)
+            painter.setPen(edge)
+            edges = np.concatenate([self._starts_s[first:last], self._ends_s[first:last]])
+            painter.drawLines([QLineF(float(x), y0, float(x), y1)
+                               for x in edges[(edges >= x0) & (edges <= x1)]])

@@ -1,4 +1,6 @@
-"""The segment list (index, start, end, duration) as a Qt model + view, synced with the plot."""
+"""The segment list (index, start, end, duration, label, note) as a Qt model + view, synced
+with the plot. Label and note are edited in place (F2, or click a selected cell); the edit is
+announced (`text_edited`) for the undoable editor to apply, never written here directly."""
 
 from __future__ import annotations
 
@@ -15,12 +17,15 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidge
 from vaddesk.core.timefmt import format_ms
 from vaddesk.core.types import Segment
 
-COLUMNS = ("#", "start", "end", "duration")
+COLUMNS = ("#", "start", "end", "duration", "label", "note")
+TEXT_COLUMNS = {4: "label", 5: "note"}
 
 _Index = QModelIndex | QPersistentModelIndex
 
 
 class SegmentTableModel(QAbstractTableModel):
+    text_edited = Signal(int, str, str)  # row, "label" | "note", new text
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._segments: list[Segment] = []
@@ -44,16 +49,40 @@ class SegmentTableModel(QAbstractTableModel):
             return None
         seg = self._segments[index.row()]
         col = index.column()
+        if col in TEXT_COLUMNS:
+            if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole,
+                        Qt.ItemDataRole.UserRole):
+                return seg.label if col == 4 else seg.note
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return "F2 or click the selected cell to edit"
+            return None
         if role == Qt.ItemDataRole.DisplayRole:
             if col == 0:
-                return str(index.row() + 1)
+                return str(index.row() + 1) + ("" if seg.origin == "detected" else " ✎")
             ms = (seg.start_ms, seg.end_ms, seg.duration_ms)[col - 1]
             return format_ms(ms)
+        if role == Qt.ItemDataRole.ToolTipRole and col == 0 and seg.origin != "detected":
+            return f"{seg.origin} by you"
         if role == Qt.ItemDataRole.UserRole:  # raw milliseconds for sorting and tests
             return (index.row(), seg.start_ms, seg.end_ms, seg.duration_ms)[col]
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
+
+    def flags(self, index: _Index) -> Qt.ItemFlag:
+        flags = super().flags(index)
+        if index.isValid() and index.column() in TEXT_COLUMNS:
+            flags |= Qt.ItemFlag.ItemIsEditable
+        return flags
+
+    def setData(self, index: _Index, value: object, role: int = Qt.ItemDataRole.EditRole
+                ) -> bool:
+        if not index.isValid() or index.column() not in TEXT_COLUMNS \
+                or role != Qt.ItemDataRole.EditRole:
+            return False
+        text = " ".join(str(value).split()) if index.column() == 4 else str(value).strip()
+        self.text_edited.emit(index.row(), TEXT_COLUMNS[index.column()], text)
+        return True
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole):
@@ -72,7 +101,8 @@ class SegmentTable(QTableView):
         self.setModel(self.table_model)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.EditKeyPressed
+                             | QAbstractItemView.EditTrigger.SelectedClicked)
         self.verticalHeader().hide()
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.setAlternatingRowColors(True)

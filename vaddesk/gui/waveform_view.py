@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QKeyEvent
 
 from vaddesk.audio.envelope import BASE_BIN_SAMPLES, EnvelopeBuilder, PeakEnvelope
@@ -37,8 +37,9 @@ class WaveformView(pg.GraphicsLayoutWidget):
         super().__init__(parent)
         self.setBackground("w")
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.setToolTip("Wheel: zoom · drag: pan · +/−: zoom · ←/→: pan · 0: whole file · "
-                        "click: set cursor or select a segment")
+        self.setToolTip("Wheel: zoom · drag a segment: pan · drag its edge: move it (Shift: to "
+                        "the quietest frame) · drag across empty time: add a segment · +/−: "
+                        "zoom · ←/→: pan · 0: whole file · click: set cursor or select")
         self._envelope = PeakEnvelope.empty()
         self._duration_s = 0.0
         self._dirty = True
@@ -260,18 +261,36 @@ class WaveformView(pg.GraphicsLayoutWidget):
         self.wave_curve.setData(x, y)
 
     # --- input -----------------------------------------------------------------------------
+    def wave_time_at(self, pos: QPoint) -> float | None:
+        """The time (s) under a viewport pixel of the waveform plot; None outside it."""
+        scene_pos = self.mapToScene(pos)
+        view = self.wave_plot.getViewBox()
+        if not view.sceneBoundingRect().contains(scene_pos):
+            return None
+        return float(view.mapSceneToView(scene_pos).x())
+
+    def wave_pixel_of(self, seconds: float) -> QPoint:
+        """The viewport pixel of a time on the waveform plot (vertically centred)."""
+        view = self.wave_plot.getViewBox()
+        scene = view.mapViewToScene(QPointF(seconds, 0.0))
+        centre_y = view.sceneBoundingRect().center().y()
+        return self.mapFromScene(QPointF(scene.x(), centre_y))
+
+    def click_at(self, seconds: float) -> None:
+        """What a click at a time does: move the cursor there, select the segment there."""
+        self.set_cursor(seconds)
+        self.cursor_moved.emit(self.cursor_s())
+        index = self.regions.index_at(seconds)
+        if index is not None:
+            self.segment_clicked.emit(index)
+
     def _on_scene_clicked(self, event) -> None:
         if event.button() != Qt.MouseButton.LeftButton or event.double():
             return
         for plot in (self.wave_plot, self.score_plot):
             view = plot.getViewBox()
             if plot.isVisible() and view.sceneBoundingRect().contains(event.scenePos()):
-                x = float(view.mapSceneToView(event.scenePos()).x())
-                self.set_cursor(x)
-                self.cursor_moved.emit(self.cursor_s())
-                index = self.regions.index_at(x)
-                if index is not None:
-                    self.segment_clicked.emit(index)
+                self.click_at(float(view.mapSceneToView(event.scenePos()).x()))
                 return
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
