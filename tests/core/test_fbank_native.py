@@ -53,8 +53,13 @@ def _assert_same_bits(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.
 
 
 def _native() -> ModuleType:
-    assert fbank_native.NATIVE is not None, "the compiled fbank is not built"
-    return fbank_native.NATIVE
+    native = fbank_native.NATIVE
+    assert native is not None, "the compiled fbank is not built"
+    assert hasattr(native, "fbank_scalar"), (
+        f"{native.__file__} was built from an older _fbank.c: rebuild it "
+        "(python setup.py build_ext --inplace --force)"
+    )
+    return native
 
 
 def test_this_build_has_the_vector_kernel() -> None:
