@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
+import soundfile as sf
 from PySide6.QtCore import QPointF, QSettings, Qt
 
 from tests.support.gui_fixtures import engine_segments, make_recording, tools_missing
@@ -199,16 +200,35 @@ def test_export_writes_the_files_and_says_where(qtbot, window: MainWindow, recor
     assert settings.get_str(Key.LAST_EXPORT_DIR) == str(out)
     assert settings.get_bool(Key.EXPORT_CLIPS) is True
 
-    # Exporting again without "Overwrite" keeps the files and says what exists.
+    # Exporting again into the same folder: the dialog itself says what exists and offers
+    # Overwrite / another folder (nothing is written, no "Export incomplete" afterwards).
     window.export_current()
     again = window.export_dialog
     assert again is not None
+    before = len(notifier.messages)
+    again.buttons.button(again.buttons.StandardButton.Ok).click()
+    assert again.isVisible() and len(notifier.messages) == before
+    assert again.exists_row.isVisible()
+    assert again.error_label.text().startswith(f"{len(outcome.written)} of these files exist "
+                                               "already in this folder: ")
+    assert "--" not in again.error_label.text()  # the dialog's words, not the CLI's
+    assert [b.text() for b in (again.overwrite_button, again.other_folder_button)] == [
+        "Overwrite them", "Choose another folder…"]
+    # With speech-only audio ticked too, "Overwrite them" exports everything again.
+    again.speech_box.setChecked(True)
+    again.gap_spin.setValue(200)
     with qtbot.waitSignal(window.export_finished, timeout=30_000) as blocker:
-        again.buttons.button(again.buttons.StandardButton.Ok).click()
-    assert blocker.args[0].written == []
-    assert notifier.messages[-1].title == "Export incomplete"
-    assert "Overwrite" in notifier.messages[-1].text
-    assert "--" not in notifier.messages[-1].text  # the dialog's words, not the CLI's
+        again.overwrite_button.click()
+    rewritten = blocker.args[0]
+    assert rewritten.failures == [] and not again.isVisible()
+    speech = out / f"{stem}.speech.wav"
+    assert speech in rewritten.written
+    doc = json.loads((out / f"{stem}.json").read_text("utf-8"))
+    parts = doc["condensed"]["parts"]
+    assert [(p["start_ms"], p["end_ms"]) for p in parts] == [
+        (s.start_ms, s.end_ms) for s in window.segments()]
+    lengths = [s.end_ms * 16 - s.start_ms * 16 for s in window.segments()]  # 16 kHz file
+    assert sf.info(str(speech)).frames == sum(lengths) + 3_200 * (len(lengths) - 1)
 
 
 def test_play_reports_a_missing_output_device(qtbot, window: MainWindow,

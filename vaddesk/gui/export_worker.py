@@ -12,7 +12,7 @@ from vaddesk.audio.decode import AudioInfo
 from vaddesk.core.engine import Precision, resegment
 from vaddesk.core.params import VadParams
 from vaddesk.core.types import FrameTrack, Segment
-from vaddesk.export import OutputExistsError, SegmentationReport, export_report
+from vaddesk.export import CondenseOptions, OutputExistsError, SegmentationReport, export_outputs
 from vaddesk.pipeline.segmenting import file_report, model_of
 
 log = logging.getLogger(__name__)
@@ -25,6 +25,7 @@ class ExportOptions:
     clips: bool = False
     pad_ms: int = 0
     overwrite: bool = False
+    condense: CondenseOptions | None = None  # also the speech-only audio
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,7 @@ class ExportOutcome:
     options: ExportOptions
     written: list[Path] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)  # (file name, reason)
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (file name, what was skipped)
 
 
 class ExportWorker(QObject):
@@ -65,11 +67,15 @@ class ExportWorker(QObject):
     def run_export(self, tasks: list[ExportTask], options: ExportOptions) -> None:
         written: list[Path] = []
         failures: list[tuple[str, str]] = []
+        notes: list[tuple[str, str]] = []
         for n, task in enumerate(tasks):
             try:
-                written += export_report(task.report(), options.out_dir / task.subdir, task.stem,
-                                         options.formats, clips=options.clips,
-                                         pad_ms=options.pad_ms, overwrite=options.overwrite)
+                result = export_outputs(task.report(), options.out_dir / task.subdir, task.stem,
+                                        options.formats, clips=options.clips,
+                                        pad_ms=options.pad_ms, overwrite=options.overwrite,
+                                        condense=options.condense)
+                written += result.written
+                notes += [(task.name, note) for note in result.notes]
             except OutputExistsError as exc:
                 failures.append((task.name, f"{exc} (tick “Overwrite existing files” to "
                                             "replace them, or choose another folder)"))
@@ -80,4 +86,4 @@ class ExportWorker(QObject):
                 log.exception("unexpected error exporting %s", task.name)
                 failures.append((task.name, f"unexpected error ({type(exc).__name__}: {exc})"))
             self.export_progressed.emit(n + 1, len(tasks))
-        self.export_finished.emit(ExportOutcome(options, written, failures))
+        self.export_finished.emit(ExportOutcome(options, written, failures, notes))

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QMainWindow
 
 from vaddesk.core.params import VadParams
 from vaddesk.core.types import Segment
+from vaddesk.export.writer import existing_before_run
 from vaddesk.gui.analysis_queue import AnalysisQueue
 from vaddesk.gui.export_dialog import ExportDialog
 from vaddesk.gui.export_worker import ExportOptions, ExportOutcome, ExportTask, ExportWorker
@@ -76,10 +77,27 @@ class ExportingWindow(QMainWindow):
         formats = self.settings.get_list(Key.EXPORT_FORMATS) or list(DEFAULT_EXPORT_FORMATS)
         dialog = ExportDialog(Path(default_dir or Path.home()), formats,
                               self.settings.get_bool(Key.EXPORT_CLIPS, False),
-                              self.settings.get_int(Key.EXPORT_PAD_MS, 0), what, self)
+                              self.settings.get_int(Key.EXPORT_PAD_MS, 0), what, self,
+                              lambda options: self._existing_outputs(options, all_files))
         dialog.accepted.connect(lambda: self._start_export(dialog.options(), all_files))
         self.export_dialog = dialog
         dialog.open()  # window-modal, never blocks the event loop
+
+    def _planned(self, all_files: bool) -> list[tuple[Path, str]]:
+        """(sub-folder, stem) of every file the export would write."""
+        if all_files:
+            return [(item.relpath.parent, item.relpath.stem) for item in self.queue.done_items()]
+        if self._current is not None:
+            return [(Path(), self._current.path.stem)]
+        return []
+
+    def _existing_outputs(self, options: ExportOptions, all_files: bool) -> list[Path]:
+        """Outputs of this export that exist already (checked before anything is written)."""
+        found: list[Path] = []
+        for subdir, stem in self._planned(all_files):
+            found += existing_before_run(options.out_dir / subdir, stem, options.formats,
+                                         options.clips, None, options.condense)
+        return found
 
     def _task(self, analysis: FileAnalysis, subdir: Path, stem: str, name: str,
               segments: list[Segment] | None) -> ExportTask:
@@ -121,8 +139,9 @@ class ExportingWindow(QMainWindow):
                                 f"Wrote {len(outcome.written)} file(s) to {folder}; these "
                                 f"failed:\n{lines}")
         else:
+            noted = "".join(f"\n• {name}: {note}" for name, note in outcome.notes)
             self.notifier.info("Export finished",
-                               f"Wrote {len(outcome.written)} file(s) to {folder}",
+                               f"Wrote {len(outcome.written)} file(s) to {folder}{noted}",
                                {"Open folder": lambda: self.open_folder(folder)})
         self.export_finished.emit(outcome)
 
