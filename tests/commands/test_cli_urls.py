@@ -41,8 +41,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]
     subprocess.run([*ffmpeg, "-i", root / "talk.m4a", "-c:a", "copy", "-f", "hls",
                     "-hls_time", "4", "-hls_playlist_type", "vod", "-hls_segment_filename",
                     root / "hls" / "part%03d.ts", root / "hls" / "talk.m3u8"], check=True)
-    (root / "page.html").write_text("<!doctype html><html><body><audio src='talk.m4a'>"
-                                    "</audio></body></html>")
+    (root / "page.html").write_text("<!doctype html><html><head><title>Weekly talk</title>"
+                                    "</head><body><audio controls src='talk.m4a'></audio>"
+                                    "</body></html>")
+    (root / "empty.html").write_text("<!doctype html><html><body>No media here.</body></html>")
     handler = functools.partial(_QuietHandler, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -88,7 +90,7 @@ def test_bad_urls_fail_clearly_and_the_batch_goes_on(site: tuple[str, Path], tmp
     base, _ = site
     refused = f"http://127.0.0.1:{free_port()}/talk.m4a"
     out, cache = tmp_path / "out", tmp_path / "cache"
-    code = main(["segment", f"{base}/missing.m4a", refused, f"{base}/page.html",
+    code = main(["segment", f"{base}/missing.m4a", refused, f"{base}/empty.html",
                  f"{base}/hls/missing.m3u8", f"{base}/talk.m4a", "--out", str(out),
                  "--cache-dir", str(cache), "-j", "1"])
     assert code == 1
@@ -99,8 +101,8 @@ def test_bad_urls_fail_clearly_and_the_batch_goes_on(site: tuple[str, Path], tmp
     assert f"  {base}/missing.m4a: the server answered HTTP 404 (File not found)" in lines
     port = refused.split(":")[2].split("/")[0]
     assert f"  {refused}: cannot connect to 127.0.0.1:{port} (connection refused)" in lines
-    assert (f"  {base}/page.html: not an audio file: the server sent a web page (text/html); "
-            'for video-site pages install yt-dlp: pip install "vaddesk[web]"') in lines
+    assert (f"  {base}/empty.html: not an audio file: the server sent a web page (text/html) "
+            "in which yt-dlp found no audio or video") in lines
     assert f"  {base}/hls/missing.m3u8: the server answered HTTP 404 (Not Found)" in lines
     assert sorted(p.name for p in out.iterdir()) == ["talk.json"]
     assert [p.name.endswith("-talk.m4a") for p in cache.iterdir()] == [True]  # nothing else
@@ -140,4 +142,40 @@ def test_silent_server_times_out(tmp_path: Path, capsys: pytest.CaptureFixture[s
     host = url.split("/")[2]
     assert f"  {url}: no answer from {host} within 1 s (--download-timeout-s)" in \
         capsys.readouterr().out.splitlines()
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
+def test_page_url_through_yt_dlp(site: tuple[str, Path], tmp_path: Path) -> None:
+    """A page with an <audio> element: yt-dlp (the `web` extra, in dev) finds the media."""
+    base, root = site
+    assert main(["segment", str(root / "talk.m4a"), "--out", str(tmp_path / "local")]) == 0
+    cache = tmp_path / "cache"
+    assert main(["segment", f"{base}/page.html", "--out", str(tmp_path / "o"), "--cache-dir",
+                 str(cache)]) == 0
+    assert segments(tmp_path / "o" / "page.json") == segments(tmp_path / "local" / "talk.json")
+    (cached,) = cache.iterdir()
+    assert cached.name.endswith("-page.m4a")
+    assert cached.read_bytes() == (root / "talk.m4a").read_bytes()
+
+
+def test_page_url_without_yt_dlp_says_what_to_install(site: tuple[str, Path],
+                                                      tmp_path: Path) -> None:
+    import os
+    import sys
+
+    base, _ = site
+    blocker = tmp_path / "no_yt_dlp"
+    blocker.mkdir()
+    (blocker / "yt_dlp.py").write_text("raise ImportError('blocked', name='yt_dlp')")
+    repo = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, "-m", "vaddesk", "segment", f"{base}/page.html", "--out",
+         str(tmp_path / "o"), "--cache-dir", str(tmp_path / "cache")],
+        env={**os.environ, "PYTHONPATH": f"{blocker}{os.pathsep}{repo}"}, text=True,
+        capture_output=True, timeout=120, check=False)
+    assert result.returncode == 1
+    assert (f"  {base}/page.html: not an audio file: the server sent a web page (text/html); "
+            'for video-site pages install yt-dlp: pip install "vaddesk[web]"'
+            ) in result.stdout.splitlines()
+    assert "Traceback" not in result.stderr
     assert list((tmp_path / "cache").iterdir()) == []

@@ -20,7 +20,6 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import Final
 import av
 import platformdirs
 
+from vaddesk.audio.fetch_page import FetchError, Progress, WebPage, fetch_page
 from vaddesk.audio.sniff import looks_like_text
 
 log = logging.getLogger(__name__)
@@ -38,13 +38,6 @@ MAX_BYTES: Final = 2_000_000_000
 TIMEOUT_S: Final = 30.0
 HLS_SUFFIXES: Final = (".m3u8", ".m3u")
 USER_AGENT: Final = "vaddesk (https://github.com; audio fetch)"
-
-Progress = Callable[[int, int | None], None]  # bytes so far, total bytes when known
-
-
-class FetchError(Exception):
-    """A download that failed, in words for the user (the URL is not repeated)."""
-
 
 @dataclass(frozen=True, slots=True)
 class FetchLimits:
@@ -87,9 +80,11 @@ def fetch(url: str, folder: Path, limits: FetchLimits = FetchLimits(),
           progress: Progress | None = None) -> Path:
     """Download `url` into `folder` (once: a cached copy is reused); FetchError on failure."""
     target = cache_path(url, folder)
-    if target.exists():
-        log.info("using the cached download %s of %s", target, url)
-        return target
+    digest = target.name.split("-", 1)[0]
+    cached = sorted(folder.glob(f"{digest}-*")) if folder.is_dir() else []
+    if cached:  # a page's media is named after what yt-dlp found, so look by the URL's hash
+        log.info("using the cached download %s of %s", cached[0], url)
+        return cached[0]
     folder.mkdir(parents=True, exist_ok=True)
     # The cache name appears only when complete: a half download is never taken for a file.
     partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.part")
@@ -97,7 +92,11 @@ def fetch(url: str, folder: Path, limits: FetchLimits = FetchLimits(),
         if urllib.parse.urlsplit(url).path.lower().endswith(HLS_SUFFIXES):
             _fetch_hls(url, partial, limits, progress)
         else:
-            _fetch_http(url, partial, limits, progress)
+            try:
+                _fetch_http(url, partial, limits, progress)
+            except WebPage:
+                ext = fetch_page(url, partial, limits.max_bytes, limits.timeout_s, progress)
+                target = target.with_name(f"{digest}-{url_stem(url)[:60]}.{ext}")
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
@@ -121,8 +120,7 @@ def _fetch_http(url: str, dest: Path, limits: FetchLimits, progress: Progress | 
     with response:
         kind = response.headers.get_content_type()
         if kind in ("text/html", "application/xhtml+xml"):
-            raise FetchError("not an audio file: the server sent a web page (text/html); "
-                             'for video-site pages install yt-dlp: pip install "vaddesk[web]"')
+            raise WebPage  # the caller tries yt-dlp
         declared = response.headers.get("Content-Length")
         total = int(declared) if declared and declared.isdigit() else None
         if total is not None and total > limits.max_bytes:
