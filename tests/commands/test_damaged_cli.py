@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import re
 import shutil
 import subprocess
@@ -237,3 +238,38 @@ def test_no_display_is_a_sentence_and_exit_2(tmp_path: Path) -> None:
         assert result.stderr.startswith("vaddesk: no display found"), result.stderr
         assert "'vaddesk segment FILE...'" in result.stderr
         assert "Aborted" not in result.stderr and "could not connect" not in result.stderr
+
+
+def test_on_a_terminal_each_warning_shows_as_it_happens(damaged: dmg.DamagedFolder,
+                                                        tmp_path: Path) -> None:
+    """stderr a real terminal (a pty): the progress line, one `warning:` line per damaged
+    file, and no decoder chatter (libmpg123 writes to the terminal it finds on fd 2)."""
+    master, slave = pty.openpty()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "vaddesk", "segment", str(damaged.folder), "--out",
+             str(tmp_path / "o"), "-j", "1"], cwd=REPO, env={**os.environ,
+                                                              "PYTHONPATH": str(REPO)},
+            stdout=subprocess.PIPE, stderr=slave, text=True, timeout=300, check=False)
+    finally:
+        os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    terminal = b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
+    assert result.returncode == 0
+    lines = [ln.split("\r")[-1].replace("\x1b[K", "") for ln in terminal.split("\n")]
+    warned = sorted(ln for ln in lines if ln.startswith("warning: "))
+    assert warned == sorted(f"warning: {path}: {w}" for path, w in (
+        (path, json.loads((tmp_path / "o" / f"{path.stem}.json").read_text("utf-8"))
+         ["warnings"][0]) for path in damaged.damaged.values()))
+    others = [ln for ln in lines if ln and not ln.startswith(("warning: ", "["))]
+    assert others == [], others  # the progress line, the warnings, nothing else
+    assert "Xing" not in terminal and "libmpg123" not in terminal

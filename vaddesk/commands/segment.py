@@ -446,6 +446,10 @@ class ProgressBar:
                 self.clear()
                 self._stream.write(f"failed: {event.result.item.label}: "
                                    f"{failure_text(event.result)}\n")
+            elif event.result.warnings:
+                self.clear()
+                for warning in event.result.warnings:
+                    self._stream.write(f"warning: {event.result.item.label}: {warning}\n")
             self._draw(force=True)
         elif event.index not in self._finished:
             if isinstance(event, FileStarted):
