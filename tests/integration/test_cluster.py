@@ -155,3 +155,24 @@ def test_missing_dask_says_what_to_install(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert 'pip install "vaddesk[cluster]"' in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_cluster_with_resume_skips_what_is_done(cluster: LocalCluster, tmp_path: Path) -> None:
+    import json
+
+    inbox = tmp_path / "in"
+    make_speech_folder(inbox, 3)
+    out = tmp_path / "o"
+    first = vaddesk("segment", inbox, "--out", out, "--cluster", cluster.address, "--resume")
+    assert first.returncode == 0, first.stderr
+    times = {p.name: p.stat().st_mtime_ns for p in out.glob("call_*.json")}
+    assert len(times) == 3
+    (inbox / "call_03.wav").write_bytes((inbox / "call_00.wav").read_bytes())
+    again = vaddesk("segment", inbox, "--out", out, "--cluster", cluster.address, "--resume")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith("1 of 4 files segmented")
+    assert "3 already done by an earlier run (--resume): skipped" in again.stdout
+    assert {n: (out / n).stat().st_mtime_ns for n in times} == times
+    doc = json.loads((out / "vaddesk-manifest.json").read_text())
+    assert [e["done_count"] for e in doc["inputs"]] == [1, 1, 1, 1]
+    assert not (out / ".vaddesk-receipts").exists()
