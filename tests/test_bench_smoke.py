@@ -11,9 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_bench_engine_smoke(tmp_path: Path) -> None:
     out = tmp_path / "figures.json"
     subprocess.run([sys.executable, str(REPO / "bench" / "bench_engine.py"), "--smoke",

@@ -43,6 +43,7 @@ def write_times(out: Path) -> dict[str, int]:
     return {p.name: p.stat().st_mtime_ns for p in out.glob("*.json") if p.name != MANIFEST_NAME}
 
 
+@pytest.mark.slow
 def test_client_killed_then_resumed_does_nothing_twice(tmp_path: Path) -> None:
     inbox = tmp_path / "in"
     make_speech_folder(inbox, 8, repeat=40)  # ~4 min each: ~0.4 s of work each

@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.support.speech_folder import make_speech_folder
 from vaddesk.cli import main
 from vaddesk.pipeline.manifest import MANIFEST_NAME
@@ -44,6 +46,7 @@ def wait_for(path: Path, timeout_s: float = 30) -> None:
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_chunked_file_done_once_when_complete_then_a_dropped_file(tmp_path: Path) -> None:
     sources = make_speech_folder(tmp_path / "src", 2, repeat=3)
     reference = tmp_path / "reference"

@@ -493,6 +493,7 @@ def test_irregular_streaming_equals_offline(name: str, precision: Precision,
     assert _well_formed(events) == _as_lists(ours(name, samples, precision).segments)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset", ["meeting", "phone", "noisy", "dialogue"])
 def test_streaming_equals_offline_for_presets(preset: str,
                                               audio: Callable[[str], np.ndarray]) -> None:

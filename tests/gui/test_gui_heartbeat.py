@@ -32,6 +32,7 @@ P99_GAP_MS = 50.0
 FREEZE_MS = 250.0
 
 
+@pytest.mark.slow
 def test_event_loop_answers_within_50_ms_while_60_minutes_are_analysed(
         qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VADDESK_CONFIG_DIR", str(tmp_path / "config"))
