@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 def start_watch(folder: Path, out: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "vaddesk", "watch", str(folder), "--out", str(out),
-         "--settle-s", "1.5", "--poll-s", "0.2", "-j", "1"],
+         "--settle-s", "2.5", "--poll-s", "0.2", "-j", "1"],
         env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True)
 
@@ -86,7 +86,7 @@ def test_chunked_file_done_once_when_complete_then_a_dropped_file(tmp_path: Path
     # A restart finds both done in the manifest and writes nothing.
     times = {p.name: p.stat().st_mtime_ns for p in out.glob("call_*.json")}
     again = start_watch(inbox, out)
-    time.sleep(3.5)
+    time.sleep(4.5)
     again.send_signal(signal.SIGINT)
     stdout, stderr = again.communicate(timeout=20)
     assert again.returncode == 0 and stdout == "", (stdout, stderr)
