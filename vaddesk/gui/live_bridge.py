@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, Signal
 
 from vaddesk.core.types import SegmentClosed, SegmentDiscarded, SegmentOpened
 from vaddesk.pipeline.live import ClipWritten, LiveProblem, LiveSession, SegmentEvent, SessionEnded
+from vaddesk.pipeline.live_sides import TwoSidedSession
 
 
 class LiveBridge(QObject):
@@ -21,7 +22,8 @@ class LiveBridge(QObject):
     clip_written = Signal(object)           # Path
     session_ended = Signal(object)          # LiveSummary
 
-    def __init__(self, session: LiveSession, parent: QObject | None = None) -> None:
+    def __init__(self, session: LiveSession | TwoSidedSession,
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.session = session
         self.closed_events: list[SegmentEvent] = []  # with timing, for latency figures

@@ -55,8 +55,11 @@ def pool(start_ms: int, factor: int, mins: np.ndarray, maxs: np.ndarray
 
 
 class LiveCanvas(QWidget):
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, speech: QColor | None = None
+                 ) -> None:
+        """``speech``: the shading of this lane's speech (a speaker's own colour)."""
         super().__init__(parent)
+        self._speech_fill = SPEECH_FILL if speech is None else _over(speech, BACKGROUND)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumHeight(160)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # we fill every pixel
@@ -130,7 +133,7 @@ class LiveCanvas(QWidget):
         for seg in snap.segments:
             x0, x1 = max(wave.left(), x_of(seg.start_ms / 1000)), x_of(seg.end_ms / 1000)
             if x1 > x0:
-                p.fillRect(QRectF(x0, top, x1 - x0, height), SPEECH_FILL)
+                p.fillRect(QRectF(x0, top, x1 - x0, height), self._speech_fill)
                 shaded = True
         if snap.open_start_ms is not None:
             x0 = max(wave.left(), x_of(snap.open_start_ms / 1000))

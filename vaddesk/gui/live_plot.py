@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from vaddesk.core.types import Segment
@@ -45,9 +46,12 @@ def _shade_xy(spans: list[tuple[float, float]], lo: float, hi: float
 
 
 class LivePlot(QWidget):
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, speech: QColor | None = None,
+                 title: str = "whole session") -> None:
+        """``speech``: this lane's speech colour (one lane per speaker); ``title``: the
+        overview's title."""
         super().__init__(parent)
-        self.canvas = LiveCanvas()
+        self.canvas = LiveCanvas(speech=speech)
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("k")
         self.graphics.setMaximumHeight(130)
@@ -64,10 +68,12 @@ class LivePlot(QWidget):
         self.overview_plot.setMenuEnabled(False)
         self.overview_plot.hideAxis("left")
         self.overview_plot.setYRange(-1, 1, padding=0.02)
-        self.overview_plot.setTitle("whole session", size="8pt", justify="left")
+        self.overview_plot.setTitle(title, size="8pt", justify="left")
         no_pen = pg.mkPen(None)
         # PlotCurveItem, not PlotDataItem: no scatter/downsampling layer to update.
-        self.ov_speech = pg.PlotCurveItem(fillLevel=-1.0, brush=SPEECH_BRUSH, pen=no_pen)
+        brush = SPEECH_BRUSH if speech is None else (speech.red(), speech.green(),
+                                                     speech.blue(), speech.alpha())
+        self.ov_speech = pg.PlotCurveItem(fillLevel=-1.0, brush=brush, pen=no_pen)
         self.ov_open = pg.PlotCurveItem(fillLevel=-1.0, brush=OPEN_BRUSH, pen=no_pen)
         self.ov_wave = pg.PlotCurveItem(pen=pg.mkPen(WAVE_PEN, width=1), connect="pairs")
         self.ov_window = pg.LinearRegionItem(movable=False, brush=(255, 255, 255, 40))
@@ -77,6 +83,9 @@ class LivePlot(QWidget):
         self.overview_every = 30  # frames: once a second at 30 fps
         self._frames_since_overview = self.overview_every
         self._ov_count = -1
+
+    def set_title(self, title: str) -> None:
+        self.overview_plot.setTitle(title, size="8pt", justify="left")
 
     def clear(self) -> None:
         for item in (self.ov_speech, self.ov_open, self.ov_wave):

@@ -1,5 +1,9 @@
 """The Record panel: pick a microphone, record, watch speech appear, get the file afterwards.
 
+The source choice adds the computer's audio (the other side of a call): then a
+TwoSidedSession records both sides, with a level meter per source, a live lane per speaker
+(You, Others) in its own colour, a Speaker column and the talk time (record_sides.py).
+
 A thin layer over vaddesk.pipeline.live: the LiveSession's worker does capture, file and engine;
 this widget starts/stops it and draws at a fixed frame rate from its LiveView (one QTimer:
 poll the bridge for results, then redraw). Nothing here runs per audio block.
@@ -24,7 +28,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
-    QProgressBar,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -44,14 +47,32 @@ from vaddesk.audio.recorder import (
     default_recordings_dir,
     recover_recordings,
 )
+from vaddesk.audio.system_audio import system_audio_capture
 from vaddesk.core.presets import DEFAULT_PRESET, all_presets, get_preset
 from vaddesk.core.timefmt import format_ms
 from vaddesk.core.types import Segment
 from vaddesk.gui.live_bridge import LiveBridge
 from vaddesk.gui.live_plot import LivePlot
+from vaddesk.gui.record_sides import (
+    SOURCE_MIC,
+    SOURCE_SYSTEM,
+    SOURCES,
+    SPEAKER_COLOURS,
+    TalkStatsLabel,
+    make_meter,
+    set_meter,
+    sides_for,
+)
 from vaddesk.gui.segment_table import SegmentTable
 from vaddesk.gui.settings import Key, Settings
-from vaddesk.pipeline.live import EngineFactory, LiveOptions, LiveSession, LiveSummary
+from vaddesk.pipeline.live import (
+    EngineFactory,
+    LiveOptions,
+    LiveSession,
+    LiveSnapshot,
+    LiveSummary,
+)
+from vaddesk.pipeline.live_sides import SYSTEM_SPEAKER, TwoSidedSession
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +88,12 @@ class RecordPanel(QWidget):
                  stream_factory: StreamFactory | None = None,
                  devices: Callable[[], Sequence[InputDevice]] | None = None,
                  recordings_dir: Path | None = None, fps: int = FPS_DEFAULT,
-                 engine_factory: EngineFactory | None = None) -> None:
+                 engine_factory: EngineFactory | None = None,
+                 system_capture: Callable[[], Capture] | None = None) -> None:
+        """``system_capture`` makes the computer-audio capture (tests inject a simulated one;
+        default: the default output's monitor)."""
         super().__init__(parent)
+        self._system_capture = system_capture or system_audio_capture
         self._settings = settings if settings is not None else Settings()
         self._stream_factory = stream_factory
         self._devices_provider = devices
@@ -76,7 +101,7 @@ class RecordPanel(QWidget):
         folder = self._settings.get_str(Key.RECORD_FOLDER)
         self.recordings_dir = recordings_dir or (Path(folder) if folder
                                                  else default_recordings_dir())
-        self.session: LiveSession | None = None
+        self.session: LiveSession | TwoSidedSession | None = None
         self.bridge: LiveBridge | None = None
         self.last_summary: LiveSummary | None = None
         self._segments: list[Segment] = []
@@ -95,6 +120,16 @@ class RecordPanel(QWidget):
         self.device_combo = QComboBox()
         self.device_combo.setMinimumWidth(220)
         self.device_combo.setToolTip("Input device (remembered by name)")
+        self.source_combo = QComboBox()
+        self.source_combo.setToolTip("What to record: the microphone, the computer's audio "
+                                     "(the other side of a call) too, or only that (remembered)")
+        for key, label in SOURCES:
+            self.source_combo.addItem(label, key)
+        index = self.source_combo.findData(self._settings.get_str(Key.RECORD_SOURCE,
+                                                                  SOURCE_MIC))
+        self.source_combo.setCurrentIndex(max(0, index))
+        self.source_combo.currentIndexChanged.connect(
+            lambda _i: self._settings.set(Key.RECORD_SOURCE, self.selected_source()))
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.clicked.connect(lambda: self.refresh_devices(rescan=True))
         self.preset_combo = QComboBox()
@@ -131,11 +166,9 @@ class RecordPanel(QWidget):
         self.pause_shortcut = QShortcut(QKeySequence("Ctrl+Shift+R"), self)
         self.pause_shortcut.activated.connect(self.toggle_pause)
 
-        self.level_meter = QProgressBar()
-        self.level_meter.setRange(-60, 0)
-        self.level_meter.setValue(-60)
-        self.level_meter.setFormat("%v dBFS")
-        self.level_meter.setMaximumWidth(160)
+        self.level_meter = make_meter("mic")
+        self.system_meter = make_meter("computer")
+        self.system_meter.hide()
         self.elapsed_label = QLabel("0:00:00")
         self.file_label = QLabel("not recording")
         self.file_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -146,13 +179,18 @@ class RecordPanel(QWidget):
         self.status_label.hide()
 
         self.live_plot = LivePlot()
+        self.others_plot = LivePlot(speech=SPEAKER_COLOURS[SYSTEM_SPEAKER],
+                                    title="Others (computer audio): whole session")
+        self.others_plot.hide()
         self.table = SegmentTable()
         self.table.setMinimumWidth(330)
         self.table.setMaximumWidth(420)
+        self.stats_label = TalkStatsLabel()
 
         top = QHBoxLayout()
         top.addWidget(QLabel("Input:"))
         top.addWidget(self.device_combo, 1)
+        top.addWidget(self.source_combo)
         top.addWidget(self.refresh_button)
         top.addWidget(QLabel("Preset:"))
         top.addWidget(self.preset_combo)
@@ -164,17 +202,22 @@ class RecordPanel(QWidget):
         controls.addWidget(self.record_button)
         controls.addWidget(self.pause_button)
         controls.addWidget(self.level_meter)
+        controls.addWidget(self.system_meter)
         controls.addWidget(self.elapsed_label)
         controls.addWidget(self.file_label, 1)
         controls.addWidget(self.overflow_label)
         middle = QHBoxLayout()
-        middle.addWidget(self.live_plot, 1)
+        lanes = QVBoxLayout()
+        lanes.addWidget(self.live_plot, 1)
+        lanes.addWidget(self.others_plot, 1)
+        middle.addLayout(lanes, 1)
         middle.addWidget(self.table)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addLayout(controls)
         layout.addWidget(self.status_label)
         layout.addLayout(middle, 1)
+        layout.addWidget(self.stats_label)
 
     # --- devices ----------------------------------------------------------------------------
     def refresh_devices(self, rescan: bool = True) -> None:
@@ -210,6 +253,14 @@ class RecordPanel(QWidget):
     def selected_device_name(self) -> str:
         return str(self.device_combo.currentData() or "")
 
+    def selected_source(self) -> str:
+        return str(self.source_combo.currentData() or SOURCE_MIC)
+
+    def select_source(self, source: str) -> None:
+        index = self.source_combo.findData(source)
+        if index >= 0:
+            self.source_combo.setCurrentIndex(index)
+
     def select_device(self, name: str) -> None:
         index = self.device_combo.findData(name)
         if index >= 0:
@@ -231,16 +282,31 @@ class RecordPanel(QWidget):
             return None
         self.hide_problem()
         name = self.selected_device_name()
+        source = self.selected_source()
+
+        def mic() -> Capture:
+            return Capture(name or None, stream_factory=self._stream_factory,
+                           devices=self._devices if self._devices else None)
+
+        session: LiveSession | TwoSidedSession
         try:
             params = get_preset(self.preset_combo.currentText()).params
-            capture = Capture(name or None, stream_factory=self._stream_factory,
-                              devices=self._devices if self._devices else None)
-            session = LiveSession(capture, params, LiveOptions(
-                out_dir=self.recordings_dir, write_clips=self.clips_check.isChecked(),
-                engine_factory=self._engine_factory), preset=self.preset_combo.currentText())
+            options = LiveOptions(out_dir=self.recordings_dir,
+                                  write_clips=self.clips_check.isChecked(),
+                                  engine_factory=self._engine_factory)
+            preset = self.preset_combo.currentText()
+            if source == SOURCE_MIC:
+                session = LiveSession(mic(), params, options, preset=preset)
+            else:
+                session = TwoSidedSession(sides_for(source, mic, self._system_capture),
+                                          params, options, preset=preset)
             path = session.start()
-        except (CaptureUnavailable, RecordingStorageError, ValueError, RuntimeError,
-                OSError) as exc:
+        except CaptureUnavailable as exc:
+            hint = (" Choose “Microphone” to record the microphone alone."
+                    if source != SOURCE_MIC and "computer audio" in str(exc) else "")
+            self.show_problem(f"Cannot start recording: {exc}.{hint}")
+            return None
+        except (RecordingStorageError, ValueError, RuntimeError, OSError) as exc:
             self.show_problem(f"Cannot start recording: {exc}")
             return None
         self._settings.set(Key.RECORD_DEVICE, name)
@@ -252,13 +318,22 @@ class RecordPanel(QWidget):
         self._segments = []
         self.table.set_segments([])
         self.live_plot.clear()
+        self.others_plot.clear()
+        two = isinstance(session, TwoSidedSession) and len(session.sides) == 2
+        self.others_plot.setVisible(two)
+        self.live_plot.set_title("You (microphone): whole session" if two
+                                 else "whole session")
+        self.system_meter.setVisible(two)
+        self.level_meter.setFormat(("computer" if source == SOURCE_SYSTEM else "mic")
+                                   + " %v dBFS")
+        self.stats_label.show_stats([], self._speakers())
         self.file_label.setText(path.name)
         self.file_label.setToolTip(str(path))
         self.record_button.setText("■ Stop")
         self.pause_button.setEnabled(True)
         self.pause_button.setText("Pause")
         for widget in (self.device_combo, self.refresh_button, self.clips_check,
-                       self.folder_button):
+                       self.folder_button, self.source_combo):
             widget.setEnabled(False)
         self._timer.start()
         self.recording_started.emit(path)
@@ -295,18 +370,14 @@ class RecordPanel(QWidget):
         if session is None or bridge is None:
             return
         bridge.poll()  # may end the session (then self.session is None)
-        snap = session.view.snapshot(self.window_spin.value() * 1000)
-        self.live_plot.show_snapshot(snap, self.window_spin.value() * 1000, self._segments)
+        window_ms = self.window_spin.value() * 1000
+        snap = self._draw_lanes(session, window_ms)
         self._ticks += 1
         if self._ticks % 3:
             return  # meter and labels at 10 Hz: enough to read, a third of the repaints
-        level = max(-60, min(0, round(snap.level_db)))
-        if level != self.level_meter.value():
-            # QProgressBar.setValue repaints at once (its own backing-store flush, ~2 ms);
-            # with updates off it only schedules a paint, drawn with the canvas's.
-            self.level_meter.setUpdatesEnabled(False)
-            self.level_meter.setValue(level)
-            self.level_meter.setUpdatesEnabled(True)
+        set_meter(self.level_meter, snap.level_db)
+        if isinstance(session, TwoSidedSession) and len(session.views) == 2:
+            set_meter(self.system_meter, session.views[1].level_db)
         elapsed = format_ms(snap.recorded_ms, digits=0) + ("  (paused)" if snap.paused else "")
         if elapsed != self.elapsed_label.text():
             self.elapsed_label.setText(elapsed)
@@ -315,10 +386,31 @@ class RecordPanel(QWidget):
             self.overflow_label.setText(overflows)
             self.overflow_label.setStyleSheet("color: #c0392b;" if snap.overflow_count else "")
 
+    def _draw_lanes(self, session: LiveSession | TwoSidedSession, window_ms: int,
+                    final: bool = False) -> LiveSnapshot:
+        """One lane per side: the first (or only) in the main plot, the others' below."""
+        snap = session.view.snapshot(window_ms)
+        if isinstance(session, TwoSidedSession) and len(session.views) == 2:
+            mine = [s for s in self._segments if s.channel == 0]
+            self.live_plot.show_snapshot(snap, window_ms, mine, final=final)
+            theirs = [s for s in self._segments if s.channel == 1]
+            self.others_plot.show_snapshot(session.views[1].snapshot(window_ms), window_ms,
+                                           theirs, final=final)
+        else:
+            self.live_plot.show_snapshot(snap, window_ms, self._segments, final=final)
+        return snap
+
+    def _speakers(self) -> list[str]:
+        session = self.session
+        if isinstance(session, TwoSidedSession):
+            return [side.speaker for side in session.sides]
+        return []
+
     def _on_segment_closed(self, segment: Segment) -> None:
         self._segments.append(segment)
         self.table.set_segments(self._segments)
         self.table.scrollToBottom()
+        self.stats_label.show_stats(self._segments, self._speakers())
 
     def _on_problem(self, message: str, fatal: bool) -> None:
         self.show_problem(message if fatal else f"Warning: {message}")
@@ -329,17 +421,22 @@ class RecordPanel(QWidget):
         self.session = None
         if session is not None:
             session.stop()  # the worker has finished; this only joins it
-            snap = session.view.snapshot(self.window_spin.value() * 1000)
-            self.live_plot.show_snapshot(snap, self.window_spin.value() * 1000,
-                                         self._segments, final=True)
+            self._draw_lanes(session, self.window_spin.value() * 1000, final=True)
+            if isinstance(session, TwoSidedSession):
+                # The summary's order (by start); the stats of the whole recording.
+                self._segments = list(summary.segments)
+                self.table.set_segments(self._segments)
+                speakers = [side.speaker for side in session.sides]
+                self.stats_label.show_stats(self._segments, speakers)
         self.last_summary = summary
         self.record_button.setEnabled(True)
         self.record_button.setText("● Record")
         self.pause_button.setEnabled(False)
         self.pause_button.setText("Pause")
         self.level_meter.setValue(-60)
+        self.system_meter.setValue(-60)
         for widget in (self.device_combo, self.refresh_button, self.clips_check,
-                       self.folder_button):
+                       self.folder_button, self.source_combo):
             widget.setEnabled(True)
         self.elapsed_label.setText(format_ms(summary.duration_ms, digits=0))
         self.file_label.setText(f"{summary.path.name} — {len(summary.segments)} segment(s), "

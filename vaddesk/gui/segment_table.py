@@ -1,6 +1,7 @@
 """The segment list (index, start, end, duration, label, note) as a Qt model + view, synced
 with the plot. Label and note are edited in place (F2, or click a selected cell); the edit is
-announced (`text_edited`) for the undoable editor to apply, never written here directly."""
+announced (`text_edited`) for the undoable editor to apply, never written here directly.
+The speaker column shows only when segments have speakers (one per channel)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidge
 from vaddesk.core.timefmt import format_ms
 from vaddesk.core.types import Segment
 
-COLUMNS = ("#", "start", "end", "duration", "label", "note")
+COLUMNS = ("#", "start", "end", "duration", "label", "note", "speaker")
 TEXT_COLUMNS = {4: "label", 5: "note"}
+SPEAKER_COLUMN = 6
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -55,6 +57,10 @@ class SegmentTableModel(QAbstractTableModel):
                 return seg.label if col == 4 else seg.note
             if role == Qt.ItemDataRole.ToolTipRole:
                 return "F2 or click the selected cell to edit"
+            return None
+        if col == SPEAKER_COLUMN:
+            if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.UserRole):
+                return seg.speaker or ""
             return None
         if role == Qt.ItemDataRole.DisplayRole:
             if col == 0:
@@ -109,6 +115,7 @@ class SegmentTable(QTableView):
         self._syncing = False
         self.selectionModel().currentRowChanged.connect(self._on_current_changed)
         self.activated.connect(lambda index: self.segment_activated.emit(index.row()))
+        self.setColumnHidden(SPEAKER_COLUMN, True)
 
     def set_segments(self, segments: list[Segment]) -> None:
         self._syncing = True
@@ -116,6 +123,7 @@ class SegmentTable(QTableView):
             self.table_model.set_segments(segments)
         finally:
             self._syncing = False
+        self.setColumnHidden(SPEAKER_COLUMN, not any(s.speaker for s in segments))
 
     def segments(self) -> list[Segment]:
         return self.table_model.segments()

@@ -33,6 +33,8 @@ class Key(enum.Enum):
     RECORD_CLIPS = "record/write_clips"
     RECORD_FOLDER = "record/folder"
     RECORD_PRESET = "record/preset"
+    RECORD_SOURCE = "record/source"  # mic / mic+system / system (record_sides.SOURCES)
+    ANALYSE_PER_CHANNEL = "analysis/per_channel"  # 2-channel files: one speaker per channel
 
 
 MAX_RECENT_FILES = 10
