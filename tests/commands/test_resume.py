@@ -136,3 +136,16 @@ def test_unreadable_manifest_is_a_clear_error(tmp_path: Path,
     err = capsys.readouterr().err
     assert f"cannot read the run manifest {out / MANIFEST_NAME}" in err
     assert "move it away" in err
+
+
+def test_unwritable_output_folder_is_a_clear_error(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    inbox = tmp_path / "in"
+    make_speech_folder(inbox, 1)
+    blocked = tmp_path / "file-not-folder"
+    blocked.write_text("x")
+    assert main(["segment", str(inbox), "--out", str(blocked / "out"), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot write the run manifest {blocked / 'out' / MANIFEST_NAME}" in err
+    assert "choose a writable output folder with --out" in err
+    assert "Traceback" not in err

@@ -152,7 +152,7 @@ class RunManifest:
         """
         try:
             names = sorted(p.name for p in self.receipts_dir.iterdir() if p.suffix == ".json")
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # no receipts yet (or no folder)
             names = []
         receipts: list[tuple[str, dict[str, object]]] = []
         for name in names:
@@ -192,11 +192,16 @@ class RunManifest:
         self.entries[key] = entry
 
     def _write(self, folded: set[str]) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
         doc = {"version": MANIFEST_VERSION, "folded_receipts": sorted(folded),
                "inputs": [_entry_dict(e) for e in sorted(self.entries.values(),
                                                          key=lambda e: e.input)]}
-        atomic_write_text(self.path, json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(self.path, json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+        except OSError as exc:
+            raise ManifestError(f"cannot write the run manifest {self.path} "
+                                f"({exc.strerror or exc}); choose a writable output folder "
+                                "with --out") from None
 
     def decide(self, path: Path) -> Decision:
         """skip: done with these settings and unchanged; ours: its outputs are ours to replace;

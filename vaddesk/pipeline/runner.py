@@ -52,7 +52,10 @@ def manifest_dir_for(items: Sequence[BatchItem], out_dir: Path | None) -> Path:
     """--out when given; else the folder all outputs share (outputs beside the inputs)."""
     if out_dir is not None:
         return out_dir
-    return Path(os.path.commonpath([os.path.abspath(i.out_dir) for i in items]))
+    try:
+        return Path(os.path.commonpath([os.path.abspath(i.out_dir) for i in items]))
+    except ValueError:  # nothing in common (Windows drives): the first input's folder
+        return items[0].out_dir
 
 
 def run_items(items: Sequence[BatchItem], options: BatchOptions, settings: RunSettings,
