@@ -218,8 +218,7 @@ def test_readme_links_resolve() -> None:
     text = (REPO / "README.md").read_text()
     targets = re.findall(r"\]\(([^)#\s]+)\)", text)
     missing = [t for t in targets if not t.startswith("http") and not (REPO / t).exists()]
-    # docs/packaging.md is written alongside; every other link must resolve now.
-    assert [t for t in missing if t != "docs/packaging.md"] == []
+    assert missing == [], f"README.md links to missing files: {missing}"
 
 
 def test_benchmarks_md_is_generated_from_bench_out() -> None:
