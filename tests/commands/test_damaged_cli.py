@@ -50,8 +50,8 @@ def runs(damaged: dmg.DamagedFolder, tmp_path_factory: pytest.TempPathFactory
     """The damaged folder and the references, segmented by real `vaddesk segment` runs."""
     out = tmp_path_factory.mktemp("runs")
     done = {}
-    for name, folder, extra in (("damaged", damaged.folder, []),
-                                ("reference", damaged.folder.parent / "reference", []),
+    for name, folder, extra in (("damaged", damaged.folder, ["--clips"]),
+                                ("reference", damaged.folder.parent / "reference", ["--clips"]),
                                 ("strict", damaged.folder, ["--strict"])):
         result = vaddesk("segment", folder, "--out", out / name, "--jobs", "2", *extra)
         done[name] = (result, out / name)
@@ -101,6 +101,12 @@ def test_cut_pcm_gives_exactly_the_segments_of_the_clean_cut(damaged: dmg.Damage
         assert _segments(doc) == _segments(ref), kind  # to the millisecond
         assert len(_segments(doc)) >= 1
         assert doc["source"]["duration_ms"] == ref["source"]["duration_ms"]
+        # the clips are cut from the audio present: byte for byte the clean cut's clips
+        clips = sorted((out / f"{path.stem}_clips").iterdir())
+        ref_clips = sorted((ref_out / f"{path.stem}_clips").iterdir())
+        assert [c.name for c in clips] == [c.name for c in ref_clips] and clips, kind
+        for clip, ref_clip in zip(clips, ref_clips, strict=True):
+            assert clip.read_bytes() == ref_clip.read_bytes(), (kind, clip.name)
 
 
 def test_cut_streams_give_the_originals_segments_up_to_the_cut(damaged: dmg.DamagedFolder,
@@ -116,6 +122,15 @@ def test_cut_streams_give_the_originals_segments_up_to_the_cut(damaged: dmg.Dama
         assert cut[:-1] == whole[:len(cut) - 1], (kind, cut, whole)
         assert cut[-1][0] == whole[len(cut) - 1][0], (kind, cut, whole)
         assert cut[-1][1] <= whole[len(cut) - 1][1]
+    # FLAC is lossless: the clips before the cut are the original's, bit for bit.
+    path = damaged.damaged["flac"]
+    clips = sorted((out / f"{path.stem}_clips").iterdir())
+    ref_clips = sorted((ref_out / f"{path.stem}_clips").iterdir())
+    assert len(clips) >= 2
+    for clip, ref_clip in zip(clips[:-1], ref_clips, strict=False):
+        assert clip.name == ref_clip.name
+        assert sf.read(clip, dtype="int16")[0].tobytes() == \
+            sf.read(ref_clip, dtype="int16")[0].tobytes()
 
 
 def test_no_decoder_chatter_on_stderr(runs: dict) -> None:

@@ -86,7 +86,7 @@ class SoundFileSource:
         the block holding the cut: the audio before it is kept (see _salvage) and the pass
         ends there, with `stopped_early` saying why."""
         self.stopped_early = None
-        self._file.seek(0)
+        self._seek(0)
         position = 0
         while True:
             try:
@@ -134,8 +134,17 @@ class SoundFileSource:
         return np.concatenate(pieces)
 
     def read(self, start: int, stop: int, dtype: str = "float32") -> np.ndarray:
-        self._file.seek(start)
+        self._seek(start)
         return self._read(stop - start, dtype)
+
+    def _seek(self, frame: int) -> None:
+        """Seek; a decoder left unusable by an earlier decoding error is opened afresh."""
+        try:
+            self._file.seek(frame)
+        except (sf.LibsndfileError, RuntimeError):
+            self._file.close()
+            self._file = self._open()
+            self._file.seek(frame)
 
     def native_dtype(self) -> str:
         """The dtype that reads this file's samples without loss (for clips)."""

@@ -84,18 +84,17 @@ LOSSY_SHORTFALL_S: Final = 0.1
 
 @dataclass(frozen=True, slots=True)
 class OpenedSource:
+    """A decoder and what the file's bytes showed before decoding."""
+
     source: Source
-    damage: str | None = None         # header damage, described (known at open)
-    present_note: bool = False        # damage names the length present: the warning is whole
-    suspect: str | None = None        # a cut seen in the container (Ogg end, MP4 boxes)
+    damage: str | None = None   # header sizes wrong (WAV/AIFF...): read as repaired; described
+    suspect: str | None = None  # a cut the container shows (Ogg's last page, MP4 boxes, MP3)
 
 
 class AudioReader:
     """An open recording. Use as a context manager; see the module docstring."""
 
-    def __init__(self, path: Path, opened: OpenedSource | Source) -> None:
-        if not isinstance(opened, OpenedSource):
-            opened = OpenedSource(opened)
+    def __init__(self, path: Path, opened: OpenedSource) -> None:
         source = opened.source
         self._path = path
         self._source = source
@@ -145,9 +144,10 @@ class AudioReader:
         warnings = self.info.warnings
         found = self._cut_found(done)
         if found is not None:
-            warnings = (*self.info.warnings,
-                        f"{found}; analysed the {done / self.info.sample_rate:.2f} s present")
-            log.info("%s: %s", self._path, warnings[-1])  # the caller reports it
+            warning = f"{found}; analysed the {done / self.info.sample_rate:.2f} s present"
+            if warning not in warnings:  # (a second pass finds the same)
+                warnings = (*warnings, warning)
+            log.info("%s: %s", self._path, warning)  # the caller reports it
         # Lossy formats: the header's length was an estimate; a cut file: the audio present.
         self.info = dataclasses.replace(self.info, num_frames=done, warnings=warnings,
                                         duration_ms=_duration_ms(done, self.info.sample_rate))
