@@ -33,7 +33,7 @@ from vaddesk.core.engine import (
     segment_blocks,
 )
 from vaddesk.core.params import VadParams
-from vaddesk.core.presets import builtin_presets
+from vaddesk.core.presets import BUILTIN_NAMES, builtin_presets
 from vaddesk.core.types import Segment, SegmentClosed, SegmentDiscarded, SegmentOpened
 
 SR: Final = 16_000
@@ -205,7 +205,7 @@ def test_streaming_equals_offline(chunk_ms: int, recordings: dict[str, np.ndarra
     assert not vad.is_speech_detected and vad.open_start_ms is None
 
 
-@pytest.mark.parametrize("preset", ["funasr", "meeting", "dialogue"])
+@pytest.mark.parametrize("preset", BUILTIN_NAMES)
 def test_irregular_streaming_equals_offline(preset: str, recordings: dict[str, np.ndarray]
                                             ) -> None:
     params = builtin_presets()[preset].params
@@ -305,6 +305,27 @@ def test_set_params_live(recordings: dict[str, np.ndarray]) -> None:
     assert len(after) > len(expected_patient) - len(before)  # short pauses now end segments
     with pytest.raises(ValueError, match="VadParams"):
         vad.set_params({"max_end_silence_ms": 300})  # type: ignore[arg-type]
+
+
+def test_live_switch_between_the_reference_rules_and_the_boundary_stage(
+        recordings: dict[str, np.ndarray]) -> None:
+    x = recordings["meeting"]
+    stage = VadParams(boundary_stage=True, min_silence_ms=300, score_smooth_ms=50)
+    for first, second in ((VadParams(), stage), (stage, VadParams())):
+        expected_first = segment_array(x, first).segments
+        vad = StreamingVad(first)
+        third = x.size // 3
+        events = vad.accept_waveform(x[:third])
+        switch_ms = vad.frames_scored * 10  # the new rules start after the frames scored
+        vad.set_params(second)
+        events += vad.accept_waveform(x[third:]) + vad.flush()
+        segs = _closed(events)  # (checks that every close follows its open)
+        before = [s for s in segs if s.end_ms <= switch_ms]
+        after = segs[len(before):]
+        # decided segments stay; an open one closes at the switch; the rest is the new rules'
+        assert before[:-1] == [s for s in expected_first if s.end_ms < switch_ms][:len(before) - 1]
+        assert after and after[0].start_ms >= switch_ms
+        assert all(s.end_ms > s.start_ms for s in segs)
 
 
 # --- input checks ----------------------------------------------------------------------------

@@ -44,10 +44,10 @@ from typing import Final
 
 import numpy as np
 
-from vaddesk.core.detector import EndpointDetector, detect_segments
 from vaddesk.core.frontend import FrontendFrames, StreamingFrontend
 from vaddesk.core.model import ModelInfo, Precision, VadModel, model_info
 from vaddesk.core.params import VadParams
+from vaddesk.core.segmenter import Segmenter, make_segmenter, segments_from_scores
 from vaddesk.core.types import (
     FRAME_SHIFT_MS,
     SAMPLE_RATE,
@@ -164,7 +164,8 @@ class StreamingVad:
             raise ValueError(f"params must be a VadParams, got {type(params).__name__}")
         self._model = VadModel(precision, threads)
         self._frontend = StreamingFrontend()
-        self._detector = EndpointDetector(params)
+        self._detector: Segmenter = make_segmenter(params if params is not None else VadParams())
+        self._switch_events: list[VadEvent] = []  # closed by a live switch of the rules
         self._keep_track = keep_track
         self._samples = 0
         self._flushed = False
@@ -185,7 +186,12 @@ class StreamingVad:
         """Change parameters live: they apply from the next frame; decided segments stay."""
         if not isinstance(params, VadParams):
             raise ValueError(f"params must be a VadParams, got {type(params).__name__}")
-        self._detector.set_params(params)
+        if params.boundary_stage != self._detector.params.boundary_stage:
+            # other rules from this frame on: the running ones end here (decided segments stay)
+            self._switch_events += self._detector.finish()
+            self._detector = make_segmenter(params, self._detector.frames_done)
+        else:
+            self._detector.set_params(params)
 
     @property
     def is_speech_detected(self) -> bool:
@@ -231,6 +237,7 @@ class StreamingVad:
             return []
         events = self._score(self._frontend.finish(), last=True)
         events += self._detector.finish()
+        events = self._take_switch_events() + events
         self._flushed = True
         return events
 
@@ -238,7 +245,8 @@ class StreamingVad:
         """Forget the stream (model caches, features, detector); parameters are kept."""
         self._model.reset()
         self._frontend.reset()
-        self._detector.reset()
+        self._detector = make_segmenter(self._detector.params)
+        self._switch_events = []
         self._samples = 0
         self._flushed = False
         self._untaken.clear()
@@ -260,7 +268,13 @@ class StreamingVad:
             self._untaken_frames -= dropped.shape[0]
         if self._keep_track:
             self._track_parts.append((p0, energy))
-        return self._detector.push(p0, energy, last=last)
+        return self._take_switch_events() + self._detector.push(p0, energy, last=last)
+
+    def _take_switch_events(self) -> list[VadEvent]:
+        if not self._switch_events:
+            return []
+        events, self._switch_events = self._switch_events, []
+        return events
 
     # --- per-frame outputs ---------------------------------------------------------------
     def take_frames(self) -> FrameTrack:
@@ -334,7 +348,7 @@ def resegment(track: FrameTrack, params: VadParams) -> list[Segment]:
     """
     if not isinstance(params, VadParams):
         raise ValueError(f"params must be a VadParams, got {type(params).__name__}")
-    return detect_segments(track.p0, track.energy_db, params)
+    return segments_from_scores(track.p0, track.energy_db, params)
 
 
 # Keep the documented frame unit importable from here for callers that plot tracks.

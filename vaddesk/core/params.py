@@ -67,6 +67,20 @@ class VadParams:
     pad_end_ms: int = _p(0, 0, 5_000, "ms", "Extra audio kept after each segment", step_ms=True)
     min_segment_ms: int = _p(0, 0, 60_000, "ms", "Drop segments shorter than this",
         step_ms=True)
+    # --- the boundary stage (vaddesk.core.boundaries; off in 'funasr') ------------------------
+    boundary_stage: bool = _p(False, None, None, "",
+        "Segments from the frame scores by hysteresis (enter_score, exit_score, "
+        "min_silence_ms) instead of the reference's window and end-silence rules")
+    enter_score: float = _p(0.6, 0.01, 1.0, "",
+        "Boundary stage: a segment opens at a frame whose speech score (1-p0) reaches this")
+    exit_score: float = _p(0.35, 0.0, 1.0, "",
+        "Boundary stage: frames scoring below this are silence (at most enter_score)")
+    min_silence_ms: int = _p(400, 10, 20_000, "ms",
+        "Boundary stage: silence that ends a segment; shorter pauses stay inside it",
+        step_ms=True)
+    score_smooth_ms: int = _p(10, 10, 1_000, "ms",
+        "Boundary stage: scores averaged over this centred window first (10 = one frame)",
+        step_ms=True)
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -100,6 +114,9 @@ class VadParams:
         if self.speech_to_sil_ms > self.window_size_ms:
             raise ValueError("speech_to_sil_ms must not exceed window_size_ms "
                              f"({self.speech_to_sil_ms} > {self.window_size_ms})")
+        if self.exit_score > self.enter_score:
+            raise ValueError("exit_score must not exceed enter_score "
+                             f"({self.exit_score} > {self.enter_score})")
         if self.max_end_silence_ms <= self.speech_to_sil_ms:
             raise ValueError("max_end_silence_ms must be greater than speech_to_sil_ms "
                              f"({self.max_end_silence_ms} <= {self.speech_to_sil_ms})")
