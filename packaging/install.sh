@@ -2,12 +2,19 @@
 # Set up vaddesk from this source tree on a Debian/Ubuntu machine.
 #   bash packaging/install.sh          system libraries + .venv with the app
 #   bash packaging/install.sh --dev    ... plus what the tests need (test tools, reference runtime)
+#   bash packaging/install.sh --dev --bench   ... plus bench_accuracy.py's comparison systems
 # System packages are installed with apt-get when run as root (or with sudo when available).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 dev=0
-[ "${1:-}" = "--dev" ] && dev=1
+bench=0
+for arg in "$@"; do
+  case "$arg" in
+    --dev) dev=1 ;;
+    --bench) bench=1 ;;  # bench/bench_accuracy.py's comparison systems (see pyproject, bench)
+  esac
+done
 
 # Libraries the app itself loads: PortAudio for sounddevice, libpulse for soundcard (computer
 # audio), EGL/GL/fontconfig/xcb for Qt; a C
@@ -22,6 +29,8 @@ dev_pkgs="espeak-ng sox ffmpeg pulseaudio pulseaudio-utils libasound2-plugins xv
 
 pkgs="$app_pkgs"
 [ $dev = 1 ] && pkgs="$pkgs $dev_pkgs"
+# TEN VAD's shared library links libc++; espeak-ng builds the accuracy set
+[ $bench = 1 ] && pkgs="$pkgs libc++1 espeak-ng"
 missing=$(for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
 if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ]; then sudo=""; elif command -v sudo >/dev/null; then sudo="sudo"; else
@@ -38,5 +47,11 @@ if [ $dev = 1 ]; then
   VADDESK_REQUIRE_NATIVE=1 .venv/bin/python -m pip install -q -e ".[dev,package]"
 else
   .venv/bin/python -m pip install -q .
+fi
+if [ $bench = 1 ]; then
+  if [ $dev = 1 ]; then .venv/bin/python -m pip install -q -e ".[bench]"
+  else .venv/bin/python -m pip install -q ".[bench]"; fi
+  # silero-vad's wheel carries the ONNX model; --no-deps keeps torch out (not needed)
+  .venv/bin/python -m pip install -q --no-deps "silero-vad==6.2.3"
 fi
 echo "vaddesk installed in $(pwd)/.venv"

@@ -15,9 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soxr
 
 from tests.support import audio_fixtures as af
 from vaddesk.cli import main
+from vaddesk.core.confidence import segment_confidences
+from vaddesk.core.engine import segment_array
 from vaddesk.core.params import VadParams
 from vaddesk.core.presets import get_preset
 from vaddesk.export import segments_from_json
@@ -178,6 +181,14 @@ def test_set_precision_channel_and_clips(tmp_path: Path, fx_dir: Path) -> None:
                                       base=get_preset("meeting").params)
     assert doc["parameters"] == expected.to_dict()
     assert len(doc["segments"]) == 3
+    # confidence per segment: the engine's own scores over the left channel, fp32
+    result = segment_array(soxr.resample(mono, rate, 16_000).astype(np.float32)
+                           if rate != 16_000 else mono, expected, precision="fp32")
+    assert [(s["start_ms"], s["end_ms"]) for s in doc["segments"]] == [
+        (s.start_ms, s.end_ms) for s in result.segments]
+    want = segment_confidences(result.track, result.segments)
+    assert [(s["score_mean"], s["score_min"]) for s in doc["segments"]] == [
+        (round(c.score_mean, 4), round(c.score_min, 4)) for c in want]
     clips = sorted((out / "left only_clips").iterdir())
     assert [c.name for c in clips] == [s["clip"] for s in doc["segments"]]
     first = doc["segments"][0]

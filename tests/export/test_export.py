@@ -4,6 +4,7 @@ exact spans of the original audio, nothing is overwritten without asking, writes
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import re
@@ -16,6 +17,7 @@ import soundfile as sf
 
 from tests.support import audio_fixtures as af
 from vaddesk.audio.decode import open_audio, probe
+from vaddesk.core.confidence import SegmentConfidence
 from vaddesk.core.model import model_info
 from vaddesk.core.params import VadParams
 from vaddesk.core.presets import get_preset
@@ -201,6 +203,20 @@ def test_json_document_has_everything_documented(fx_dir: Path, tmp_path: Path) -
     assert doc["stats"] == {"any_speech_ms": 5_911, "overlap_ms": 0, "speakers": [
         {"speaker": None, "channel": None, "speech_ms": 5_911, "share": 1.0, "turns": 1,
          "longest_turn_ms": 17_999 - 700}]}
+
+
+def test_json_confidence_per_segment(fx_dir: Path) -> None:
+    confidences = [SegmentConfidence(0.97654, 0.12345), SegmentConfidence(0.5, 0.0),
+                   SegmentConfidence(0.1, 0.1), SegmentConfidence(1.0, 0.99999)]
+    report = dataclasses.replace(_report(fx_dir / af.VARIANTS["stereo44k"][0]),
+                                 confidences=confidences)
+    segs = report_to_json(report)["segments"]
+    assert segs[0] == {"index": 1, "start_ms": 700, "end_ms": 3_110, "duration_ms": 2_410,
+                       "score_mean": 0.9765, "score_min": 0.1235}
+    assert [(s["score_mean"], s["score_min"]) for s in segs[1:]] == [
+        (0.5, 0.0), (0.1, 0.1), (1.0, 1.0)]
+    with pytest.raises(ValueError, match="2 confidences for 4 segments"):
+        report_to_json(dataclasses.replace(report, confidences=confidences[:2]))
 
 
 # ---- clips ------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from vaddesk.core.params import VadParams
 
 SCHEMA_VERSION: Final = 1
 DEFAULT_PRESET: Final = "meeting"
-BUILTIN_NAMES: Final = ("meeting", "phone", "noisy", "dialogue", "funasr")
+BUILTIN_NAMES: Final = ("meeting", "precise", "phone", "noisy", "dialogue", "funasr")
 _NAME_RE = re.compile(r"^[\w][\w .\-]{0,63}$")
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from vaddesk import __version__
 from vaddesk.audio.decode import AudioInfo
+from vaddesk.core.confidence import SegmentConfidence
 from vaddesk.core.params import VadParams
 from vaddesk.core.presets import get_preset
 from vaddesk.core.talk_stats import TalkStats, talk_stats
@@ -51,6 +52,8 @@ class SegmentationReport:
     # Exact times in seconds, one (start, end) per segment, when they are finer than the
     # millisecond (Audacity writes 6 decimals): clips and speech-only audio are cut at these.
     times_s: tuple[tuple[Fraction, Fraction], ...] | None = field(default=None)
+    # one per segment when the frame scores were at hand (analysed files; not live recordings)
+    confidences: list[SegmentConfidence] | None = None
 
     def channel_list(self) -> tuple[ChannelInfo, ...]:
         if self.channels:
@@ -106,10 +109,16 @@ def report_to_json(report: SegmentationReport, clip_names: list[str] | None = No
     """The JSON document (docs/json-schema.md shows an example). Times are integer milliseconds."""
     if clip_names is not None and len(clip_names) != len(report.segments):
         raise ValueError(f"{len(clip_names)} clip names for {len(report.segments)} segments")
+    confidences = report.confidences
+    if confidences is not None and len(confidences) != len(report.segments):
+        raise ValueError(f"{len(confidences)} confidences for {len(report.segments)} segments")
     src = report.source
     segments = []
     for i, seg in enumerate(report.segments):
         item = segment_to_json(i + 1, seg, report.channel)
+        if confidences is not None:
+            item["score_mean"] = round(confidences[i].score_mean, 4)
+            item["score_min"] = round(confidences[i].score_min, 4)
         if clip_names is not None:
             item["clip"] = clip_names[i]
         segments.append(item)

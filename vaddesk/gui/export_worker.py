@@ -9,6 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal, Slot
 
 from vaddesk.audio.decode import AudioInfo
+from vaddesk.core.confidence import segment_confidences
 from vaddesk.core.engine import Precision, resegment
 from vaddesk.core.params import VadParams
 from vaddesk.core.types import FrameTrack, Segment
@@ -48,7 +49,8 @@ class ExportTask:
         if segments is None:
             segments = list(resegment(self.track, self.params))
         return file_report(self.info, model_of(self.precision), self.preset, self.params,
-                           segments, self.channel)
+                           segments, self.channel,
+                           confidences=segment_confidences(self.track, segments))
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from vaddesk.core import presets as preset_store
+from vaddesk.core.confidence import segment_confidences
 from vaddesk.core.engine import Precision, resegment
 from vaddesk.core.params import VadParams
 from vaddesk.core.timefmt import format_ms
@@ -41,7 +42,7 @@ from vaddesk.gui.player import Player
 from vaddesk.gui.preset_picker import PresetPicker
 from vaddesk.gui.queue_panel import QueuePanel
 from vaddesk.gui.record_panel import RecordPanel
-from vaddesk.gui.segment_table import SegmentTable
+from vaddesk.gui.segment_table import SegmentsPanel, SegmentTable
 from vaddesk.gui.settings import Key, Settings
 from vaddesk.gui.waveform_view import WaveformView
 from vaddesk.gui.window_editing import EditingWindow
@@ -130,7 +131,8 @@ class MainWindow(EditingWindow):
         self.params_dock = self._dock("Parameters", side, Qt.DockWidgetArea.RightDockWidgetArea)
 
         self.segment_table = SegmentTable()
-        self.segments_dock = self._dock("Segments", self.segment_table,
+        self.segments_panel = SegmentsPanel(self.segment_table)
+        self.segments_dock = self._dock("Segments", self.segments_panel,
                                         Qt.DockWidgetArea.RightDockWidgetArea)
         self.queue_panel = QueuePanel(self.queue)
         self.queue_dock = self._dock("Files", self.queue_panel,
@@ -466,7 +468,8 @@ class MainWindow(EditingWindow):
         self._segments = segments
         self.waveform.set_segments(segments)
         self.overview.set_segments(segments)
-        self.segment_table.set_segments(segments)
+        self.segment_table.set_segments(segments, None if self._current is None else
+                                        segment_confidences(self._current.track, segments))
         if selected is not None and selected < len(segments):
             self.segment_table.select_row(selected)
             self.waveform.set_selected(selected)

@@ -26,6 +26,7 @@ from typing import Final, TypeAlias
 
 from vaddesk.audio.channel_names import read_channel_names
 from vaddesk.audio.decode import AudioError, AudioInfo, find_audio_files, open_audio
+from vaddesk.core.confidence import SegmentConfidence, segment_confidences
 from vaddesk.core.model import Precision
 from vaddesk.core.params import VadParams
 from vaddesk.core.talk_stats import TalkStats
@@ -186,13 +187,14 @@ def channel_speakers(path: Path, num_channels: int, names: tuple[str, ...] | Non
 def _segment_channels(item: BatchItem, options: BatchOptions,
                       progress: Callable[[int], None] | None,
                       cancelled: Callable[[], bool] | None
-                      ) -> tuple[AudioInfo, list[Segment], tuple[ChannelInfo, ...]]:
+                      ) -> tuple[AudioInfo, list[Segment], tuple[ChannelInfo, ...],
+                                 list[SegmentConfidence]]:
     """Every channel segmented on its own (one decode pass each: memory stays one block);
-    segments sorted by start, each carrying its channel and speaker."""
+    segments sorted by start, each carrying its channel and speaker, with its confidence."""
     with open_audio(item.path) as reader:
         num_channels = reader.info.channels
     infos = channel_speakers(item.path, num_channels, options.speakers)
-    found: list[Segment] = []
+    found: list[tuple[Segment, SegmentConfidence]] = []
     info: AudioInfo | None = None
     for chan in infos:
         assert chan.index is not None
@@ -208,11 +210,12 @@ def _segment_channels(item: BatchItem, options: BatchOptions,
                               channel=chan.index, threads=1, progress=samples_cb,
                               cancelled=cancelled)
         info = result.info
-        found += [Segment(s.start_ms, s.end_ms, chan.index, chan.speaker)
-                  for s in result.segments]
+        found += [(Segment(s.start_ms, s.end_ms, chan.index, chan.speaker), c) for s, c in
+                  zip(result.segments, segment_confidences(result.track, result.segments),
+                      strict=True)]
     assert info is not None
-    found.sort(key=lambda s: (s.start_ms, s.channel or 0, s.end_ms))
-    return info, found, infos
+    found.sort(key=lambda sc: (sc[0].start_ms, sc[0].channel or 0, sc[0].end_ms))
+    return info, [s for s, _ in found], infos, [c for _, c in found]
 
 
 def process_file(item: BatchItem, options: BatchOptions,
@@ -238,7 +241,8 @@ def process_file(item: BatchItem, options: BatchOptions,
             raise OutputExistsError(existing)
         stamp = InputStamp.of(item.path)  # before reading: what the outputs were made from
         if options.per_channel:
-            info, segments, channels = _segment_channels(item, options, progress, cancelled)
+            info, segments, channels, confidences = _segment_channels(item, options, progress,
+                                                                      cancelled)
             if info.channels == 1:
                 notes.append("mono file: --per-channel found one channel, analysed as one "
                              f"speaker ({channels[0].speaker})")
@@ -256,10 +260,11 @@ def process_file(item: BatchItem, options: BatchOptions,
             info = result.info  # exact length now that the whole file was read
             segments = result.segments
             channels = (single_channel_info(options.channel, info.channels),)
+            confidences = segment_confidences(result.track, segments)
         if options.strict and info.warnings:
             return failed("damaged (--strict): " + "; ".join(info.warnings))
         report = file_report(info, model_of(options.precision), options.preset, options.params,
-                             segments, options.channel, channels)
+                             segments, options.channel, channels, confidences)
         if journal is not None:
             journal.write("started", item.path, stamp)
         exported = export_outputs(report, item.out_dir, item.stem, options.formats,

@@ -20,6 +20,7 @@ import numpy as np
 
 from vaddesk.audio.decode import AudioInfo, open_audio
 from vaddesk.audio.envelope import EnvelopeBuilder, PeakEnvelope
+from vaddesk.core.confidence import SegmentConfidence
 from vaddesk.core.engine import Precision, segment_blocks
 from vaddesk.core.model import ModelInfo, model_info
 from vaddesk.core.params import VadParams
@@ -92,8 +93,11 @@ def model_of(precision: Precision) -> ModelInfo:
 
 def file_report(info: AudioInfo, model: ModelInfo, preset: str, params: VadParams,
                 segments: Sequence[Segment], channel: int | None,
-                channels: tuple[ChannelInfo, ...] = ()) -> SegmentationReport:
+                channels: tuple[ChannelInfo, ...] = (),
+                confidences: Sequence[SegmentConfidence] | None = None) -> SegmentationReport:
     """What the exporters write for one file's segments (the same for CLI, GUI and live);
-    ``channels``: one entry per channel analysed on its own (else derived from ``channel``)."""
+    ``channels``: one entry per channel analysed on its own (else derived from ``channel``);
+    ``confidences``: one per segment when the frame scores are at hand."""
     return SegmentationReport(source=info, model=model, preset=preset, params=params,
-                              segments=list(segments), channel=channel, channels=channels)
+                              segments=list(segments), channel=channel, channels=channels,
+                              confidences=None if confidences is None else list(confidences))
