@@ -382,6 +382,38 @@ def markdown_table(rows: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
+def speed(repeats: int = 7) -> dict[str, float]:
+    """The boundary stage's cost: resegment() of 60 minutes (the held-out meeting's scores
+    repeated) with the reference rules and with each tuned preset, and an offline run of the
+    held-out meeting file with preset funasr vs meeting (network included), medians of CPU
+    time (process time: on a shared machine wall time mostly measures the neighbours)."""
+    x, _ = accuracy_set.load(CACHE, "heldout", "meeting")
+    track = segment_array(x, VadParams()).track
+    reps = -(-360_000 // track.num_frames)
+    hour = FrameTrack(np.tile(track.p0, reps)[:360_000], np.tile(track.energy_db, reps)[:360_000])
+    out: dict[str, float] = {}
+
+    def median_ms(fn: Callable[[], Any]) -> float:
+        times = []
+        for _ in range(repeats):
+            t = time.process_time()
+            fn()
+            times.append(time.process_time() - t)
+        return round(1000 * float(np.median(times)), 2)
+
+    presets = builtin_presets()
+    for name in BUILTIN_NAMES:
+        params = presets[name].params
+        out[f"resegment_60min_{name}_ms"] = median_ms(lambda p=params: resegment(hour, p))
+    for name in ("funasr", "meeting"):
+        params = presets[name].params
+        out[f"offline_{name}_ms"] = median_ms(lambda p=params: segment_array(x, p))
+    out["audio_s"] = round(x.size / SR, 1)
+    out["offline_stage_overhead_pct"] = round(
+        100 * (out["offline_meeting_ms"] / out["offline_funasr_ms"] - 1), 2)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--part", choices=("heldout", "tune", "all"), default="heldout")
@@ -390,9 +422,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--tune", action="store_true",
                     help="rerun the preset search on part 'tune' and print what it chooses")
     ap.add_argument("--no-others", action="store_true", help="vaddesk only (no comparisons)")
+    ap.add_argument("--speed", action="store_true",
+                    help="time the boundary stage (resegment of 60 min, offline overhead)")
     args = ap.parse_args(argv)
 
     part_names = accuracy_set.build(CACHE)
+    if args.speed:
+        figures = speed()
+        print(json.dumps(figures, indent=2))
+        (ROOT / "bench" / "out" / "accuracy_speed.json").write_text(json.dumps(figures, indent=2))
+        return
     if args.tune:
         files = score_files(part_names, ["tune"])
         chosen = tune(files)

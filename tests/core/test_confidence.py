@@ -27,3 +27,19 @@ def test_low_confidence_flag() -> None:
     assert SegmentConfidence(0.79, 0.1).is_low()
     assert not SegmentConfidence(0.8, 0.0).is_low()
     assert SegmentConfidence(0.6, 0.5).is_low(0.65) and not SegmentConfidence(0.6, 0.5).is_low(0.5)
+
+
+def test_vectorised_path_equals_a_plain_loop() -> None:
+    rng = np.random.default_rng(3)
+    score = rng.uniform(0, 1, 5000)
+    track = FrameTrack((1.0 - score).astype(np.float32), np.zeros(5000))
+    s32 = 1.0 - track.p0.astype(np.float64)
+    edges = np.sort(rng.choice(np.arange(0, 50_100, 10), size=400, replace=False))
+    segs = [Segment(int(a), int(b)) for a, b in zip(edges[0::2], edges[1::2], strict=True)]
+    segs.append(Segment(49_990, 50_000))  # the last frame
+    for segments in (segs, list(reversed(segs))):  # sorted, and not (the loop path)
+        got = segment_confidences(track, segments)
+        for seg, conf in zip(segments, got, strict=True):
+            frames = s32[seg.start_ms // 10:seg.end_ms // 10]
+            assert conf.score_mean == pytest.approx(frames.mean(), rel=1e-9)
+            assert conf.score_min == frames.min()

@@ -33,16 +33,25 @@ class SegmentConfidence:
 def segment_confidences(track: FrameTrack, segments: Sequence[Segment]
                         ) -> list[SegmentConfidence]:
     """One SegmentConfidence per segment; a segment with no scored frame gets 0 / 0."""
+    if not segments:
+        return []
     score = 1.0 - track.p0.astype(np.float64)
-    csum = np.concatenate(([0.0], np.cumsum(score)))
     n = score.shape[0]
-    out = []
-    for seg in segments:
-        a = min(-(-seg.start_ms // FRAME_SHIFT_MS), n)
-        b = min(-(-seg.end_ms // FRAME_SHIFT_MS), n)
-        if b <= a:
-            out.append(SegmentConfidence(0.0, 0.0))
-            continue
-        out.append(SegmentConfidence(float((csum[b] - csum[a]) / (b - a)),
-                                     float(score[a:b].min())))
-    return out
+    csum = np.concatenate(([0.0], np.cumsum(score)))
+    # one vectorised pass (an hour has ~1000 segments; the app recomputes on every edit)
+    bounds = np.array([(s.start_ms, s.end_ms) for s in segments], dtype=np.int64)
+    a = np.minimum(-(-bounds[:, 0] // FRAME_SHIFT_MS), n)
+    b = np.minimum(-(-bounds[:, 1] // FRAME_SHIFT_MS), n)
+    has = b > a
+    length = np.where(has, b - a, 1)
+    mean = np.where(has, (csum[b] - csum[a]) / length, 0.0)
+    low = np.zeros(len(segments))
+    a, b = a[has], b[has]
+    if a.size and bool(np.all(a[1:] >= b[:-1])):
+        # sorted, non-overlapping: one reduceat over [a0, b0, a1, b1, ...]; even outputs are
+        # the minima of [a_i, b_i) (a sentinel stands past the last frame for b = n)
+        ext = np.append(score, np.inf)
+        low[has] = np.minimum.reduceat(ext, np.column_stack((a, b)).reshape(-1))[0::2]
+    elif a.size:
+        low[has] = [score[s:e].min() for s, e in zip(a, b, strict=True)]
+    return [SegmentConfidence(float(m), float(lo)) for m, lo in zip(mean, low, strict=True)]
