@@ -1,7 +1,8 @@
 """Accuracy of vaddesk's presets against silero-vad, TEN VAD, WebRTC VAD and funasr_onnx.
 
-    python bench/bench_accuracy.py [--part heldout|tune|all] [--json bench/out/accuracy.json]
-        [--markdown OUT.md] [--tune]
+    python bench/bench_accuracy.py [--json bench/out/accuracy.json] [--markdown OUT.md]
+        [--no-others] [--repeats 7]
+    python bench/bench_accuracy.py --tune   # the preset search (prints what it chooses)
 
 The labelled set is built by ``bench/accuracy_set.py`` (cached in bench/out/accuracy_set/):
 part ``tune`` is what the presets were chosen on (``--tune`` reruns that search), part
@@ -34,8 +35,6 @@ import ast
 import itertools
 import json
 import os
-import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -50,6 +49,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import accuracy_set
+from provenance import run_provenance
 
 from vaddesk import paths
 from vaddesk.core.engine import resegment, segment_array
@@ -414,38 +414,36 @@ def speed(repeats: int = 7) -> dict[str, float]:
     return out
 
 
+GROUPS: Final = (("heldout_synthetic", "heldout", False), ("heldout_real", "heldout", True),
+                 ("tune", "tune", None))
+"""Reported groups: (name, part, real files only / synthetic only / all)."""
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--part", choices=("heldout", "tune", "all"), default="heldout")
-    ap.add_argument("--json", type=Path, default=ROOT / "bench" / "out" / "accuracy.json")
-    ap.add_argument("--markdown", type=Path)
+    ap.add_argument("--json", type=Path, default=ROOT / "bench" / "out" / "accuracy.json",
+                    help="where the figures go (docs/benchmarks.md is generated from it)")
+    ap.add_argument("--markdown", type=Path, help="also write the tables here")
     ap.add_argument("--tune", action="store_true",
                     help="rerun the preset search on part 'tune' and print what it chooses")
     ap.add_argument("--no-others", action="store_true", help="vaddesk only (no comparisons)")
-    ap.add_argument("--speed", action="store_true",
-                    help="time the boundary stage (resegment of 60 min, offline overhead)")
+    ap.add_argument("--repeats", type=int, default=7, help="repeats of each speed figure")
     args = ap.parse_args(argv)
 
     part_names = accuracy_set.build(CACHE)
-    if args.speed:
-        figures = speed()
-        print(json.dumps(figures, indent=2))
-        (ROOT / "bench" / "out" / "accuracy_speed.json").write_text(json.dumps(figures, indent=2))
-        return
     if args.tune:
-        files = score_files(part_names, ["tune"])
-        chosen = tune(files)
-        out = ROOT / "bench" / "out" / "accuracy_tuning.json"
+        chosen = tune(score_files(part_names, ["tune"]))
+        out = CACHE / "tuning.json"
         out.write_text(json.dumps(chosen, indent=2))
         print(f"wrote {out}")
         return
 
-    parts = ["tune", "heldout"] if args.part == "all" else [args.part]
-    files = score_files(part_names, parts)
-    groups: dict[str, list[FileRun]] = {"all": files}
-    if "heldout" in parts:
-        groups["synthetic"] = [f for f in files if not f.name.startswith("real_")]
-        groups["real"] = [f for f in files if f.name.startswith("real_")]
+    run = run_provenance(["bench/bench_accuracy.py", *(argv or sys.argv[1:])])
+    files = score_files(part_names, list(accuracy_set.PARTS))
+    groups: dict[str, list[FileRun]] = {
+        name: [f for f in files if f.part == part
+               and (real is None or f.name.startswith("real_") == real)]
+        for name, part, real in GROUPS}
     systems: list[tuple[str, Callable[[np.ndarray], Any]]] = []
     tmp = Path(tempfile.mkdtemp())
     if not args.no_others:
@@ -461,24 +459,19 @@ def main(argv: Sequence[str] | None = None) -> None:
             results[gname][f"vaddesk {preset}"] = evaluate_params(gfiles, presets[preset].params)
         for sname, system in systems:
             results[gname][sname] = evaluate_system(gfiles, system)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                            capture_output=True, text=True).stdout.strip()
-    doc = {"schema": "vaddesk.bench.accuracy", "schema_version": 1,
-           "command": "python bench/bench_accuracy.py " + " ".join(argv or sys.argv[1:]),
-           "commit": commit, "date": time.strftime("%Y-%m-%d", time.gmtime()),
-           "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()}",
-           "parts": {p: part_names[p] for p in parts},
+    run["load_average_end"] = list(os.getloadavg())
+    doc = {"run": run,
+           "parts": {p: part_names[p] for p in accuracy_set.PARTS},
            "seconds": {g: round(sum(f.audio_s for f in fs), 1) for g, fs in groups.items()},
-           "results": results}
+           "presets": {name: presets[name].params.to_dict() for name in BUILTIN_NAMES},
+           "results": results,
+           "speed": speed(args.repeats)}
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(doc, indent=2))
-    text = []
-    for gname, rows in results.items():
-        if rows:
-            text.append(f"### {args.part} part, {gname} ({doc['seconds'][gname]:.0f} s)\n\n"
-                        + markdown_table(rows))
-    md = "\n\n".join(text)
+    args.json.write_text(json.dumps(doc, indent=2) + "\n")
+    md = "\n\n".join(f"### {g} ({doc['seconds'][g]:.0f} s)\n\n" + markdown_table(rows)
+                      for g, rows in results.items() if rows)
     print(md)
+    print(json.dumps(doc["speed"], indent=2))
     if args.markdown:
         args.markdown.write_text(md + "\n")
 

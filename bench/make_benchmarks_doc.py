@@ -298,8 +298,50 @@ def cluster_section(data: dict[str, Any]) -> list[str]:
     return [*out, ""]
 
 
+# --- bench_accuracy ----------------------------------------------------------------------------
+
+ACCURACY_COLUMNS = (("frame_precision", "frame P", "{:.3f}"), ("frame_recall", "frame R", "{:.3f}"),
+                    ("frame_f1", "frame F1", "{:.3f}"), ("utterance_f1", "utt. F1", "{:.3f}"),
+                    ("utterance_recall", "utt. R", "{:.3f}"),
+                    ("start_error_ms", "start err ms", "{:+.0f}"),
+                    ("end_error_ms", "end err ms", "{:+.0f}"),
+                    ("missed_edge_pct", "missed edge %", "{:.2f}"),
+                    ("missed_inside_pct", "missed inside %", "{:.2f}"),
+                    ("rtf", "RTF", "{:.5f}"))
+ACCURACY_GROUPS = {"heldout_synthetic": "Held-out part, generated speech",
+                   "heldout_real": "Held-out part, real speech (pyannote.audio's sample)",
+                   "tune": "Tuning part (the presets were chosen on it)"}
+
+
+def accuracy_section(data: dict[str, Any]) -> list[str]:
+    out = ["## Accuracy (`bench/bench_accuracy.py`)", "",
+           "vaddesk's presets against silero-vad, TEN VAD, WebRTC VAD and funasr_onnx on the "
+           "labelled set of `bench/accuracy_set.py`; the metrics and the set are described in "
+           "[accuracy.md](accuracy.md).", "", provenance(data), ""]
+    for group, title in ACCURACY_GROUPS.items():
+        rows = data["results"].get(group)
+        if not rows:
+            continue
+        out += [f"{title}, {data['seconds'][group]:.0f} s:", ""]
+        out += table(["system", *[t for _, t, _ in ACCURACY_COLUMNS]],
+                     [[name, *[f.format(row[k]) for k, _, f in ACCURACY_COLUMNS]]
+                      for name, row in rows.items()],
+                     ["---", *["---:"] * len(ACCURACY_COLUMNS)])
+        out.append("")
+    speed = data["speed"]
+    out += ["Speed (CPU time, median): `resegment()` of 60 minutes "
+            + ", ".join(f"`{k.split('_')[2]}` {v:.1f} ms" for k, v in speed.items()
+                        if k.startswith("resegment_60min_"))
+            + f"; an offline run of {speed['audio_s']:.0f} s of audio (network included) "
+            f"with `meeting` (boundary stage) {speed['offline_meeting_ms']:.0f} ms vs `funasr` "
+            f"(reference rules) {speed['offline_funasr_ms']:.0f} ms "
+            f"({speed['offline_stage_overhead_pct']:+.1f} %).", ""]
+    return out
+
+
 SECTIONS = {"engine": engine_section, "detector": detector_section, "io": io_section,
-            "gui": gui_section, "live": live_section, "cluster": cluster_section}
+            "gui": gui_section, "live": live_section, "cluster": cluster_section,
+            "accuracy": accuracy_section}
 
 
 def render() -> str:

@@ -14,6 +14,7 @@ import soundfile as sf
 from PySide6.QtCore import QPointF, QSettings, Qt
 
 from tests.support.gui_fixtures import engine_segments, make_recording, tools_missing
+from vaddesk.core.confidence import segment_confidences
 from vaddesk.core.engine import resegment
 from vaddesk.core.presets import get_preset
 from vaddesk.export import EXTENSIONS, FORMATS
@@ -99,24 +100,32 @@ def test_presets_and_end_silence_resegment(qtbot, window: MainWindow, recording:
     assert blocker.args[0] == resegment(analysis.track, dialogue)
     assert window.segments() == resegment(analysis.track, dialogue)
     assert window.segments() != meeting
-    assert window.param_panel.row("max_end_silence_ms").spin.value() == 600
+    assert window.param_panel.row("min_silence_ms").spin.value() == dialogue.min_silence_ms
 
-    # Move the end-silence slider far up: pauses up to 2.4 s no longer end a segment.
-    slider = window.param_panel.row("max_end_silence_ms").slider
+    # Move the min-silence slider up: pauses under 1.2 s no longer end a segment.
+    slider = window.param_panel.row("min_silence_ms").slider
     with qtbot.waitSignal(window.segments_changed, timeout=5000):
-        slider.setValue(3000 // 10)
-    longer = dialogue.replace(max_end_silence_ms=3000)
+        slider.setValue(1200 // 10)
+    longer = dialogue.replace(min_silence_ms=1200)
     assert window.params() == longer
-    assert window.param_panel.row("max_end_silence_ms").spin.value() == 3000
+    assert window.param_panel.row("min_silence_ms").spin.value() == 1200
     assert window.segments() == resegment(analysis.track, longer)
     assert len(window.segments()) < len(resegment(analysis.track, dialogue))
     assert window.segment_table.segments() == window.segments()
     assert window.isWindowModified()  # values differ from the chosen preset
     assert window.queue_panel.row_texts()[1] == f"done: {len(window.segments())} segments"
+    # the confidence column holds each segment's mean score over the cached track
+    model = window.segment_table.table_model
+    want = segment_confidences(analysis.track, window.segments())
+    assert [model.index(r, 4).data() for r in range(model.rowCount())] == [
+        f"{c.score_mean:.2f}" for c in want]
 
     # A value the engine rejects is explained, not applied.
-    window.param_panel.set_value("max_end_silence_ms", 160)
-    assert window.params() == longer.replace(max_end_silence_ms=160)  # valid: > 150 ms
+    window.param_panel.set_value("exit_score", 0.99)
+    assert window.params() == longer  # exit_score above enter_score
+    window.param_panel.set_value("exit_score", dialogue.exit_score)
+    window.param_panel.set_value("min_silence_ms", 10)
+    assert window.params() == longer.replace(min_silence_ms=10)
     window.param_panel.set_value("max_segment_ms", 500)
     assert window.params().max_segment_ms == 500
 

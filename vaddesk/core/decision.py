@@ -120,7 +120,10 @@ def score_threshold(params: VadParams) -> float:
 
     The p0 where the score test's margin crosses 0, by bisection (the margin decreases with
     p0), so a line drawn there is the engine's frame decision, not an approximation of it.
+    With the boundary stage on, it is the stage's ``enter_score`` (where segments open).
     """
+    if params.boundary_stage:
+        return params.enter_score
     ratio, thres = params.speech_to_noise_ratio, params.speech_noise_thres
     lo, hi = 0.0, 1.0
     for _ in range(40):

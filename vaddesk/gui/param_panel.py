@@ -42,11 +42,22 @@ CONTROLS: tuple[ControlSpec, ...] = (
     ControlSpec("min_segment_ms", "Min segment", 0, 5_000, 10),
     ControlSpec("pad_start_ms", "Padding before", 0, 2_000, 10),
     ControlSpec("pad_end_ms", "Padding after", 0, 2_000, 10),
+    ControlSpec("enter_score", "Enter score", 0.05, 1.0, 0.01),
+    ControlSpec("exit_score", "Exit score", 0.0, 1.0, 0.01),
+    ControlSpec("min_silence_ms", "Min silence", 10, 3_000, 10),
+    ControlSpec("score_smooth_ms", "Score smoothing", 10, 500, 10),
 )
 TOGGLES: tuple[tuple[str, str], ...] = (
+    ("boundary_stage", "Boundaries from the frame scores (boundary stage)"),
     ("split_at_pause", "Split long segments at a pause"),
     ("dynamic_end_silence", "Shorter end silence in long turns"),
 )
+STAGE_ONLY: frozenset[str] = frozenset({"enter_score", "exit_score", "min_silence_ms",
+                                        "score_smooth_ms"})
+"""Controls that act only with the boundary stage on ..."""
+REFERENCE_ONLY: frozenset[str] = frozenset({"max_end_silence_ms", "speech_noise_thres",
+                                            "split_at_pause", "dynamic_end_silence"})
+"""... and controls it ignores: greyed out so a slider never moves without an effect."""
 
 
 class _Row:
@@ -104,6 +115,7 @@ class ParamPanel(QWidget):
         grid = QGridLayout()
         grid.setColumnStretch(1, 1)
         self._rows: dict[str, _Row] = {}
+        self._labels: dict[str, QLabel] = {}
         for r, spec in enumerate(CONTROLS):
             info = infos[spec.name]
             assert info.minimum is not None and info.maximum is not None
@@ -115,6 +127,7 @@ class ParamPanel(QWidget):
             for w in (label, row.slider, row.spin):
                 w.setToolTip(tip)
             label.setBuddy(row.spin)
+            self._labels[spec.name] = label
             grid.addWidget(label, r, 0)
             grid.addWidget(row.slider, r, 1)
             grid.addWidget(row.spin, r, 2)
@@ -155,6 +168,16 @@ class ParamPanel(QWidget):
             box.setChecked(bool(getattr(params, name)))
             box.blockSignals(False)
         self._error.hide()
+        self._update_enabled()
+
+    def _update_enabled(self) -> None:
+        stage = self._toggles["boundary_stage"].isChecked()
+        for name, row in self._rows.items():
+            on = not ((name in STAGE_ONLY and not stage) or (name in REFERENCE_ONLY and stage))
+            for widget in (row.slider, row.spin, self._labels[name]):
+                widget.setEnabled(on)
+        for name, box in self._toggles.items():
+            box.setEnabled(not (name in REFERENCE_ONLY and stage))
 
     def set_value(self, name: str, value) -> None:
         """Change one value as if the user had typed it (used by tests and shortcuts)."""
@@ -177,6 +200,7 @@ class ParamPanel(QWidget):
         self._emit()
 
     def _emit(self) -> None:
+        self._update_enabled()
         changes = {name: row.value() for name, row in self._rows.items()}
         changes.update({name: box.isChecked() for name, box in self._toggles.items()})
         try:
