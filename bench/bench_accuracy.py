@@ -236,12 +236,13 @@ class WebRtc:
     def __init__(self) -> None:
         import webrtcvad
 
-        self.vad = webrtcvad.Vad(3)
+        self.make = webrtcvad.Vad
 
     def __call__(self, x: np.ndarray) -> list[tuple[int, int]]:
+        vad = self.make(3)  # a fresh one per file: it adapts to the noise it has heard
         pcm = np.clip(x * 32768, -32768, 32767).astype(np.int16).tobytes()
         step = 480 * 2
-        flags = [self.vad.is_speech(pcm[i:i + step], SR)
+        flags = [vad.is_speech(pcm[i:i + step], SR)
                  for i in range(0, len(pcm) - step + 1, step)]
         return [(a * 30, b * 30) for a, b in accuracy_set.runs(np.array(flags))]
 
