@@ -21,6 +21,7 @@ from vaddesk.export import EXTENSIONS, FORMATS
 from vaddesk.gui.analysis_queue import ItemState
 from vaddesk.gui.main_window import MainWindow
 from vaddesk.gui.notifier import RecordingNotifier
+from vaddesk.gui.segment_table import CONFIDENCE_COLUMN
 from vaddesk.gui.settings import Key, Settings
 
 pytestmark = pytest.mark.skipif(bool(tools_missing()), reason=f"needs {tools_missing()}")
@@ -117,7 +118,7 @@ def test_presets_and_end_silence_resegment(qtbot, window: MainWindow, recording:
     # the confidence column holds each segment's mean score over the cached track
     model = window.segment_table.table_model
     want = segment_confidences(analysis.track, window.segments())
-    assert [model.index(r, 4).data() for r in range(model.rowCount())] == [
+    assert [model.index(r, CONFIDENCE_COLUMN).data() for r in range(model.rowCount())] == [
         f"{c.score_mean:.2f}" for c in want]
 
     # A value the engine rejects is explained, not applied.
