@@ -38,8 +38,15 @@ def _libm_logf() -> Callable[[float], float] | None:
     float32 differs from it for a few of the 257 FFT bin frequencies, which moves 11 mel
     weights by one ulp. Calling the same libm makes the weight table bit-identical to knf's.
     """
-    # find_library needs ldconfig/gcc, which a frozen app's host may lack: try the soname too
-    for name in (ctypes.util.find_library("m"), "libm.so.6", ctypes.util.find_library("c")):
+    # find_library needs ldconfig/gcc, which a frozen app's host may lack: try the soname too.
+    # On Windows the C library's logf lives in ucrtbase (what MSVC-built code, knf included,
+    # calls); on macOS find_library("m") finds libSystem's.
+    for name in (
+        ctypes.util.find_library("m"),
+        "libm.so.6",
+        "ucrtbase",
+        ctypes.util.find_library("c"),
+    ):
         if not name:
             continue
         try:
