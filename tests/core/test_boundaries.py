@@ -131,7 +131,7 @@ def test_bad_values_name_the_parameter_and_range() -> None:
     with pytest.raises(ValueError, match="score_smooth_ms = 25 must be a multiple of 10"):
         VadParams(score_smooth_ms=25)
     with pytest.raises(ValueError, match="boundary_stage works with detect_mode 'multiple'"):
-        stage_segments(np.zeros(3, np.float32), np.zeros(3), STAGE.replace(detect_mode="single"))
+        STAGE.replace(detect_mode="single")
 
 
 def _random_case(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, VadParams]:
@@ -195,3 +195,4 @@ def test_streaming_equals_offline_in_any_blocks() -> None:
         offline = stage_segments(p0, energy, params)
         for sizes in ([1], [10], [3, 17, 1], [1000]):
             assert _stream(p0, energy, params, sizes) == offline, (params, sizes)
+

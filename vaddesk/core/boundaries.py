@@ -22,7 +22,8 @@ works from the scores alone (no second network pass, so ``resegment()`` stays in
 
 Ignored while the stage is on: the window, threshold and end-silence parameters of the
 reference (window_size_ms ... lookahead_end_ms, speech_noise_thres, speech_to_noise_ratio,
-snr_thres_db, split_at_pause, dynamic_end_silence). ``detect_mode`` 'single' is refused.
+snr_thres_db, split_at_pause, dynamic_end_silence). ``detect_mode`` 'single' is refused by
+VadParams.
 
 Streaming: a frame is decided once the frames its smoothing window needs have arrived (half a
 window later); a segment closes ``min_silence_ms`` after its last active frame. The decisions
@@ -66,12 +67,6 @@ def smoothing_halves(params: VadParams) -> tuple[int, int]:
     """Frames before and after a frame in its smoothing window."""
     n = params.score_smooth_ms // FRAME_SHIFT_MS
     return (n - 1) // 2, n // 2
-
-
-def check_stage_params(params: VadParams) -> None:
-    if params.boundary_stage and params.detect_mode != "multiple":
-        raise ValueError("boundary_stage works with detect_mode 'multiple' only "
-                         "(set detect_mode=multiple or boundary_stage=false)")
 
 
 class _Machine:
@@ -177,7 +172,6 @@ class BoundaryStage:
     """
 
     def __init__(self, params: VadParams, frame_offset: int = 0) -> None:
-        check_stage_params(params)
         self._params = params
         self._offset = frame_offset
         self._shaper = SegmentShaper(params)
@@ -190,7 +184,6 @@ class BoundaryStage:
 
     def set_params(self, params: VadParams) -> None:
         """New values apply to frames decided from now on (the smoothing window too)."""
-        check_stage_params(params)
         self._params = params
         self._shaper.set_params(params)
         self._machine.set_params(params)

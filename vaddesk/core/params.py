@@ -114,6 +114,9 @@ class VadParams:
         if self.speech_to_sil_ms > self.window_size_ms:
             raise ValueError("speech_to_sil_ms must not exceed window_size_ms "
                              f"({self.speech_to_sil_ms} > {self.window_size_ms})")
+        if self.boundary_stage and self.detect_mode != "multiple":
+            raise ValueError("boundary_stage works with detect_mode 'multiple' only, got "
+                             f"detect_mode {self.detect_mode!r}")
         if self.exit_score > self.enter_score:
             raise ValueError("exit_score must not exceed enter_score "
                              f"({self.exit_score} > {self.enter_score})")
