@@ -75,8 +75,9 @@ def log_file() -> Path | None:
     return _log_file
 
 
-def setup_logging(verbose: bool = False) -> Path:
-    """Log to a rotating file (DEBUG if verbose else INFO) and, when a stderr exists, to stderr.
+def setup_logging(verbose: bool = False, stderr: bool = True) -> Path:
+    """Log to a rotating file (DEBUG if verbose else INFO) and, when a stderr exists (and
+    `stderr`: a worker process has no terminal of its own to speak to), to stderr.
 
     Returns the log file's path. If the log folder cannot be created, logging still goes to
     stderr and the returned path is where the file would have been (the failure is logged).
@@ -107,7 +108,7 @@ def setup_logging(verbose: bool = False) -> Path:
         root.addHandler(file_handler)
         _log_file = path
 
-    if _has_real_stderr():
+    if stderr and _has_real_stderr():
         stream_handler = logging.StreamHandler(sys.stderr)
         # The terminal shows only warnings unless asked: the CLI's own output stays readable.
         stream_handler.setLevel(logging.DEBUG if verbose else logging.WARNING)

@@ -85,3 +85,30 @@ def test_intact_file_shows_no_banner(qtbot, window: MainWindow, tmp_path: Path) 
     assert not window.damage_banner.isVisible()
     n = len(window.segments())
     assert window.queue_panel.row_texts() == {1: f"done: {n} segment{'s' if n != 1 else ''}"}
+
+
+def test_decoder_chatter_goes_to_the_app_log(qtbot, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cut MP3 analysed by the app's worker process: libmpg123's stderr line is in the log
+    file (the worker logs there, not to a terminal), the warning on the result."""
+    monkeypatch.setenv("VADDESK_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("VADDESK_LOG_DIR", str(tmp_path / "logs"))  # the worker inherits it
+    case = dmg.make_damaged_stream(tmp_path / "rec", "mp3")
+    settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    win = MainWindow(settings, RecordingNotifier(), record_panel=False)
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        with qtbot.waitSignal(win.file_shown, timeout=ANALYSIS_TIMEOUT_MS):
+            win.open_paths([str(case.path)])
+        analysis = win.current_analysis()
+        assert analysis is not None and len(analysis.info.warnings) == 1
+        assert re.fullmatch(case.warning + ".*", analysis.info.warnings[0])
+        assert win.damage_banner.isVisible()
+        assert not win.damage_banner.save_button.isVisible()  # an MP3 has no header to fix
+    finally:
+        win.close()
+    log_text = (tmp_path / "logs" / "vaddesk.log").read_text("utf-8")
+    assert re.search(r"vaddesk\.audio\.c_stderr: decoder output \(libsndfile \w+ "
+                     r"cut_dmg_mp3\.mp3\): Warning: Xing stream size off by more than 1%",
+                     log_text), log_text

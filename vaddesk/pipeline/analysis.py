@@ -20,6 +20,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Final, Protocol
 
+from vaddesk import applog
 from vaddesk.audio.decode import AudioInfo
 from vaddesk.audio.envelope import EnvelopeBuilder, PeakEnvelope
 from vaddesk.core.engine import Precision
@@ -136,6 +137,9 @@ def serve(jobs: Connection, events: Connection, cancel_id: SharedJobId) -> None:
 
     `cancel_id` is a shared integer: the id of the job the GUI wants stopped.
     """
+    # The app's log file, not the terminal: what this process logs (a bug's traceback, what a
+    # decoder library wrote to its stderr) is found beside the GUI's own records.
+    applog.setup_logging(stderr=False)
     while True:
         try:
             job = jobs.recv()
