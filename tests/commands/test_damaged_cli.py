@@ -223,6 +223,14 @@ def test_repair_says_when_there_is_nothing_to_do(damaged: dmg.DamagedFolder,
     missing = vaddesk("repair", tmp_path / "nope.wav")
     assert (missing.returncode, missing.stdout) == (1, f"{tmp_path / 'nope.wav'}: cannot "
                                                        "repair: file not found\n")
+    damaged_copy = Path(shutil.copy(damaged.damaged["wav"], tmp_path / "cut.wav"))
+    before = damaged_copy.read_bytes()
+    own = vaddesk("repair", damaged_copy, "--out", tmp_path)
+    assert own.returncode == 1
+    assert own.stdout == (f"{damaged_copy}: not repaired: --out is the file's own folder, "
+                          "where the copy would replace the original (use --in-place for "
+                          "that, or another folder)\n")
+    assert damaged_copy.read_bytes() == before
     both = vaddesk("repair", clean, "--in-place", "--out", tmp_path)
     assert both.returncode == 2 and "not allowed with argument" in both.stderr
 

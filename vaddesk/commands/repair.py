@@ -93,6 +93,11 @@ def repair_one(path: Path, out_dir: Path | None, in_place: bool, out: TextIO) ->
             return True
         target = (out_dir if out_dir is not None else path.parent) / (
             path.name if out_dir is not None else repaired_name(path))
+        if target.exists() and target.resolve() == path.resolve():
+            out.write(f"{path}: not repaired: --out is the file's own folder, where the copy "
+                      "would replace the original (use --in-place for that, or another "
+                      "folder)\n")
+            return False
         if target.exists():
             out.write(f"{path}: not repaired: {target} already exists (remove it, or choose "
                       "another folder with --out)\n")
