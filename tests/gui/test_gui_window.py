@@ -289,7 +289,8 @@ def test_settings_remember_preset_and_recent_files(qtbot, settings: Settings, tm
     qtbot.addWidget(first)
     first.preset_picker.select("phone")
     first.score_action.setChecked(False)
-    first.open_paths([str(recording)])
+    with qtbot.waitSignal(first.file_shown, timeout=90_000):  # a file that opened is recent
+        first.open_paths([str(recording)])
     first.close()
     second = MainWindow(settings, RecordingNotifier(), record_panel=False)
     qtbot.addWidget(second)

@@ -79,6 +79,8 @@ class MainWindow(EditingWindow):
         self._wanted_batch: list[int] = []
         self._segments: list[Segment] = []
         self._resegment_pending = False
+        self._recent_when_done: set[int] = set()
+        self._shown_percent = 0  # progress of the running file, as the status bar shows it
         self._export_busy = False
         self.export_dialog: ExportDialog | None = None
 
@@ -321,7 +323,14 @@ class MainWindow(EditingWindow):
         """Queue files and folders (folders recursively); returns the new queue item ids."""
         new_ids = queue_paths(paths, self.queue, self.settings, self.notifier)
         self._rebuild_recent_menu()
+        self._recent_when_done.update(
+            i for i in new_ids if not self.queue.item(i).relpath.parent.parts)
         if new_ids:
+            first = self.queue.item(new_ids[0])
+            if first.state is ItemState.DONE:  # already open: show it, do not queue it again
+                self._wanted_item = None
+                self.show_item(first.item_id)
+                return new_ids
             self._wanted_batch = list(new_ids)
             self._wanted_item = new_ids[0]
             self._show_progress_of(new_ids[0])
@@ -350,8 +359,10 @@ class MainWindow(EditingWindow):
         """Put a file that is not analysed yet on screen (title, progress, partial wave)."""
         self._current_item = item_id
         self._current = None
-        self._set_segments([])
+        self._show_detected([])
         self.waveform.clear_file()
+        self.overview.clear_file()  # nothing of the previous file stays, not even its window
+        self.queue_panel.select_item(item_id)
         self.damage_banner.show_for(None)
         self._update_title()
 
@@ -369,6 +380,11 @@ class MainWindow(EditingWindow):
 
     def _on_item_finished(self, item_id: int) -> None:
         item = self.queue.item(item_id)
+        if item_id in self._recent_when_done:  # only a file that opened is offered again
+            self._recent_when_done.discard(item_id)
+            if item.state is ItemState.DONE:
+                self.settings.add_recent_file(str(item.path.resolve()))
+                self._rebuild_recent_menu()
         if item_id != self._wanted_item:
             return
         if item.state is ItemState.DONE:
@@ -408,6 +424,7 @@ class MainWindow(EditingWindow):
         self.overview.set_envelope(analysis.envelope, duration_s)
         self.damage_banner.show_for(analysis)
         self.waveform.show_all()
+        self.overview.set_visible_range(*self.waveform.visible_range())
         if analysis.params == self._params:
             self._show_detected(list(analysis.segments))
         else:
@@ -454,6 +471,7 @@ class MainWindow(EditingWindow):
 
     def _resegment_now(self) -> None:
         self._resegment_pending = False
+        self._refresh_queue_counts()
         current = self._current
         if current is None:
             return
@@ -535,11 +553,15 @@ class MainWindow(EditingWindow):
         if running or self.queue.is_busy():
             waiting = sum(1 for i in self.queue.items() if i.state is ItemState.WAITING)
             fraction = running[0].fraction if running else 0.0
+            # One number for the bar and the title, taken at the same moment.
+            self._shown_percent = int(fraction * 100)
             self.progress_bar.setValue(int(fraction * 1000))
             name = running[0].path.name if running else ""
-            self.progress_bar.setFormat(f"{name} %p%" + (f" (+{waiting} waiting)"
-                                                         if waiting else ""))
+            self.progress_bar.setFormat(f"{name} {self._shown_percent}%"
+                                        + (f" (+{waiting} waiting)" if waiting else ""))
             self.progress_bar.show()
+            if running and running[0].item_id == self._current_item:
+                self._update_title()
         elif self.progress_bar.isVisible():
             self.progress_bar.hide()
 
@@ -551,7 +573,7 @@ class MainWindow(EditingWindow):
             item = self.queue.item(self._current_item)
             name = item.path.name
             if item.state is ItemState.RUNNING:
-                suffix = f" (analysing {item.fraction * 100:.0f} %)"
+                suffix = f" (analysing {self._shown_percent} %)"
             elif item.state is ItemState.WAITING:
                 suffix = " (waiting)"
             elif item.state is ItemState.FAILED:
@@ -573,7 +595,8 @@ class MainWindow(EditingWindow):
         rate, channels = info.sample_rate, info.channels
         self.status_label.setText(
             f"{format_ms(self._current.duration_ms, digits=0)} · {rate / 1000:g} kHz · "
-            f"{channels} ch · {len(self._segments)} segments · speech {share:.0f} %")
+            f"{channels} ch · {len(self._segments)} segment"
+            f"{'' if len(self._segments) == 1 else 's'} · speech {share:.0f} %")
 
     def _set_score_visible(self, visible: bool) -> None:
         self.waveform.set_score_visible(visible)

@@ -56,9 +56,18 @@ class OverviewStrip(pg.PlotWidget):
             peak = float(max(-win.mins.min(), win.maxs.max())) if win.mins.size else 1.0
             plot.setYRange(-max(peak, 1e-4), max(peak, 1e-4), padding=0.05)
         else:
-            self._curve.setData([], [])
+            self._curve.clear()
         plot.setXRange(0.0, self._duration_s, padding=0.0)
         self._window.setBounds((0.0, self._duration_s))
+
+    def clear_file(self) -> None:
+        """No file: no envelope, no segments, the window over nothing (a new file is coming).
+
+        Not `clear()`: pg.PlotWidget binds that name to PlotItem.clear, which removes every
+        item from the plot."""
+        self.set_envelope(PeakEnvelope.empty(), 0.0)
+        self.set_segments([])
+        self.set_visible_range(0.0, 1e-3)
 
     def set_segments(self, segments: list[Segment]) -> None:
         self._regions.set_segments(segments)

@@ -137,5 +137,7 @@ class QueuePanel(QWidget):
             self.item_chosen.emit(int(rows[0].data(0, _ID_ROLE)))
 
     def _update_buttons(self) -> None:
-        self.cancel_all_button.setEnabled(self._queue.is_busy())
+        busy = self._queue.is_busy()
+        self.cancel_button.setEnabled(busy)  # nothing waits or runs: nothing to cancel
+        self.cancel_all_button.setEnabled(busy)
         self.export_all_button.setEnabled(bool(self._queue.done_items()))

@@ -88,7 +88,10 @@ class WaveformView(pg.GraphicsLayoutWidget):
         self.score_plot.addItem(self.score_curve)
         self.threshold_line = pg.InfiniteLine(0.8, angle=0, movable=False,
                                               pen=pg.mkPen(SCORE_COLOR, width=1,
-                                                           style=Qt.PenStyle.DotLine))
+                                                           style=Qt.PenStyle.DotLine),
+                                              label="", labelOpts={
+                                                  "position": 0.01, "color": SCORE_COLOR,
+                                                  "anchors": [(0, 1), (0, 1)]})
         self.score_plot.addItem(self.threshold_line, ignoreBounds=True)
         # Equal left-axis widths keep the two plots' time axes aligned pixel for pixel.
         for plot in (self.wave_plot, self.score_plot):
@@ -132,7 +135,7 @@ class WaveformView(pg.GraphicsLayoutWidget):
         if track is None or track.num_frames == 0:
             self._score = np.zeros(0, dtype=np.float32)
             self._score_env = None
-            self.score_curve.setData([], [])
+            self.score_curve.clear()
             return
         self._score = np.ascontiguousarray(track.speech_score, dtype=np.float32)
         builder = EnvelopeBuilder(sample_rate=FRAMES_PER_S)
@@ -169,7 +172,15 @@ class WaveformView(pg.GraphicsLayoutWidget):
         self.score_regions.set_segments(segments)
 
     def set_params(self, params: VadParams) -> None:
-        self.threshold_line.setValue(score_threshold(params))
+        # The line is where the model's score passes the frame test for these values: not the
+        # "speech threshold" box itself (the test weighs speech against noise), so say both.
+        value = score_threshold(params)
+        self.threshold_line.setValue(value)
+        self.threshold_line.label.setFormat(
+            f"frame cut-off {value:.2f} (speech threshold {params.speech_noise_thres:.2f})")
+        self.threshold_line.setToolTip(
+            "A frame counts as speech when the score is above this line: the speech threshold "
+            "and the speech-to-noise ratio decide where it lies")
 
     def set_selected(self, index: int | None) -> None:
         self.regions.set_selected(index)
@@ -195,7 +206,7 @@ class WaveformView(pg.GraphicsLayoutWidget):
 
     def clear_file(self) -> None:
         self._envelope = PeakEnvelope.empty()
-        self.wave_curve.setData([], [])
+        self.wave_curve.clear()
         self.set_track(None)
         self.set_segments([])
         self.set_playhead(None)
@@ -247,7 +258,7 @@ class WaveformView(pg.GraphicsLayoutWidget):
             return
         self._dirty = False
         if self._envelope.num_samples == 0:
-            self.wave_curve.setData([], [])
+            self.wave_curve.clear()
             return
         x0, x1 = self.visible_range()
         pixels = max(200, int(self.wave_plot.getViewBox().width()))

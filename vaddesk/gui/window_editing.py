@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from PySide6.QtGui import QAction, QKeySequence
 
+from vaddesk.core.engine import resegment
 from vaddesk.core.types import Segment
 from vaddesk.gui.edit_autosave import discard_edits, load_edits, save_edits
 from vaddesk.gui.edit_commands import SegmentEditor
@@ -30,6 +31,7 @@ class EditingWindow(SourcesWindow):
     # Set by MainWindow.__init__.
     waveform: WaveformView
     segment_table: SegmentTable
+    _current_item: int | None
 
     def _build_editing(self) -> None:
         self.editor = SegmentEditor(self)
@@ -151,6 +153,19 @@ class EditingWindow(SourcesWindow):
             self.editor.set_label(row, text)
         else:
             self.editor.set_note(row, text)
+
+    # --- what the queue and Export all show --------------------------------------------------
+    def _refresh_queue_counts(self) -> None:
+        """Every finished file's row counts the segments Export all would write now: the
+        current values (re-segmented from the cached scores), the edits for the file shown."""
+        for item in self.queue.done_items():
+            if item.analysis is None or item.item_id == self._current_item:
+                continue
+            if item.analysis.params == self._params:
+                count = len(item.analysis.segments)
+            else:
+                count = len(resegment(item.analysis.track, self._params))
+            self.queue_panel.show_segment_count(item.item_id, count)  # type: ignore[attr-defined]
 
     # --- autosave and restore --------------------------------------------------------------
     def _autosave(self, _index: int = 0) -> None:

@@ -6,6 +6,7 @@ here; writing happens in :class:`ExportWorker` on its own thread so the window n
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from PySide6.QtCore import QThread, QUrl, Signal
@@ -15,7 +16,7 @@ from PySide6.QtWidgets import QMainWindow
 from vaddesk.core.params import VadParams
 from vaddesk.core.types import Segment
 from vaddesk.export.writer import existing_before_run
-from vaddesk.gui.analysis_queue import AnalysisQueue
+from vaddesk.gui.analysis_queue import AnalysisQueue, QueueItem
 from vaddesk.gui.export_dialog import ExportDialog
 from vaddesk.gui.export_worker import ExportOptions, ExportOutcome, ExportTask, ExportWorker
 from vaddesk.gui.notifier import Notifier
@@ -24,6 +25,29 @@ from vaddesk.gui.settings import Key, Settings
 from vaddesk.pipeline.analysis import FileAnalysis
 
 DEFAULT_EXPORT_FORMATS = ("json", "audacity", "csv")
+
+
+def export_places(items: list[QueueItem]) -> list[tuple[QueueItem, Path]]:
+    """Each finished file once, with the sub-folder its outputs go to below the export folder.
+
+    As the command line does: the folders are mirrored, here below the deepest folder that
+    holds every file's source folder (a folder that was opened keeps its sub-folders), so two
+    `standup.wav` of different folders never write over each other.
+    """
+    unique: dict[str, QueueItem] = {}
+    for item in items:
+        unique.setdefault(os.path.normcase(str(item.path.resolve())), item)
+    bases = []
+    for item in unique.values():
+        base = item.path.resolve().parent
+        for _ in item.relpath.parent.parts:  # up to the folder that was opened
+            base = base.parent
+        bases.append(base)
+    if not bases:
+        return []
+    common = Path(os.path.commonpath([str(b) for b in bases]))
+    return [(item, base.relative_to(common) / item.relpath.parent)
+            for item, base in zip(unique.values(), bases, strict=True)]
 
 
 class ExportingWindow(QMainWindow):
@@ -41,6 +65,10 @@ class ExportingWindow(QMainWindow):
     _segments: list[Segment]
     _params: VadParams
     _export_busy: bool
+    _resegment_pending: bool
+
+    def _resegment_now(self) -> None:  # MainWindow's
+        raise NotImplementedError
 
     def _build_export_thread(self) -> None:
         self._export_thread = QThread(self)
@@ -86,7 +114,8 @@ class ExportingWindow(QMainWindow):
     def _planned(self, all_files: bool) -> list[tuple[Path, str]]:
         """(sub-folder, stem) of every file the export would write."""
         if all_files:
-            return [(item.relpath.parent, item.relpath.stem) for item in self.queue.done_items()]
+            return [(subdir, item.relpath.stem) for item, subdir in export_places(
+                self.queue.done_items())]
         if self._current is not None:
             return [(Path(), self._current.path.stem)]
         return []
@@ -111,14 +140,19 @@ class ExportingWindow(QMainWindow):
         self.settings.set(Key.EXPORT_CLIPS, options.clips)
         self.settings.set(Key.EXPORT_PAD_MS, options.pad_ms)
         tasks: list[ExportTask] = []
+        if self._resegment_pending:  # a value just changed: export what it gives, not before
+            self._resegment_now()
         try:
             if all_files:
                 # Re-segmented with the current values in the export thread (segments=None):
                 # a folder of long files would cost the GUI thread seconds.
-                for item in self.queue.done_items():
+                # The file on screen goes with what is on screen (its edits included).
+                for item, subdir in export_places(self.queue.done_items()):
                     assert item.analysis is not None
-                    tasks.append(self._task(item.analysis, item.relpath.parent,
-                                            item.relpath.stem, str(item.relpath), None))
+                    shown = item.analysis is self._current
+                    tasks.append(self._task(item.analysis, subdir, item.relpath.stem,
+                                            str(subdir / item.relpath.name),
+                                            list(self._segments) if shown else None))
             elif self._current is not None:
                 tasks.append(self._task(self._current, Path(), self._current.path.stem,
                                         self._current.path.name, list(self._segments)))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from vaddesk.audio.decode import AUDIO_EXTENSIONS, find_audio_files
-from vaddesk.gui.analysis_queue import AnalysisQueue
+from vaddesk.gui.analysis_queue import AnalysisQueue, ItemState
 from vaddesk.gui.notifier import Notifier
 from vaddesk.gui.settings import Key, Settings
 
@@ -19,11 +20,23 @@ def audio_filter() -> str:
 
 def queue_paths(paths: list[str], queue: AnalysisQueue, settings: Settings,
                 notifier: Notifier) -> list[int]:
-    """Queue files and folders (folders recursively); returns the new queue item ids.
+    """Queue files and folders (folders recursively); returns their queue item ids.
 
+    A file already in the queue is not added again: its id is returned (the window shows it).
     Missing paths and folders without recordings are reported; the rest are still queued.
-    The last folder opened and the recent-files list are remembered in ``settings``.
+    The last folder opened and folders opened are remembered in ``settings``; a single file
+    goes into the recent list only once it has opened (see MainWindow), so a file that fails
+    is not offered again.
     """
+    queued = {_same(i.path): i.item_id for i in queue.items()
+              if i.state is not ItemState.CANCELLED}
+
+    def add(file: Path, relpath: Path | None = None) -> int:
+        key = _same(file)
+        if key not in queued:
+            queued[key] = queue.add(file, relpath)
+        return queued[key]
+
     missing = [p for p in paths if not Path(p).exists()]
     if missing:
         notifier.error("Not found", "These paths do not exist:\n"
@@ -39,10 +52,15 @@ def queue_paths(paths: list[str], queue: AnalysisQueue, settings: Settings,
                 notifier.error("No recordings found",
                                f"{path} holds no audio files vaddesk can read.")
             for file, relpath in found:
-                new_ids.append(queue.add(Path(file), Path(relpath)))
+                new_ids.append(add(Path(file), Path(relpath)))
             settings.set(Key.LAST_OPEN_DIR, str(path))
+            settings.add_recent_file(str(path.resolve()))
         else:
-            new_ids.append(queue.add(path))
+            new_ids.append(add(path))
             settings.set(Key.LAST_OPEN_DIR, str(path.parent))
-        settings.add_recent_file(str(path.resolve()))
-    return new_ids
+    return list(dict.fromkeys(new_ids))
+
+
+def _same(path: Path) -> str:
+    """One key per file however it was named (relative, symlinked, other case on Windows)."""
+    return os.path.normcase(str(Path(path).resolve()))
