@@ -12,6 +12,10 @@ Run from the repo root (one thread for numpy/onnxruntime, like the app):
    --source sim, the simulated mic at real-time pace). CPU = user+system time of this process
    (all its threads: PortAudio callback, worker with engine and writer, Qt) / wall time.
    The same is measured for a headless session (what `vaddesk record` does) in the same run.
+   Then, still in the same run, both again recording two sides (microphone + computer audio,
+   `record --system-audio`): a second speech file looped into the virtual output (a second
+   null sink, the default output; its monitor recorded through soundcard) or, with --source
+   sim, a second simulated stream. Two engines, the drift aligner and the bleed gate.
 2. latency: the panel over the simulated mic at real-time pace (meeting preset). For each
    segment: (a) the detector's delay, audio from the segment's end to the block that closed it
    (set by the end-silence parameters, not by compute); (b) compute + draw: from the moment that
@@ -50,8 +54,11 @@ sys.path.insert(0, str(REPO))
 from bench.provenance import run_provenance  # noqa: E402
 from tests.support.virtual_mic import VirtualMic, available, make_speech  # noqa: E402
 from vaddesk.audio.capture import ArrayInputStream, Capture  # noqa: E402
+from vaddesk.audio.system_audio import system_audio_capture  # noqa: E402
 from vaddesk.core.presets import get_preset  # noqa: E402
+from vaddesk.gui.record_sides import SOURCE_BOTH, SOURCE_MIC  # noqa: E402
 from vaddesk.pipeline.live import LiveOptions, LiveSession  # noqa: E402
+from vaddesk.pipeline.live_sides import Side, TwoSidedSession  # noqa: E402
 
 
 def cpu_seconds() -> float:
@@ -110,8 +117,9 @@ def _panel(folder: Path, **kwargs: Any) -> Any:
     from PySide6.QtCore import QSettings
 
     from vaddesk.gui.record_panel import RecordPanel
+    from vaddesk.gui.settings import Settings
 
-    settings = QSettings(str(folder / "bench.ini"), QSettings.Format.IniFormat)
+    settings = Settings(QSettings(str(folder / "bench.ini"), QSettings.Format.IniFormat))
     panel = RecordPanel(settings=settings, recordings_dir=folder / "rec", **kwargs)
     panel.preset_combo.setCurrentText("meeting")
     panel.resize(1280, 720)
@@ -126,74 +134,95 @@ def bench_cpu(folder: Path, seconds: float, source: str) -> dict[str, float]:
     path, audio = speech_loop(folder)
     mic = None
     player: subprocess.Popen[bytes] | None = None
+    far_player: subprocess.Popen[bytes] | None = None
     stop_player = threading.Event()
     if source == "vmic":
         why = available()
         if why:
             raise SystemExit(f"cpu: {why} (or use --source sim)")
-        mic = VirtualMic().start()
+        mic = VirtualMic(system_audio=True).start()
         os.environ["PULSE_SERVER"] = mic.env["PULSE_SERVER"]
+        far_path = make_speech(folder / "far.wav", pauses_s=(1.0, 0.8, 1.5, 0.6, 2.2), seed=9)
 
-        def play_forever() -> None:
-            nonlocal player
+        def play_forever(vmic: VirtualMic = mic) -> None:
+            nonlocal player, far_player
             while not stop_player.is_set():
-                player = mic.play(path)
+                player = vmic.play(path)
+                far_player = vmic.play_output(far_path)
                 player.wait()
+                far_player.wait()
         threading.Thread(target=play_forever, daemon=True).start()
         panel_kwargs: dict[str, Any] = {}
     else:
+        far_audio = np.roll(audio, len(audio) // 3)  # the other side: the same voice, later
         panel_kwargs = {"stream_factory": ArrayInputStream.factory(audio, speed=1.0, loop=True),
-                        "devices": lambda: []}
+                        "devices": lambda: [],
+                        "system_capture": lambda: Capture("sim-out", stream_factory=(
+                            ArrayInputStream.factory(far_audio, speed=1.0, loop=True)))}
     out: dict[str, float] = {}
+    hz = os.sysconf("SC_CLK_TCK")
     try:
-        panel = _panel(folder, **panel_kwargs)
-        if source == "vmic":
-            panel.refresh_devices(rescan=True)
-            panel.select_device("pulse")
-        panel.start_recording()
-        _run_qt_for(3.0)  # warm-up: model loaded, first frames drawn
-        frames0, c0, t0 = panel.live_plot.frames_drawn, cpu_seconds(), time.monotonic()
-        ticks0 = thread_cpu_ticks()
-        _run_qt_for(seconds)
-        c1, t1 = cpu_seconds(), time.monotonic()
-        ticks1 = thread_cpu_ticks()
-        out["gui_cpu_pct"] = 100 * (c1 - c0) / (t1 - t0)
-        hz = os.sysconf("SC_CLK_TCK")
-        main_id = threading.main_thread().native_id
-        worker = panel.session._thread if panel.session else None
-        worker_id = worker.native_id if worker is not None else -1
+        for prefix, two in (("", False), ("two_", True)):
+            panel = _panel(folder, **panel_kwargs)
+            if source == "vmic":
+                panel.refresh_devices(rescan=True)
+                panel.select_device("pulse")
+            panel.select_source(SOURCE_BOTH if two else SOURCE_MIC)
+            panel.start_recording()
+            _run_qt_for(3.0)  # warm-up: model loaded, first frames drawn
+            frames0, c0, t0 = panel.live_plot.frames_drawn, cpu_seconds(), time.monotonic()
+            ticks0 = thread_cpu_ticks()
+            _run_qt_for(seconds)
+            c1, t1 = cpu_seconds(), time.monotonic()
+            ticks1 = thread_cpu_ticks()
+            out[prefix + "gui_cpu_pct"] = 100 * (c1 - c0) / (t1 - t0)
+            main_id = threading.main_thread().native_id
+            worker = panel.session._thread if panel.session else None
+            worker_id = worker.native_id if worker is not None else -1
 
-        def pct(ids: set[int]) -> float:
-            return 100 * sum(ticks1[i] - ticks0.get(i, 0) for i in ids if i in ticks1) / hz / (
-                t1 - t0)
-        out["main_pct"] = pct({main_id})
-        out["worker_pct"] = pct({worker_id})
-        out["other_pct"] = pct(set(ticks1) - {main_id, worker_id})
-        out["gui_fps"] = (panel.live_plot.frames_drawn - frames0) / (t1 - t0)
-        out["overflows"] = panel.session.capture.overflow_count if panel.session else -1
-        panel.stop_recording()
-        _run_qt_for(1.0)
-        panel.close()
-        app.processEvents()
+            def pct(ids: set[int], a: dict[int, int] = ticks0, b: dict[int, int] = ticks1,
+                    wall: float = t1 - t0) -> float:
+                return 100 * sum(b[i] - a.get(i, 0) for i in ids if i in b) / hz / wall
+            out[prefix + "main_pct"] = pct({main_id})
+            out[prefix + "worker_pct"] = pct({worker_id})
+            out[prefix + "other_pct"] = pct(set(ticks1) - {main_id, worker_id})
+            out[prefix + "gui_fps"] = (panel.live_plot.frames_drawn - frames0) / (t1 - t0)
+            out[prefix + "overflows"] = sum(
+                v.overflow_count for v in getattr(panel.session, "views", [panel.session.view])
+            ) if panel.session else -1
+            panel.stop_recording()
+            _run_qt_for(1.0)
+            panel.close()
+            app.processEvents()
 
-        # The same capture without a window (vaddesk record).
-        capture = Capture("pulse" if source == "vmic" else "sim",
-                          stream_factory=None if source == "vmic"
-                          else ArrayInputStream.factory(audio, speed=1.0, loop=True))
-        session = LiveSession(capture, get_preset("meeting").params,
-                              LiveOptions(out_dir=folder / "rec"))
-        session.start()
-        time.sleep(3.0)
-        c0, t0 = cpu_seconds(), time.monotonic()
-        while time.monotonic() - t0 < seconds:
-            session.next_result(0.5)
-        c1, t1 = cpu_seconds(), time.monotonic()
-        session.stop()
-        out["headless_cpu_pct"] = 100 * (c1 - c0) / (t1 - t0)
+            # The same capture without a window (vaddesk record [--system-audio]).
+            capture = Capture("pulse" if source == "vmic" else "sim",
+                              stream_factory=None if source == "vmic"
+                              else ArrayInputStream.factory(audio, speed=1.0, loop=True))
+            options = LiveOptions(out_dir=folder / "rec")
+            params = get_preset("meeting").params
+            session: LiveSession | TwoSidedSession
+            if two:
+                system = (system_audio_capture() if source == "vmic"
+                          else panel_kwargs["system_capture"]())
+                session = TwoSidedSession([Side(capture, "You", "microphone"),
+                                           Side(system, "Others", "computer audio")],
+                                          params, options)
+            else:
+                session = LiveSession(capture, params, options)
+            session.start()
+            time.sleep(3.0)
+            c0, t0 = cpu_seconds(), time.monotonic()
+            while time.monotonic() - t0 < seconds:
+                session.next_result(0.5)
+            c1, t1 = cpu_seconds(), time.monotonic()
+            session.stop()
+            out[prefix + "headless_cpu_pct"] = 100 * (c1 - c0) / (t1 - t0)
     finally:
         stop_player.set()
-        if player is not None and player.poll() is None:
-            player.kill()
+        for proc in (player, far_player):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
         if mic is not None:
             mic.stop()
     return out
@@ -316,7 +345,13 @@ def main() -> int:
                   f"{r['headless_cpu_pct']:.1f}%; overflows {r['overflows']:.0f}\n"
                   f"  by thread with the view: GUI {r['main_pct']:.1f}%, worker (engine + "
                   f"writer) {r['worker_pct']:.1f}%, others (PortAudio, Qt pool) "
-                  f"{r['other_pct']:.1f}%")
+                  f"{r['other_pct']:.1f}%\n"
+                  f"  two sides (mic + computer audio), same run: recording + live view "
+                  f"{r['two_gui_cpu_pct']:.1f}% at {r['two_gui_fps']:.1f} fps; headless "
+                  f"{r['two_headless_cpu_pct']:.1f}%; overflows {r['two_overflows']:.0f}; by "
+                  f"thread: GUI {r['two_main_pct']:.1f}%, worker (2 engines, aligner, gate, "
+                  f"writer) {r['two_worker_pct']:.1f}%, others (PortAudio, soundcard, Qt) "
+                  f"{r['two_other_pct']:.1f}%")
         if "latency" in args.parts:
             r = bench_latency(folder, args.repeats)
             figures["latency"] = r

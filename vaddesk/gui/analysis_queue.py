@@ -65,6 +65,7 @@ class AnalysisQueue(QObject):
         super().__init__(parent)
         self._params = params
         self._precision = precision
+        self.per_channel = False  # multi-channel files: each channel a speaker of its own
         self._items: dict[int, QueueItem] = {}
         self._next_id = 1
         self._running: int | None = None
@@ -161,7 +162,8 @@ class AnalysisQueue(QObject):
                 item.state = ItemState.RUNNING
                 self.item_changed.emit(item.item_id)
                 self._job_requested.emit(AnalysisJob(item.item_id, item.path, self._params(),
-                                                     self._precision))
+                                                     self._precision,
+                                                     per_channel=self.per_channel))
                 return
 
     def _check_drained(self) -> None:

@@ -9,11 +9,16 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal, Slot
 
 from vaddesk.audio.decode import AudioInfo
-from vaddesk.core.confidence import segment_confidences
+from vaddesk.core.confidence import SegmentConfidence, segment_confidences
 from vaddesk.core.engine import Precision, resegment
 from vaddesk.core.params import VadParams
 from vaddesk.core.types import FrameTrack, Segment
 from vaddesk.export import CondenseOptions, OutputExistsError, SegmentationReport, export_outputs
+from vaddesk.pipeline.channel_analysis import (
+    ChannelTrack,
+    channel_confidences,
+    resegment_channels,
+)
 from vaddesk.pipeline.segmenting import file_report, model_of
 
 log = logging.getLogger(__name__)
@@ -43,14 +48,22 @@ class ExportTask:
     subdir: Path
     stem: str
     name: str  # shown in messages
+    channel_tracks: tuple[ChannelTrack, ...] = ()  # each channel a speaker of its own
+
+    def confidences(self, segments: list[Segment]) -> list[SegmentConfidence]:
+        if self.channel_tracks:
+            return channel_confidences(self.channel_tracks, segments)
+        return segment_confidences(self.track, segments)
 
     def report(self) -> SegmentationReport:
         segments = self.segments
         if segments is None:
-            segments = list(resegment(self.track, self.params))
+            segments = (resegment_channels(self.channel_tracks, self.params)
+                        if self.channel_tracks else list(resegment(self.track, self.params)))
         return file_report(self.info, model_of(self.precision), self.preset, self.params,
                            segments, self.channel,
-                           confidences=segment_confidences(self.track, segments))
+                           tuple(t.channel for t in self.channel_tracks),
+                           confidences=self.confidences(segments))
 
 
 @dataclass(frozen=True)

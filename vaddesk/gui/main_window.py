@@ -27,11 +27,11 @@ from PySide6.QtWidgets import (
 )
 
 from vaddesk.core import presets as preset_store
-from vaddesk.core.confidence import segment_confidences
-from vaddesk.core.engine import Precision, resegment
+from vaddesk.core.engine import Precision
 from vaddesk.core.params import VadParams
 from vaddesk.core.timefmt import format_ms
 from vaddesk.core.types import Segment
+from vaddesk.gui import window_channels as channels_ui
 from vaddesk.gui.analysis_queue import AnalysisQueue, ItemState
 from vaddesk.gui.damage_banner import DamageBanner
 from vaddesk.gui.export_dialog import ExportDialog
@@ -232,6 +232,7 @@ class MainWindow(EditingWindow):
                                      "Play the selected segment")
         self.score_action = a("Speech score", self._set_score_visible, "S",
                               "Show the model's per-frame speech score", checkable=True)
+        self.per_channel_action, self.talk_label = channels_ui.install(self)
         self.record_action = a("Record…", self.show_record_panel, None,
                                "Record a meeting live (shows the Record panel)")
         self.zoom_in_action = a("Zoom in", lambda: self.waveform.zoom(1.5), "Ctrl+=")
@@ -248,8 +249,8 @@ class MainWindow(EditingWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         view_menu = menu.addMenu("&View")
-        view_menu.addActions([self.score_action, self.zoom_in_action, self.zoom_out_action,
-                              self.zoom_fit_action])
+        view_menu.addActions([self.score_action, self.per_channel_action, self.zoom_in_action,
+                              self.zoom_out_action, self.zoom_fit_action])
         view_menu.addSeparator()
         for dock in (self.params_dock, self.segments_dock, self.queue_dock, self.record_dock):
             if dock is not None:
@@ -428,7 +429,7 @@ class MainWindow(EditingWindow):
         if analysis.params == self._params:
             self._show_detected(list(analysis.segments))
         else:
-            self._show_detected(list(resegment(analysis.track, self._params)))
+            self._show_detected(analysis.resegment(self._params))
         self._update_title()
         self._offer_saved_edits()
         self.file_shown.emit(analysis)
@@ -477,9 +478,9 @@ class MainWindow(EditingWindow):
             return
         if self.editor.has_edits():  # ask before new values replace what the person edited
             self._ask_keep_or_detect(
-                lambda: self.editor.redetect(list(resegment(current.track, self._params))))
+                lambda: self.editor.redetect(current.resegment(self._params)))
             return
-        self._show_detected(list(resegment(current.track, self._params)))
+        self._show_detected(current.resegment(self._params))
 
     def _set_segments(self, segments: list[Segment]) -> None:
         selected = self.segment_table.selected_row()
@@ -487,7 +488,7 @@ class MainWindow(EditingWindow):
         self.waveform.set_segments(segments)
         self.overview.set_segments(segments)
         self.segment_table.set_segments(segments, None if self._current is None else
-                                        segment_confidences(self._current.track, segments))
+                                        self._current.confidences(segments))
         if selected is not None and selected < len(segments):
             self.segment_table.select_row(selected)
             self.waveform.set_selected(selected)

@@ -132,7 +132,7 @@ class ExportingWindow(QMainWindow):
               segments: list[Segment] | None) -> ExportTask:
         return ExportTask(analysis.info, analysis.track, analysis.precision, analysis.channel,
                           self.preset_picker.current_name(), self._params, segments, subdir,
-                          stem, name)
+                          stem, name, analysis.channel_tracks)
 
     def _start_export(self, options: ExportOptions, all_files: bool) -> None:
         self.settings.set(Key.LAST_EXPORT_DIR, str(options.out_dir))

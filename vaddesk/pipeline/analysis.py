@@ -21,11 +21,18 @@ from pathlib import Path
 from typing import Final, Protocol
 
 from vaddesk import applog
-from vaddesk.audio.decode import AudioInfo
+from vaddesk.audio.decode import AudioInfo, probe
 from vaddesk.audio.envelope import EnvelopeBuilder, PeakEnvelope
-from vaddesk.core.engine import Precision
+from vaddesk.core.confidence import SegmentConfidence, segment_confidences
+from vaddesk.core.engine import Precision, resegment
 from vaddesk.core.params import VadParams
 from vaddesk.core.types import FrameTrack, Segment
+from vaddesk.pipeline.channel_analysis import (
+    ChannelTrack,
+    channel_confidences,
+    resegment_channels,
+    segment_channels,
+)
 from vaddesk.pipeline.segmenting import AnalysisCancelled, segment_file
 
 log = logging.getLogger(__name__)
@@ -42,6 +49,7 @@ class AnalysisJob:
     params: VadParams
     precision: Precision = "int8"
     channel: int | None = None
+    per_channel: bool = False  # a multi-channel file: each channel a speaker of its own
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +74,21 @@ class FileAnalysis:
     duration_ms: int
     precision: Precision
     channel: int | None
+    # Each channel analysed on its own (segments carry channel and speaker); ``track`` and
+    # ``envelope`` above are then the first channel's.
+    channel_tracks: tuple[ChannelTrack, ...] = ()
+
+    def confidences(self, segments: list[Segment]) -> list[SegmentConfidence]:
+        """Each segment's confidence, from its own channel's track when per channel."""
+        if self.channel_tracks:
+            return channel_confidences(self.channel_tracks, segments)
+        return segment_confidences(self.track, segments)
+
+    def resegment(self, params: VadParams) -> list[Segment]:
+        """The segments for ``params`` from the cached frame track(s), without the network."""
+        if self.channel_tracks:
+            return resegment_channels(self.channel_tracks, params)
+        return list(resegment(self.track, params))
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +131,15 @@ def analyse(job: AnalysisJob, emit: Callable[[AnalysisProgress], None],
             envelope = builder.snapshot().coarse(PARTIAL_MIN_BIN_SAMPLES)
         emit(AnalysisProgress(job.job_id, done_ms, total_ms, envelope))
 
+    if job.per_channel and job.channel is None:
+        channels = probe(job.path).channels
+        if channels > 1:
+            both = segment_channels(job.path, channels, job.params, precision=job.precision,
+                                    progress=progress, cancelled=cancelled)
+            first = both.tracks[0]
+            return FileAnalysis(job.job_id, job.path, both.info, first.track, first.envelope,
+                                job.params, both.segments, both.duration_ms, job.precision,
+                                None, both.tracks)
     done = segment_file(job.path, job.params, precision=job.precision, channel=job.channel,
                         progress=progress, cancelled=cancelled, envelope=builder)
     assert done.envelope is not None

@@ -24,7 +24,6 @@ from multiprocessing.queues import Queue
 from pathlib import Path
 from typing import Final, TypeAlias
 
-from vaddesk.audio.channel_names import read_channel_names
 from vaddesk.audio.decode import AudioError, AudioInfo, find_audio_files, open_audio
 from vaddesk.core.confidence import SegmentConfidence, segment_confidences
 from vaddesk.core.model import Precision
@@ -35,6 +34,7 @@ from vaddesk.export import CondenseOptions, OutputExistsError, export_outputs
 from vaddesk.export.names import safe_stem
 from vaddesk.export.report import single_channel_info
 from vaddesk.export.writer import existing_before_run
+from vaddesk.pipeline.channel_analysis import channel_speakers
 from vaddesk.pipeline.manifest import InputStamp, Journal, fingerprint
 from vaddesk.pipeline.segmenting import AnalysisCancelled, file_report, model_of, segment_file
 
@@ -158,30 +158,6 @@ def plan_items(inputs: Sequence[Path], recursive: bool, out_dir: Path | None = N
         taken.add(key(folder, stem))
         items.append(BatchItem(file, folder, stem, json_out))
     return items
-
-
-class SpeakerCountError(ValueError):
-    """--speakers names a different number of speakers than the file has channels."""
-
-
-def channel_speakers(path: Path, num_channels: int, names: tuple[str, ...] | None
-                     ) -> tuple[ChannelInfo, ...]:
-    """Who speaks on each channel: the given names, those a vaddesk recording stores
-    (You, Others), or Channel 1, Channel 2 ..."""
-    if names is not None and len(names) != num_channels:
-        raise SpeakerCountError(
-            f"--speakers names {len(names)} speaker{'s' if len(names) != 1 else ''} "
-            f"({', '.join(names)}) but the file has {num_channels} "
-            f"channel{'s' if num_channels != 1 else ''}")
-    stored = read_channel_names(path)
-    if names is None:
-        names = stored.speakers if stored is not None and \
-            len(stored.speakers) == num_channels else \
-            tuple(f"Channel {c + 1}" for c in range(num_channels))
-    sources = stored.sources if stored is not None and len(stored.sources) == num_channels \
-        else tuple("mono" if num_channels == 1 else f"channel {c + 1} of {num_channels}"
-                   for c in range(num_channels))
-    return tuple(ChannelInfo(c, names[c], sources[c]) for c in range(num_channels))
 
 
 def _segment_channels(item: BatchItem, options: BatchOptions,
