@@ -62,6 +62,13 @@ def test_an_intact_file_has_no_warning(tmp_path: Path) -> None:
     assert header_repair.inspect(case.clean) is not None
     assert header_repair.inspect(case.clean).damage is None  # type: ignore[union-attr]
     assert _read_all(case.clean)[1] == ()
+    # A recording with no samples at all (data size 0, nothing after the header) is intact.
+    empty = tmp_path / "empty.wav"
+    sf.write(empty, np.zeros((0, 2), np.int16), 44_100, subtype="PCM_16")
+    assert header_repair.inspect(empty).damage is None  # type: ignore[union-attr]
+    with open_audio(empty) as reader:
+        assert list(reader.blocks_original(1000)) == []
+        assert reader.info.warnings == () and reader.info.num_frames == 0
 
 
 @pytest.mark.parametrize("name", list(dmg.STREAMS))

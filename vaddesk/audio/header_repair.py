@@ -9,7 +9,8 @@ the bytes that make those fields describe the whole frames present. Three users 
 
 - decoding (vaddesk.audio.decode) reads a damaged file through `RepairedView`, the file as the
   repair would write it, without writing anything;
-- `vaddesk repair` writes that same file (`write_repaired`, `repair_in_place`);
+- `vaddesk repair` and the app's "Save a repaired copy…" write that same file
+  (`write_repaired`; `replace_with_repaired` / `repair_in_place` atomically);
 - the recorder (vaddesk.audio.recorder) patches its own recordings after a crash or a full disk
   (`patch_in_place`).
 """
@@ -39,10 +40,6 @@ _AIFF_PCM: Final = {b"NONE", b"sowt", b"twos", b"fl32", b"FL32", b"fl64", b"FL64
 COPY_CHUNK_BYTES: Final = 1 << 20
 
 Damage = Literal["truncated", "unset"]
-
-
-class RepairError(ValueError):
-    """The file cannot be repaired (not a PCM WAV/AIFF, or no audio chunk); no path inside."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +83,9 @@ class PcmLayout:
         if self.declared_data_bytes is not None:
             available = min(available, self.declared_data_bytes)
         for field in self.size_fields:
-            if not field.counts_frames:
-                available = min(available, field.max_value - field.base_bytes)
+            if not field.counts_frames:  # (room for a pad byte where the field counts it)
+                available = min(available, field.max_value - field.base_bytes
+                                - (self.chunk_align_bytes - 1) * field.counts_padding)
         return available - available % self.block_align_bytes
 
     @property
@@ -126,6 +124,14 @@ class PcmLayout:
         return tuple((f.offset_bytes, struct.pack(f.struct_format,
                                                   f.value(data, self.block_align_bytes, pad)))
                      for f in self.size_fields)
+
+
+def _declared(size: int, data_offset: int, file_bytes: int) -> int | None:
+    """A size field's value; None for a placeholder (0 / 0xFFFFFFFF) that was never filled in.
+    A 0 with nothing after the header is an empty recording, not a placeholder."""
+    if size == 0 and file_bytes <= data_offset:
+        return 0
+    return None if size in PLACEHOLDERS else size
 
 
 def _pread(fd: int, size: int, offset: int) -> bytes:
@@ -188,8 +194,8 @@ def _riff_layout(fd: int, riff_id: bytes, file_bytes: int) -> PcmLayout | None:
                                  fields, 2)
             fields = (SizeField(4, endian + "I", offset - 8, counts_padding=True),
                       SizeField(pos + 4, endian + "I"))
-            return PcmLayout("WAV", rate, align, offset,
-                             None if size in PLACEHOLDERS else size, file_bytes, fields, 2)
+            return PcmLayout("WAV", rate, align, offset, _declared(size, offset, file_bytes),
+                             file_bytes, fields, 2)
         pos += 8 + size + (size & 1)
     return None
 
@@ -250,8 +256,8 @@ def _aiff_layout(fd: int, file_bytes: int) -> PcmLayout | None:
             fields = (SizeField(4, ">I", offset - 8, counts_padding=True), SizeField(comm + 2, ">I",
                                                                  counts_frames=True),
                       SizeField(pos + 4, ">I", offset - (pos + 8)))
-            declared = (None if declared_frames in PLACEHOLDERS
-                        else declared_frames * align)
+            frames = _declared(declared_frames, offset, file_bytes)
+            declared = None if frames is None else frames * align
             return PcmLayout("AIFF", rate, align, offset, declared, file_bytes, fields, 2)
         pos += 8 + size + (size & 1)
     return None
