@@ -265,6 +265,18 @@ def live_section(data: dict[str, Any]) -> list[str]:
                      f"PortAudio + Qt pool {cpu['other_pct']:.1f} %); target ≤ 10 %"])
         rows.append(["the same without a window (`vaddesk record`)",
                      f"{cpu['headless_cpu_pct']:.1f} %"])
+        if "two_gui_cpu_pct" in cpu:
+            far = ("the monitor of a second null sink, the default output (soundcard)"
+                   if data["source"] == "vmic" else "a second simulated stream")
+            rows.append([f"both sides of a call, same run: microphone + computer audio from "
+                         f"{far}, two engines, drift aligner, bleed gate; with the panel "
+                         "(two lanes, two meters)",
+                         f"{cpu['two_gui_cpu_pct']:.1f} % at {cpu['two_gui_fps']:.1f} fps (GUI "
+                         f"thread {cpu['two_main_pct']:.1f} %, worker "
+                         f"{cpu['two_worker_pct']:.1f} %, PortAudio + soundcard + Qt pool "
+                         f"{cpu['two_other_pct']:.1f} %)"])
+            rows.append(["both sides without a window (`vaddesk record --system-audio`)",
+                         f"{cpu['two_headless_cpu_pct']:.1f} %"])
     lat = data.get("latency")
     if lat:
         rows.append([f"segment end → closed by the detector (preset `meeting`, end silence "
