@@ -193,6 +193,6 @@ def test_streaming_equals_offline_in_any_blocks() -> None:
                                 pad_end_ms=int(rng.choice([0, 150])),
                                 min_segment_ms=int(rng.choice([0, 200])))
         offline = stage_segments(p0, energy, params)
-        for sizes in ([1], [10], [3, 17, 1], [1000]):
+        for sizes in ([1], [10], [3, 17, 1], [2, 16, 64], [1000]):
             assert _stream(p0, energy, params, sizes) == offline, (params, sizes)
 

@@ -46,6 +46,12 @@ SCORE_SCALE: Final = 1000
 BACKTRACK_MAX_MS: Final = 1000
 """A start is back-dated over a run of active frames by at most this much (bounded memory)."""
 _BACKTRACK_FRAMES: Final = BACKTRACK_MAX_MS // FRAME_SHIFT_MS
+_HISTORY_FRAMES: Final = 128
+"""Scores kept after a push: the widest smoothing window (1 s: 49 frames before and 50 after
+a frame) fits, so set_params() can widen it live."""
+_SMALL_PUSH_FRAMES: Final = 16
+"""Pushes of up to this many frames (a streaming push) are decided in plain Python, frame by
+frame: numpy's per-call cost would dominate there. Same integer rules, same decisions."""
 _NEVER: Final = 1 << 62
 
 
@@ -156,6 +162,33 @@ class _Machine:
             self.state, self.run_start = _State.IDLE, None
         return events
 
+    def step(self, acts: list[bool], confs: list[bool], p: int) -> list[VadEvent]:
+        """:meth:`run` frame by frame in plain Python (for a few frames: a streaming push)."""
+        events: list[VadEvent] = []
+        min_sil, max_seg = self._min_sil, self._max_seg
+        for f, (act, conf) in enumerate(zip(acts, confs, strict=True), p):
+            if self.state is _State.OPEN and f - self.start >= max_seg:  # the cut
+                events += self._shaper.on_close((self.last_act + 1) * FRAME_SHIFT_MS)
+                self.state, self.run_start = _State.IDLE, None
+            if self.state is _State.IDLE:
+                if not act:
+                    self.run_start = None
+                    continue
+                if self.run_start is None:
+                    self.run_start = f
+                if conf:
+                    start = max(self.run_start, f - _BACKTRACK_FRAMES, f - max_seg + 1)
+                    events += self._shaper.on_open(start * FRAME_SHIFT_MS)
+                    self.state, self.start, self.last_act = _State.OPEN, start, f
+                    self.run_start = None
+                continue
+            if act:
+                self.last_act = f
+            elif f - self.last_act >= min_sil:
+                events += self._shaper.on_close((self.last_act + 1) * FRAME_SHIFT_MS)
+                self.state, self.run_start = _State.IDLE, None
+        return events
+
     def finish(self) -> list[VadEvent]:
         if self.state is _State.OPEN:
             self.state = _State.IDLE
@@ -191,8 +224,8 @@ class BoundaryStage:
     def reset(self) -> None:
         self._shaper.reset()
         self._machine.reset()
-        self._q = np.zeros(0, dtype=np.int64)  # scores of frames [_q_base, _pushed)
-        self._q_base = self._offset
+        self._hist: list[int] = []  # scores of the last frames: [_hist_base, _pushed)
+        self._hist_base = self._offset
         self._pushed = self._offset
         self._decided = self._offset
 
@@ -211,37 +244,77 @@ class BoundaryStage:
     def push(self, p0: np.ndarray, energy_db: np.ndarray, *, last: bool = False) -> list[VadEvent]:
         p0 = np.asarray(p0, dtype=np.float32).reshape(-1)
         energy = np.asarray(energy_db, dtype=np.float64).reshape(-1)
-        if p0.shape[0] != energy.shape[0]:
-            raise ValueError(f"p0 and energy_db differ in length ({p0.shape[0]} vs "
-                             f"{energy.shape[0]})")
+        m = p0.shape[0]
+        if m != energy.shape[0]:
+            raise ValueError(f"p0 and energy_db differ in length ({m} vs {energy.shape[0]})")
+        if m == 0:
+            return self._progress()
+        if m <= _SMALL_PUSH_FRAMES and not last:
+            return self._push_small(p0.tolist(), energy.tolist())
         q_new = quantized_scores(p0, energy, self._params.decibel_thres_db)
-        self._q = np.concatenate([self._q, q_new]) if self._q.size else q_new
-        self._pushed += q_new.shape[0]
-        return self._decide(last)
+        q = np.concatenate([np.array(self._hist, dtype=np.int64), q_new])
+        q_base = self._hist_base
+        self._pushed += m
+        events = self._decide(q, q_base, last)
+        self._hist = q[-_HISTORY_FRAMES:].tolist()
+        self._hist_base = self._pushed - len(self._hist)
+        return events
 
-    def _decide(self, last: bool) -> list[VadEvent]:
+    def _push_small(self, probs: list[float], energies: list[float]) -> list[VadEvent]:
+        """A streaming push: scores, windows and rules in Python ints (see quantized_scores
+        and _thresholds for the same operations on arrays; round() is numpy's rint)."""
+        params = self._params
+        gate = params.decibel_thres_db
+        hist = self._hist
+        if gate > -100.0:
+            hist += [0 if e < gate else round((1.0 - x) * SCORE_SCALE)
+                     for x, e in zip(probs, energies, strict=True)]
+        else:
+            hist += [round((1.0 - x) * SCORE_SCALE) for x in probs]
+        self._pushed += len(probs)
+        before, after = smoothing_halves(params)
+        upto = self._pushed - after
+        events: list[VadEvent] = []
+        if upto > self._decided:
+            enter = round(params.enter_score * SCORE_SCALE)
+            exit_ = round(params.exit_score * SCORE_SCALE)
+            base, first = self._hist_base, self._offset
+            acts, confs = [], []
+            for f in range(self._decided, upto):
+                lo = max(f - before, first)
+                total = sum(hist[lo - base:f + after + 1 - base])
+                count = f + after + 1 - lo
+                acts.append(total >= exit_ * count)
+                confs.append(total >= enter * count)
+            events = self._machine.step(acts, confs, self._decided)
+            self._decided = upto
+        if len(hist) > 2 * _HISTORY_FRAMES:
+            del hist[:len(hist) - _HISTORY_FRAMES]
+            self._hist_base = self._pushed - _HISTORY_FRAMES
+        return events + self._progress()
+
+    def _decide(self, q: np.ndarray, q_base: int, last: bool) -> list[VadEvent]:
         before, after = smoothing_halves(self._params)
         upto = self._pushed if last else self._pushed - after
         events: list[VadEvent] = []
         if upto > self._decided:
-            act, conf = _thresholds(self._q, self._q_base, self._offset, self._pushed,
-                                    self._decided, upto, before, after, self._params)
+            act, conf = _thresholds(q, q_base, self._offset, self._pushed, self._decided, upto,
+                                    before, after, self._params)
             events += self._machine.run(act, conf, self._decided)
             self._decided = upto
-        if self._shaper.holds_close:
-            events += self._shaper.on_progress(
-                self._machine.earliest_next_start(self._decided) * FRAME_SHIFT_MS,
-                self._decided * FRAME_SHIFT_MS)
-        # keep what a later window and a back-date can still need
-        keep = max(self._q_base, self._decided - max(before, _BACKTRACK_FRAMES) - 1)
-        if keep - self._q_base > 4096:
-            self._q = self._q[keep - self._q_base:]
-            self._q_base = keep
-        return events
+        return events + self._progress()
+
+    def _progress(self) -> list[VadEvent]:
+        """Publish a close held for its end pad once no later segment can start inside it."""
+        if not self._shaper.holds_close:
+            return []
+        return self._shaper.on_progress(
+            self._machine.earliest_next_start(self._decided) * FRAME_SHIFT_MS,
+            self._decided * FRAME_SHIFT_MS)
 
     def finish(self) -> list[VadEvent]:
         """End of stream: the last frames are decided with the window cut at the end."""
-        events = self._decide(last=True)
+        events = self._decide(np.array(self._hist, dtype=np.int64), self._hist_base, last=True)
         events += self._machine.finish()
         events += self._shaper.on_finish(self._pushed * FRAME_SHIFT_MS)
         return events
