@@ -24,16 +24,18 @@ log = logging.getLogger(__name__)
 
 _lock = threading.RLock()  # descriptor 2 is one per process: one redirection at a time
 _state = threading.local()
-_sink: int | None = None  # a temporary file that receives the output, reused
+_sink: tuple[int, int] | None = None  # (pid, descriptor of a temporary file), reused
 
 
 def _sink_fd() -> int:
+    """This process's temporary file (a forked child gets its own: sharing the parent's would
+    mix their output)."""
     global _sink
-    if _sink is None:
+    if _sink is None or _sink[0] != os.getpid():
         handle, name = tempfile.mkstemp(prefix="vaddesk-stderr-")
         os.unlink(name)  # only the descriptor is needed; nothing is left behind
-        _sink = handle
-    return _sink
+        _sink = (os.getpid(), handle)
+    return _sink[1]
 
 
 @contextlib.contextmanager
