@@ -151,3 +151,30 @@ def test_usage_errors(sides: tuple[Path, Path, Path], capsys: pytest.CaptureFixt
                       argv: list[str], message: str) -> None:
     assert main(["segment", str(sides[2]), *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_vaddesk_two_sided_recording_names_its_sides(sides: tuple[Path, Path, Path],
+                                                      tmp_path: Path) -> None:
+    """A recording made by vaddesk with computer audio says who is on which channel: without
+    --speakers its sides are You and Others, their sources microphone and computer audio."""
+    from vaddesk.audio.channel_names import ChannelNames
+    from vaddesk.audio.recorder import WavRecorder
+
+    a_path, b_path, _ = sides
+    a, _ = sf.read(a_path, dtype="float32")
+    b, _ = sf.read(b_path, dtype="float32")
+    recording = tmp_path / "recording.wav"
+    with WavRecorder(recording, channels=2,
+                     names=ChannelNames(("You", "Others"),
+                                        ("microphone", "computer audio"))) as rec:
+        rec.write(np.stack([a, b], axis=1))
+    assert main(["segment", str(recording), "--per-channel", "--json-out",
+                 str(tmp_path / "r.json")]) == 0
+    doc = json.loads((tmp_path / "r.json").read_text("utf-8"))
+    assert doc["channels"] == [{"index": 0, "speaker": "You", "source": "microphone"},
+                               {"index": 1, "speaker": "Others", "source": "computer audio"}]
+    got = segments_from_json(doc)
+    assert [(s.start_ms, s.end_ms) for s in got if s.speaker == "You"] == \
+        [(s.start_ms, s.end_ms) for s in alone(a_path)]
+    assert [(s.start_ms, s.end_ms) for s in got if s.speaker == "Others"] == \
+        [(s.start_ms, s.end_ms) for s in alone(b_path)]
