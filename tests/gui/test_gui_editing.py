@@ -57,12 +57,13 @@ def window(qtbot, tmp_path: Path, edits_dir: Path):
 def open_and_wait(qtbot, window: MainWindow, path: Path) -> None:
     with qtbot.waitSignal(window.file_shown, timeout=ANALYSIS_TIMEOUT_MS):
         window.open_paths([str(path)])
+    qtbot.wait(100)  # docks take their first sizes in a queued call: pixels settle first
 
 
 def show(window: MainWindow, start_s: float, stop_s: float) -> None:
     window.waveform.set_visible_range(start_s, stop_s)
     window.waveform.refresh()
-    QTest.qWait(10)
+    QTest.qWait(30)
 
 
 def px(window: MainWindow, seconds: float) -> QPoint:
