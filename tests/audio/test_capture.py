@@ -162,3 +162,19 @@ def test_normal_stop_is_not_a_failure() -> None:
     capture.stop()
     rest = _read_until(capture, lambda: True)
     assert not any(isinstance(i, CaptureFailed | CaptureProblem) for i in first + rest)
+
+
+def test_no_input_device_says_so_not_a_portaudio_code() -> None:
+    """A machine with only outputs (sounddevice's answers canned, as above: no real machine
+    here has none): the message names the problem and the remedy, not 'simulated' or -1."""
+
+    class _OutputsOnly(_FakeSd):
+        @staticmethod
+        def query_devices() -> list[dict[str, Any]]:
+            return [{"name": "speakers", "hostapi": 0, "max_input_channels": 0,
+                     "default_samplerate": 48000.0}]
+
+    with pytest.raises(CaptureUnavailable) as err:
+        Capture(None, sd_module=_OutputsOnly)
+    assert str(err.value) == ("no input device found (connect a microphone or headset, or "
+                              "switch one on in the sound settings)")

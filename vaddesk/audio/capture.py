@@ -202,6 +202,9 @@ class Capture:
         self._sd_module = sd_module
         if devices is None and stream_factory is None:
             devices = list_input_devices(sd_module)
+            if not devices:  # not "cannot open input device 'simulated': Error querying -1"
+                raise CaptureUnavailable("no input device found (connect a microphone or "
+                                         "headset, or switch one on in the sound settings)")
         if devices:
             chosen = resolve_device(device, devices)
             self.device_name = chosen.name

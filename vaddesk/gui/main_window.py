@@ -8,6 +8,7 @@ engine.resegment() on the cached frame track. All drawing happens on the frame t
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -53,6 +54,7 @@ log = logging.getLogger(__name__)
 
 APP_NAME = "vaddesk"
 FRAME_INTERVAL_MS = 33  # ~30 fps: the only place views are redrawn
+QUEUE_DOCK_PX = 210  # the Files queue shows 6+ rows; the waveform keeps 400+ px at 1280x800
 
 
 class MainWindow(EditingWindow):
@@ -81,6 +83,7 @@ class MainWindow(EditingWindow):
         self._resegment_pending = False
         self._recent_when_done: set[int] = set()
         self._shown_percent = 0  # progress of the running file, as the status bar shows it
+        self._recording_to: Path | None = None  # the live recording's file while it runs
         self._export_busy = False
         self.export_dialog: ExportDialog | None = None
 
@@ -167,6 +170,11 @@ class MainWindow(EditingWindow):
             log.exception("the Record panel failed to start")
             return None
         self.record_panel = panel
+        # Ctrl+R is the window's action (it brings the panel forward first); the panel's own
+        # shortcut would make the key ambiguous, and fire while the panel is out of sight.
+        panel.record_shortcut.setEnabled(False)
+        panel.recording_started.connect(self._on_recording_started)
+        panel.recording_finished.connect(self._on_recording_finished)
         panel.recording_finished.connect(lambda path: self.open_paths([str(path)]))
         panel.recordings_recovered.connect(self._on_recordings_recovered)
         dock = self._dock("Record", panel, Qt.DockWidgetArea.BottomDockWidgetArea)
@@ -184,6 +192,23 @@ class MainWindow(EditingWindow):
             return
         self.record_dock.show()
         self.record_dock.raise_()
+
+    def toggle_recording(self) -> None:
+        """Ctrl+R: start (with the Record panel in front, so it is never unseen) or stop."""
+        self.show_record_panel()
+        if self.record_panel is not None:
+            self.record_panel.toggle_recording()
+
+    def _on_recording_started(self, path: Path) -> None:
+        self.show_record_panel()
+        self._recording_to = path
+        self.statusBar().showMessage(f"● Recording to {path.name}")
+        self._update_title()
+
+    def _on_recording_finished(self, _path: Path) -> None:
+        self._recording_to = None
+        self.statusBar().clearMessage()
+        self._update_title()
 
     def _on_recordings_recovered(self, found: list) -> None:
         lines = "\n".join(f"• {r.path} ({format_ms(r.duration_ms, digits=0)})"
@@ -235,6 +260,8 @@ class MainWindow(EditingWindow):
         self.per_channel_action, self.talk_label = channels_ui.install(self)
         self.record_action = a("Record…", self.show_record_panel, None,
                                "Record a meeting live (shows the Record panel)")
+        self.record_toggle_action = a("Start/stop recording", self.toggle_recording, "Ctrl+R",
+                                      "Start or stop a live recording (shows the Record panel)")
         self.zoom_in_action = a("Zoom in", lambda: self.waveform.zoom(1.5), "Ctrl+=")
         self.zoom_out_action = a("Zoom out", lambda: self.waveform.zoom(1 / 1.5), "Ctrl+-")
         self.zoom_fit_action = a("Whole file", self.waveform.show_all, "Ctrl+0")
@@ -288,7 +315,7 @@ class MainWindow(EditingWindow):
 
     def _default_dock_sizes(self) -> None:
         # Docks only take sizes once the window is laid out; a saved layout wins.
-        self.resizeDocks([self.queue_dock], [140], Qt.Orientation.Vertical)
+        self.resizeDocks([self.queue_dock], [QUEUE_DOCK_PX], Qt.Orientation.Vertical)
         self.resizeDocks([self.params_dock, self.segments_dock], [340, 400],
                          Qt.Orientation.Vertical)
         self.resizeDocks([self.params_dock], [400], Qt.Orientation.Horizontal)
@@ -299,6 +326,12 @@ class MainWindow(EditingWindow):
             self.restoreGeometry(geometry)
         state = self.settings.get_bytes(Key.WINDOW_STATE)
         if state is None or not self.restoreState(state):
+            QTimer.singleShot(0, self._default_dock_sizes)
+        elif self.record_dock is not None and not self.record_dock.isHidden():
+            # A layout saved while the Record panel was open: start with the files queue and
+            # a full-height waveform again; Record (or Ctrl+R) brings the panel back.
+            self.record_dock.hide()
+            self.queue_dock.raise_()
             QTimer.singleShot(0, self._default_dock_sizes)
         self.score_action.setChecked(self.settings.get_bool(Key.SHOW_SCORE, True))
         self._set_score_visible(self.score_action.isChecked())
@@ -581,6 +614,8 @@ class MainWindow(EditingWindow):
                 suffix = " (failed)"
         # [*] shows as '*' while the parameters differ from the chosen preset.
         head = f"{name}{suffix}[*] — {APP_NAME}" if name else f"{APP_NAME}[*]"
+        if self._recording_to is not None:
+            head = f"● Recording {self._recording_to.name} — {head}"
         self.setWindowTitle(head)
         preset = self.preset_picker.current_preset()
         self.setWindowModified(preset is not None and preset.params != self._params)

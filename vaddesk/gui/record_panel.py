@@ -79,6 +79,9 @@ log = logging.getLogger(__name__)
 FPS_DEFAULT = 30
 
 
+NO_DEVICE = ("no input device found. Connect a microphone or headset (or switch one on in the "
+             "system's sound settings), then click Refresh.")
+
 class RecordPanel(QWidget):
     recording_started = Signal(object)    # Path of the WAV being written
     recording_finished = Signal(object)   # Path of the finished WAV
@@ -249,6 +252,9 @@ class RecordPanel(QWidget):
         self.device_combo.blockSignals(False)
         if self._stream_factory is not None and not self._devices:
             self.device_combo.addItem("simulated input", "")
+        elif not self._devices:  # say so where the device would be, and what to do
+            self.device_combo.addItem("No input device found", "")
+            self.show_problem(NO_DEVICE)
 
     def selected_device_name(self) -> str:
         return str(self.device_combo.currentData() or "")
@@ -283,6 +289,9 @@ class RecordPanel(QWidget):
         self.hide_problem()
         name = self.selected_device_name()
         source = self.selected_source()
+        if source != SOURCE_SYSTEM and not self._devices and self._stream_factory is None:
+            self.show_problem(f"Cannot start recording: {NO_DEVICE}")
+            return None
 
         def mic() -> Capture:
             return Capture(name or None, stream_factory=self._stream_factory,

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from vaddesk.audio.decode import AUDIO_EXTENSIONS, find_audio_files
-from vaddesk.gui.analysis_queue import AnalysisQueue, ItemState
+from vaddesk.gui.analysis_queue import AnalysisQueue, ItemState, QueueItem
 from vaddesk.gui.notifier import Notifier
 from vaddesk.gui.settings import Key, Settings
 
@@ -28,8 +28,7 @@ def queue_paths(paths: list[str], queue: AnalysisQueue, settings: Settings,
     goes into the recent list only once it has opened (see MainWindow), so a file that fails
     is not offered again.
     """
-    queued = {_same(i.path): i.item_id for i in queue.items()
-              if i.state is not ItemState.CANCELLED}
+    queued = {_same(i.path): i.item_id for i in queue.items() if _reusable(i, queue)}
 
     def add(file: Path, relpath: Path | None = None) -> int:
         key = _same(file)
@@ -59,6 +58,18 @@ def queue_paths(paths: list[str], queue: AnalysisQueue, settings: Settings,
             new_ids.append(add(path))
             settings.set(Key.LAST_OPEN_DIR, str(path.parent))
     return list(dict.fromkeys(new_ids))
+
+
+def _reusable(item: QueueItem, queue: AnalysisQueue) -> bool:
+    """An item that already is (or will be) what opening its file again would give: waiting,
+    running, or done the way the queue analyses now (mixed or channel by channel). A failed
+    or cancelled file is tried again."""
+    if item.state in (ItemState.WAITING, ItemState.RUNNING):
+        return True
+    analysis = item.analysis
+    if item.state is not ItemState.DONE or analysis is None:
+        return False
+    return analysis.info.channels == 1 or bool(analysis.channel_tracks) == queue.per_channel
 
 
 def _same(path: Path) -> str:
