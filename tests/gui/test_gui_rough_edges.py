@@ -160,7 +160,21 @@ def test_threshold_line_is_labelled_with_its_real_value(qtbot, window: MainWindo
     assert line.value() == pytest.approx(value)
     assert line.label is not None
     text = line.label.toPlainText()
-    assert f"{value:.2f}" in text and "0.60" in text  # the per-frame cut-off, and why
+    # the default preset's boundary stage opens segments at its enter score
+    assert window.params().boundary_stage
+    assert text == f"enter score {window.params().enter_score:.2f} (boundary stage)"
+    window.param_panel.set_value("exit_score", 0.5)  # (exit may not exceed enter)
+    window.param_panel.set_value("enter_score", 0.75)
+    qtbot.wait(20)
+    assert line.value() == pytest.approx(0.75)
+    assert line.label.toPlainText() == "enter score 0.75 (boundary stage)"
+    # the reference's rules: the per-frame cut-off, and why
+    window.apply_preset("funasr")
+    qtbot.wait(20)
+    value = score_threshold(window.params())
+    assert line.value() == pytest.approx(value)
+    text = line.label.toPlainText()
+    assert f"{value:.2f}" in text and "0.60" in text
     window.param_panel.set_value("speech_noise_thres", 0.8)
     qtbot.wait(20)
     value = score_threshold(window.params())

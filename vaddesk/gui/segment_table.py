@@ -159,7 +159,11 @@ class SegmentTable(QTableView):
         self.setEditTriggers(QAbstractItemView.EditTrigger.EditKeyPressed
                              | QAbstractItemView.EditTrigger.SelectedClicked)
         self.verticalHeader().hide()
-        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        # times and scores are never cut ("0:00....") however narrow the dock; text takes the rest
+        for col in (0, 1, 2, 3, CONFIDENCE_COLUMN):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         self.setAlternatingRowColors(True)
         self._syncing = False
         self.selectionModel().currentRowChanged.connect(self._on_current_changed)

@@ -176,6 +176,12 @@ class WaveformView(pg.GraphicsLayoutWidget):
         # "speech threshold" box itself (the test weighs speech against noise), so say both.
         value = score_threshold(params)
         self.threshold_line.setValue(value)
+        if params.boundary_stage:  # the stage opens segments at its enter score
+            self.threshold_line.label.setFormat(f"enter score {value:.2f} (boundary stage)")
+            self.threshold_line.setToolTip(
+                "A segment opens where the score reaches this line and goes on while it stays "
+                "above the exit score (pauses shorter than the minimum silence stay inside)")
+            return
         self.threshold_line.label.setFormat(
             f"frame cut-off {value:.2f} (speech threshold {params.speech_noise_thres:.2f})")
         self.threshold_line.setToolTip(
