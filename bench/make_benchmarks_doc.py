@@ -8,6 +8,8 @@ Each section is one JSON file written by a bench script's --json option; each ca
 its figures. An engine A/B is two bench_engine runs of the same sizes back to back, one with
 --tree (bench/README.md): every bench/out/engine-*.json is compared with bench/out/engine.json,
 except bench/out/engine-ab.json, the A/B of `bench_engine.py --ab` (both sides in one run).
+Any other `<section>-<what>.json` (e.g. live-latency.json) is one more run of that section's
+script, shown after the section's main file.
 """
 
 from __future__ import annotations
@@ -364,14 +366,17 @@ def render() -> str:
     out = [HEADER]
     found = {path.stem: load(path) for path in sorted(OUT.glob("*.json"))}
     for stem, make in SECTIONS.items():
-        if stem in found:
-            out += make(found[stem])
+        # "live.json", then "live-<what>.json": more runs of the same script (other parts,
+        # other options), each its own section with its own provenance.
+        for name in [stem, *sorted(n for n in found if n.startswith(stem + "-"))]:
+            if name in found and not name.startswith("engine-"):
+                out += make(found[name])
     for stem in sorted(found):
         if stem == "engine-ab":
             out += engine_alternating_ab_section(found[stem])
         elif stem.startswith("engine-") and "engine" in found:
             out += engine_ab_section(found[stem], found["engine"])
-    unknown = sorted(set(found) - set(SECTIONS) - {s for s in found if s.startswith("engine-")})
+    unknown = sorted(name for name in found if name.split("-")[0] not in SECTIONS)
     if unknown:
         raise SystemExit(f"bench/out/: no section for {', '.join(unknown)} "
                          "(add one to bench/make_benchmarks_doc.py)")
