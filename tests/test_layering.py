@@ -182,3 +182,13 @@ def test_no_qt_import_statement_outside_gui() -> None:
         if any(f"import {q}" in text or f"from {q}" in text for q in QT_NAMES):
             offenders.append(str(path.relative_to(PKG)))
     assert offenders == []
+
+
+MAX_MODULE_LINES = 600
+
+
+def test_no_module_over_600_lines() -> None:
+    """Modules that fit on a few screens: split one that grows past 600 lines by what it holds."""
+    long = {str(p.relative_to(PKG)): n for p in _sources()
+            if (n := len(p.read_text("utf-8").splitlines())) > MAX_MODULE_LINES}
+    assert long == {}

@@ -232,6 +232,7 @@ def test_json_out_needs_a_single_input(fx_dir: Path, tmp_path: Path,
     assert "no audio files found in" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_progress_bar_on_a_terminal(fx_dir: Path, tmp_path: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()

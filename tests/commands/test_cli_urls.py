@@ -61,6 +61,7 @@ def segments(path: Path) -> list[tuple[int, int]]:
     return [(s["start_ms"], s["end_ms"]) for s in doc["segments"]]
 
 
+@pytest.mark.slow
 def test_m4a_and_hls_urls_give_the_local_segments(site: tuple[str, Path], tmp_path: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     base, root = site
@@ -85,6 +86,7 @@ def test_m4a_and_hls_urls_give_the_local_segments(site: tuple[str, Path], tmp_pa
     assert "3 of 3 files segmented" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_bad_urls_fail_clearly_and_the_batch_goes_on(site: tuple[str, Path], tmp_path: Path,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     base, _ = site

@@ -25,8 +25,9 @@ from tests.support.full_disk import FullDisk
 from vaddesk.audio import header_repair
 from vaddesk.cli import SUBCOMMANDS
 
-pytestmark = pytest.mark.skipif(bool(af.tools_missing()),
-                                reason=f"needs {', '.join(af.tools_missing())}")
+pytestmark = [pytest.mark.skipif(bool(af.tools_missing()),
+                                 reason=f"needs {', '.join(af.tools_missing())}"),
+              pytest.mark.slow]  # the damaged folder and its CLI runs take tens of seconds
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -84,6 +84,7 @@ def test_client_killed_then_resumed_does_nothing_twice(tmp_path: Path) -> None:
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
 
 
+@pytest.mark.slow
 def test_rerun_redoes_what_changed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     inbox = tmp_path / "in"
     files = make_speech_folder(inbox, 3)

@@ -417,6 +417,9 @@ def test_reference_p0_clip_changes_no_decision(references: dict[str, Reference],
 # --- streaming == offline --------------------------------------------------------------------
 
 CHUNKS_MS: Final = (10, 100, 320, 1000, 2000)
+# the dev loop streams in 10, 100 and 1000 ms chunks; 320 and 2000 run with the slow tests
+_CHUNK_PARAMS: Final = [pytest.param(c, marks=pytest.mark.slow) if c in (320, 2000) else c
+                        for c in CHUNKS_MS]
 STREAM_FILES: Final = ("clean_short_pauses", "clean_long_pauses", "white_0db", "pink_5db",
                        "hum_10db", "music_0db", "quiet_clean", "loud_clipped", "digital_silence",
                        "music_only", "long_continuous")
@@ -472,7 +475,7 @@ def _well_formed(events: list[Any]) -> list[list[int]]:
     return closed
 
 
-@pytest.mark.parametrize("chunk_ms", CHUNKS_MS)
+@pytest.mark.parametrize("chunk_ms", _CHUNK_PARAMS)
 @pytest.mark.parametrize("name", STREAM_FILES)
 def test_streaming_equals_offline(name: str, chunk_ms: int, audio: Callable[[str], np.ndarray],
                                   ours: Any) -> None:
@@ -537,7 +540,7 @@ RESEGMENT_PARAMS: Final = {
 
 
 @pytest.mark.parametrize("name", ["clean_long_pauses", "pink_0db", "music_10db",
-                                  "long_continuous"])
+                                  pytest.param("long_continuous", marks=pytest.mark.slow)])
 def test_resegment_equals_fresh_run(name: str, audio: Callable[[str], np.ndarray],
                                     ours: Any) -> None:
     samples = audio(name)

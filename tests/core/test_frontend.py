@@ -212,6 +212,7 @@ def _stream(
     return np.concatenate(feats), np.concatenate(energy)
 
 
+@pytest.mark.slow
 def test_one_sample_chunks_are_bitwise_identical(speech: np.ndarray) -> None:
     clip = speech[SR : SR + 6000]
     whole = compute_features(clip)

@@ -230,6 +230,7 @@ def test_label_and_note_typed_in_the_table(qtbot, window: MainWindow, recording:
     assert window.segments() == detected
 
 
+@pytest.mark.slow
 def test_autosaved_edits_come_back_after_the_window_is_destroyed(
         qtbot, tmp_path: Path, edits_dir: Path, recording: Path) -> None:
     win = new_window(qtbot, tmp_path, track=False)

@@ -53,6 +53,7 @@ def queued(window: MainWindow) -> list[Path]:
     return [item.path for item in window.queue.items()]
 
 
+@pytest.mark.slow
 def test_watch_a_folder_queues_new_recordings_and_is_remembered(
         qtbot, window: MainWindow, settings: Settings, recording: Path, tmp_path: Path) -> None:
     folder = tmp_path / "incoming"

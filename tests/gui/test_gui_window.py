@@ -319,6 +319,7 @@ def test_drop_files_onto_the_window_opens_them(qtbot, window: MainWindow,
     assert analysis is not None and analysis.path == recording
 
 
+@pytest.mark.slow
 def test_record_panel_hands_its_recording_to_the_window(qtbot, settings: Settings,
                                                         recording: Path, tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from vaddesk.export import FORMATS
 from vaddesk.export.condense import CONDENSE_FORMATS, CondenseOptions
 from vaddesk.gui.export_worker import ExportOptions
 
@@ -40,8 +41,6 @@ FORMAT_LABELS = {
 
 
 def available_formats() -> list[str]:
-    from vaddesk.export import FORMATS
-
     return [str(f) for f in FORMATS]
 
 

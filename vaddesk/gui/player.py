@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from vaddesk.audio.decode import open_audio
+
 log = logging.getLogger(__name__)
 
 CHUNK_S = 0.25
@@ -126,8 +128,6 @@ class Player(QObject):
 
     def _feed(self, path: Path, out_channels: int, start_ms: int, stop_ms: int | None,
               chunks: queue.Queue, stop: threading.Event) -> None:
-        from vaddesk.audio.decode import open_audio
-
         try:
             with open_audio(path) as reader:
                 rate = reader.info.sample_rate
