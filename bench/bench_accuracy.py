@@ -55,6 +55,7 @@ from vaddesk import paths
 from vaddesk.core.engine import resegment, segment_array
 from vaddesk.core.params import VadParams
 from vaddesk.core.presets import BUILTIN_NAMES, builtin_presets
+from vaddesk.core.segmenter import make_segmenter
 from vaddesk.core.types import FrameTrack
 
 ROOT: Final = Path(__file__).resolve().parent.parent
@@ -395,7 +396,8 @@ def markdown_table(rows: dict[str, dict[str, float]]) -> str:
 
 def speed(repeats: int = 7) -> dict[str, float]:
     """The boundary stage's cost: resegment() of 60 minutes (the held-out meeting's scores
-    repeated) with the reference rules and with each tuned preset, and an offline run of the
+    repeated) with the reference rules and with each tuned preset, a 10-frame streaming push
+    (10 minutes of those scores, per push), and an offline run of the
     held-out meeting file with preset funasr vs meeting (network included), medians of CPU
     time (process time: on a shared machine wall time mostly measures the neighbours)."""
     x, _ = accuracy_set.load(CACHE, "heldout", "meeting")
@@ -419,6 +421,18 @@ def speed(repeats: int = 7) -> dict[str, float]:
     for name in ("funasr", "meeting"):
         params = presets[name].params
         out[f"offline_{name}_ms"] = median_ms(lambda p=params: segment_array(x, p))
+    # a streaming push of 10 frames (100 ms), the live case: the stage vs the reference rules
+    frames = hour.p0[:60_000], hour.energy_db[:60_000]
+    for name in ("funasr", "meeting", "precise"):
+        params = presets[name].params
+
+        def pushes(p: VadParams = params) -> None:
+            seg = make_segmenter(p)
+            for i in range(0, 60_000, 10):
+                seg.push(frames[0][i:i + 10], frames[1][i:i + 10])
+            seg.finish()
+
+        out[f"push_10_frames_{name}_us"] = round(median_ms(pushes) / 6_000 * 1000, 2)
     out["audio_s"] = round(x.size / SR, 1)
     out["offline_stage_overhead_pct"] = round(
         100 * (out["offline_meeting_ms"] / out["offline_funasr_ms"] - 1), 2)

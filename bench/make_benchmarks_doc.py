@@ -350,6 +350,9 @@ def accuracy_section(data: dict[str, Any]) -> list[str]:
     out += ["Speed (CPU time, median): `resegment()` of 60 minutes "
             + ", ".join(f"`{k.split('_')[2]}` {v:.1f} ms" for k, v in speed.items()
                         if k.startswith("resegment_60min_"))
+            + "; a streaming push of 10 frames (100 ms) "
+            + ", ".join(f"`{k.split('_')[3]}` {v:.1f} µs" for k, v in speed.items()
+                        if k.startswith("push_10_frames_"))
             + f"; an offline run of {speed['audio_s']:.0f} s of audio (network included) "
             f"with `meeting` (boundary stage) {speed['offline_meeting_ms']:.0f} ms vs `funasr` "
             f"(reference rules) {speed['offline_funasr_ms']:.0f} ms "
