@@ -33,8 +33,10 @@ and then the generator; `tests/test_docs.py` checks that this file is what the J
 
 Every script runs with one thread for numpy and onnxruntime. Figures are medians of repeated
 runs; ratios come from the same run, so they hold even when the absolute times move with the
-machine's load (the load average at the start and end of each run is given). How each script
-measures: [bench/README.md](../bench/README.md).
+machine's load (the load average at the start and end of each run is given). A load average
+well above the number of cores means that the wall times mostly measure waiting for a core:
+compare CPU times where they are given. How each script measures:
+[bench/README.md](../bench/README.md).
 """
 
 
