@@ -16,6 +16,7 @@ from vaddesk.gui import main_window as main_window_module
 from vaddesk.gui.main_window import MainWindow
 from vaddesk.gui.notifier import RecordingNotifier
 from vaddesk.gui.record_panel import RecordPanel
+from vaddesk.gui.segment_table import TEXT_COLUMNS
 from vaddesk.gui.settings import Settings
 
 
@@ -70,6 +71,9 @@ def test_no_microphone_says_so_and_what_to_do(qtbot, settings: Settings, tmp_pat
     assert text.startswith("Cannot start recording: no input device found. Connect a "
                            "microphone") and text.endswith("then click Refresh.")
     assert "simulated" not in text and "-1" not in text
+    # The live table has no editor behind it: no label/note cells to type into there.
+    assert all(panel.table.isColumnHidden(c) for c in TEXT_COLUMNS)
+    assert not any(win.segment_table.isColumnHidden(c) for c in TEXT_COLUMNS)
     win.shutdown()
 
 

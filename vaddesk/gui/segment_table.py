@@ -156,8 +156,6 @@ class SegmentTable(QTableView):
         self.setModel(self.table_model)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.setEditTriggers(QAbstractItemView.EditTrigger.EditKeyPressed
-                             | QAbstractItemView.EditTrigger.SelectedClicked)
         self.verticalHeader().hide()
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
@@ -169,6 +167,17 @@ class SegmentTable(QTableView):
         self.selectionModel().currentRowChanged.connect(self._on_current_changed)
         self.activated.connect(lambda index: self.segment_activated.emit(index.row()))
         self.setColumnHidden(SPEAKER_COLUMN, True)
+        self.set_text_editing(False)
+
+    def set_text_editing(self, on: bool) -> None:
+        """Show the label and note columns and let them be typed in (the main window's table,
+        which has an editor to apply them); a table without one (the live recording's) hides
+        them rather than offer edits that would go nowhere."""
+        for column in TEXT_COLUMNS:
+            self.setColumnHidden(column, not on)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.EditKeyPressed
+                             | QAbstractItemView.EditTrigger.SelectedClicked if on
+                             else QAbstractItemView.EditTrigger.NoEditTriggers)
 
     def set_segments(self, segments: list[Segment],
                      confidences: list[SegmentConfidence] | None = None) -> None:

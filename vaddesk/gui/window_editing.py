@@ -40,6 +40,7 @@ class EditingWindow(SourcesWindow):
         self.editor.segments_edited.connect(self._on_edited)
         self.editor.undo_stack.indexChanged.connect(self._autosave)
         self.segment_table.table_model.text_edited.connect(self._on_text_edited)
+        self.segment_table.set_text_editing(True)
         stack = self.editor.undo_stack
         self.undo_action = stack.createUndoAction(self, "Undo")
         self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
