@@ -130,3 +130,33 @@ def test_computer_audio_lost_keeps_the_mic(sides: tuple[np.ndarray, np.ndarray],
         assert clip.ndim == 1
         side = recorded[item["start_ms"] * 16:item["end_ms"] * 16, item["channel"]]
         np.testing.assert_allclose(clip, side, atol=1 / 32768)
+
+
+def test_segmenting_the_recording_later_gives_the_live_segments(tmp_path: Path) -> None:
+    """With loudspeaker bleed: the live You segments leave the far side out, and
+    `vaddesk segment --per-channel` of the recording (which says it is two-sided) hears the
+    microphone through the same bleed gate: the very same segments, side by side."""
+    from tests.support.two_voices import _side
+    from vaddesk.cli import main
+
+    far = _side(tmp_path, ((0.5, "Hi, my last invoice looks wrong, it was charged twice."),
+                           (6.5, "Could you please check the March payment again for me?")),
+                "en-gb", 12.0, 3)
+    own = _side(tmp_path, ((7.5, "Yes, I am looking at it right now."),), "en-us", 12.0, 4)
+    mic = own.copy()
+    mic[640:] += 10 ** (-10 / 20) * far[:-640]
+    made: list[ArrayInputStream] = []
+    session = TwoSidedSession([Side(_capture(mic, made), "You", "microphone"),
+                               Side(_capture(far, made), "Others", "computer audio")],
+                              PARAMS, LiveOptions(out_dir=tmp_path / "rec"), preset="meeting")
+    path = session.start()
+    assert made[0].exhausted.wait(30) and made[1].exhausted.wait(30)
+    summary = session.stop()
+    live_you = [(s.start_ms, s.end_ms) for s in summary.segments if s.speaker == "You"]
+    assert live_you and all(start >= 7000 for start, _ in live_you), live_you  # no bleed
+    assert main(["segment", str(path), "--per-channel", "--json-out",
+                 str(tmp_path / "later.json")]) == 0
+    later = segments_from_json(json.loads((tmp_path / "later.json").read_text()))
+    assert [(s.start_ms, s.end_ms) for s in later if s.speaker == "You"] == live_you
+    assert [(s.start_ms, s.end_ms) for s in later if s.speaker == "Others"] == \
+        [(s.start_ms, s.end_ms) for s in summary.segments if s.speaker == "Others"]

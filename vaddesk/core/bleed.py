@@ -26,8 +26,10 @@ upper ones. With headphones the coupling measures very low (-40 dB or less) and 
 ever touches frames far quieter than the far side. Until 1 s of far-side activity is seen, a
 coupling of -10 dB is assumed.
 
-Frames are decided ``lookahead_ms`` late (the far side's frames that far ahead are needed when
-the microphone path is faster than the loopback path); ``flush()`` returns the rest.
+Frames are decided every 250 ms, ``lookahead_ms`` late (the far side's frames that far ahead
+are needed when the microphone path is faster than the loopback path): the microphone's
+engine hears at most ~0.3 s later than it would without the gate; ``flush()`` returns the
+rest.
 """
 
 from __future__ import annotations
@@ -118,10 +120,11 @@ class BleedGate:
             n = take * FRAME_SHIFT_SAMPLES
             self._arrive(self._in_mic[:n], self._in_far[:n])
             self._in_mic, self._in_far = self._in_mic[n:], self._in_far[n:]
-            # Decide before updating: a frame is decided with the estimates of the last
-            # boundary before the frame became decidable, whatever the block sizes.
-            out.append(self._decide(self._ready()))
+            # Decisions and estimates only at the boundaries, decisions first: every frame is
+            # decided at the same point of the stream whatever the block sizes (live blocks,
+            # a file read later), so the same audio always gives the same output.
             if self._arrived % DELAY_EVERY_FRAMES == 0:
+                out.append(self._decide(self._ready()))
                 self._update_estimates()
         return np.concatenate(out) if len(out) > 2 else out[-1]
 

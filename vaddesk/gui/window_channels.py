@@ -9,6 +9,7 @@ column, and the talk time per speaker in the status bar.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QAction
@@ -31,9 +32,13 @@ TIP = ("Files with 2 or more channels (a call with one side per channel, a recor
 def install(window: MainWindow) -> tuple[QAction, QLabel]:
     """The window's checkable View-menu action (set from the settings, before any file is on
     screen) and the talk-time label in its status bar (updated as segments change)."""
+    def reanalyse(path: Path) -> None:
+        # A new queue item: opening the path again would show the analysis it already has.
+        window.show_item(window.queue.add(path))
+
     def toggled(on: bool) -> None:
         set_per_channel(on, window.settings, window.queue, window.current_analysis(),
-                        window.open_paths)
+                        reanalyse)
     action: QAction = window._action("Each channel as a speaker", toggled, None, TIP,
                                      checkable=True)
     on = window.settings.get_bool(Key.ANALYSE_PER_CHANNEL, False)
@@ -51,7 +56,7 @@ def install(window: MainWindow) -> tuple[QAction, QLabel]:
 
 
 def set_per_channel(on: bool, settings: Settings, queue: AnalysisQueue,
-                    current: FileAnalysis | None, reopen: Callable[[list[str]], object]
+                    current: FileAnalysis | None, reanalyse: Callable[[Path], None]
                     ) -> None:
     """New analyses follow the toggle; the file on screen is analysed again if it has several
     channels and was analysed the other way."""
@@ -59,7 +64,7 @@ def set_per_channel(on: bool, settings: Settings, queue: AnalysisQueue,
     queue.per_channel = on
     if current is not None and current.info.channels > 1 and \
             bool(current.channel_tracks) != on:
-        reopen([str(current.path)])
+        reanalyse(current.path)
 
 
 def talk_time(current: FileAnalysis | None, segments: Sequence[Segment]) -> str:

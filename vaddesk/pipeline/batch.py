@@ -34,7 +34,7 @@ from vaddesk.export import CondenseOptions, OutputExistsError, export_outputs
 from vaddesk.export.names import safe_stem
 from vaddesk.export.report import single_channel_info
 from vaddesk.export.writer import existing_before_run
-from vaddesk.pipeline.channel_analysis import channel_speakers
+from vaddesk.pipeline.channel_analysis import bleed_source, channel_speakers
 from vaddesk.pipeline.manifest import InputStamp, Journal, fingerprint
 from vaddesk.pipeline.segmenting import AnalysisCancelled, file_report, model_of, segment_file
 
@@ -184,7 +184,8 @@ def _segment_channels(item: BatchItem, options: BatchOptions,
 
         result = segment_file(item.path, options.params, precision=options.precision,
                               channel=chan.index, threads=1, progress=samples_cb,
-                              cancelled=cancelled)
+                              cancelled=cancelled, bleed_from=bleed_source(item.path,
+                                                                           chan.index))
         info = result.info
         found += [(Segment(s.start_ms, s.end_ms, chan.index, chan.speaker), c) for s, c in
                   zip(result.segments, segment_confidences(result.track, result.segments),

@@ -20,11 +20,21 @@ from vaddesk.core.confidence import SegmentConfidence, segment_confidences
 from vaddesk.core.engine import Precision, resegment
 from vaddesk.core.params import VadParams
 from vaddesk.core.types import ChannelInfo, FrameTrack, Segment
+from vaddesk.pipeline.live_sides import MIC_SOURCE, SYSTEM_SOURCE
 from vaddesk.pipeline.segmenting import segment_file
 
 
 class SpeakerCountError(ValueError):
     """--speakers names a different number of speakers than the file has channels."""
+
+
+def bleed_source(path: Path, channel: int) -> int | None:
+    """The channel that leaks into ``channel``: the computer audio into the microphone of a
+    two-sided vaddesk recording (what its engine was fed through the bleed gate live)."""
+    stored = read_channel_names(path)
+    if stored is None or channel != 0 or stored.sources != (MIC_SOURCE, SYSTEM_SOURCE):
+        return None
+    return 1
 
 
 def channel_speakers(path: Path, num_channels: int, names: tuple[str, ...] | None
@@ -114,7 +124,8 @@ def segment_channels(path: Path, num_channels: int, params: VadParams, *,
                        emit: Callable[[int, int], None] = progress) -> None:
                 emit(base * total_ms + done_ms, num_channels * total_ms)
         done = segment_file(path, params, precision=precision, channel=chan.index,
-                            progress=report, cancelled=cancelled, envelope=builder)
+                            progress=report, cancelled=cancelled, envelope=builder,
+                            bleed_from=bleed_source(path, chan.index))
         assert done.envelope is not None
         tracks.append(ChannelTrack(chan, done.track, done.envelope))
         found.append(label(done.segments, chan))

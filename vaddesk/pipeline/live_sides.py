@@ -78,6 +78,11 @@ SYSTEM_SOURCE: Final = "computer audio"
 MAX_FOLLOWER_LAG_S: Final = 2.0
 
 
+def pcm16_grid(samples: np.ndarray) -> np.ndarray:
+    """``samples`` as the WAV file will hold them (k / 32768, as soundfile reads them back)."""
+    return (np.clip(np.rint(samples * 32768.0), -32768, 32767) / 32768.0).astype(np.float32)
+
+
 @dataclass(frozen=True, slots=True)
 class Side:
     capture: Capture
@@ -324,6 +329,10 @@ class TwoSidedSession:
             room = limit * SAMPLE_RATE // 1000 - self._recorder.samples_written
             if room <= n:
                 parts, done = [p[:max(room, 0)] for p in parts], True
+        # The engines hear exactly what the file holds (16-bit samples): the segments of the
+        # session are then the segments of the recording analysed later (segment
+        # --per-channel), to the millisecond, bleed gate included.
+        parts = [pcm16_grid(p) for p in parts]
         try:
             self._recorder.write(parts[0] if len(parts) == 1 else np.stack(parts, axis=1))
         except RecordingStorageError as exc:

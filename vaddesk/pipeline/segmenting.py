@@ -18,8 +18,10 @@ from typing import Final
 
 import numpy as np
 
-from vaddesk.audio.decode import AudioInfo, open_audio
+from vaddesk.audio.decode import AudioInfo, AudioReader, open_audio
 from vaddesk.audio.envelope import EnvelopeBuilder, PeakEnvelope
+from vaddesk.audio.resample import Resampler16k, to_mono
+from vaddesk.core.bleed import BleedGate
 from vaddesk.core.confidence import SegmentConfidence
 from vaddesk.core.engine import Precision, segment_blocks
 from vaddesk.core.model import ModelInfo, model_info
@@ -51,8 +53,13 @@ def segment_file(path: Path, params: VadParams, *, precision: Precision = "int8"
                  channel: int | None = None, threads: int = 1,
                  progress: Callable[[int, int], None] | None = None,
                  cancelled: Callable[[], bool] | None = None,
-                 envelope: EnvelopeBuilder | None = None) -> SegmentedFile:
+                 envelope: EnvelopeBuilder | None = None,
+                 bleed_from: int | None = None) -> SegmentedFile:
     """Decode ``path`` (downmixed, or one 0-based ``channel``) and segment it with ``params``.
+
+    ``bleed_from``: the channel that leaks into ``channel`` (the computer audio of a two-sided
+    recording, heard by the microphone through loudspeakers): the engine hears ``channel``
+    through the BleedGate fed by it, as it did live; the envelope shows ``channel`` as it is.
 
     ``progress(done_ms, total_ms)`` is called after each block with the audio segmented so
     far and the length the header gives (an estimate for lossy formats);
@@ -63,6 +70,9 @@ def segment_file(path: Path, params: VadParams, *, precision: Precision = "int8"
     with open_audio(path) as reader:
 
         def blocks() -> Iterator[np.ndarray]:
+            if bleed_from is not None and channel is not None:
+                yield from _gated_blocks(reader, channel, bleed_from, cancelled, envelope)
+                return
             for block in reader.blocks_16k(block_ms=BLOCK_MS, channel=channel):
                 if cancelled is not None and cancelled():
                     raise AnalysisCancelled
@@ -83,6 +93,31 @@ def segment_file(path: Path, params: VadParams, *, precision: Precision = "int8"
         info = reader.info  # exact length now that the whole file was read
     return SegmentedFile(info, result.track, list(result.segments), int(result.duration_ms),
                          envelope.finish() if envelope is not None else None)
+
+
+def _gated_blocks(reader: AudioReader, channel: int, bleed_from: int,
+                  cancelled: Callable[[], bool] | None, envelope: EnvelopeBuilder | None
+                  ) -> Iterator[np.ndarray]:
+    """``channel`` at 16 kHz through the BleedGate fed by ``bleed_from``, in one pass."""
+    gate = BleedGate()
+    rate = reader.info.sample_rate
+    mine, theirs = Resampler16k(rate), Resampler16k(rate)
+    for block in reader.blocks_original(max(1, rate * BLOCK_MS // 1000)):
+        if cancelled is not None and cancelled():
+            raise AnalysisCancelled
+        a = mine.process(to_mono(block, channel))
+        b = theirs.process(to_mono(block, bleed_from))
+        if envelope is not None:
+            envelope.add(a)
+        out = gate.process(a, b)
+        if out.size:
+            yield out
+    a, b = mine.finish(), theirs.finish()
+    if envelope is not None and a.size:
+        envelope.add(a)
+    tail = np.concatenate((gate.process(a, b), gate.flush()))
+    if tail.size:
+        yield tail
 
 
 @lru_cache(maxsize=2)
