@@ -10,6 +10,8 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Keep tests away from the user's real config, data and logs.
 os.environ.setdefault("VADDESK_CONFIG_DIR", "/tmp/vaddesk-test-config")
+# The command line logs too (vaddesk.applog): its subprocesses inherit this.
+os.environ.setdefault("VADDESK_LOG_DIR", "/tmp/vaddesk-test-logs")
 
 
 # --- the generated test corpus (tests/support/corpus.py), shared by the fidelity tests and others

@@ -21,6 +21,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import TextIO
 
 LOG_FILE_NAME = "vaddesk.log"
 _MAX_LOG_BYTES = 2_000_000
@@ -75,13 +76,46 @@ def log_file() -> Path | None:
     return _log_file
 
 
-def setup_logging(verbose: bool = False, stderr: bool = True) -> Path:
+class _CurrentStderrHandler(logging.StreamHandler[TextIO]):
+    """Bare messages to whatever `sys.stderr` is when a record comes: what Python itself prints
+    for a warning when no logging is set up (`logging.lastResort`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setLevel(logging.WARNING)
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:  # StreamHandler.__init__ assigns it
+        pass
+
+
+def setup_command_logging() -> Path:
+    """The command line's logging (the main process and its worker processes): records go to
+    the same log file as the app's, and the terminal shows exactly what it shows with no
+    logging set up -- warnings and errors as bare messages, nothing at INFO -- so a command's
+    own output is unchanged. What decoder libraries write to descriptor 2 is logged at INFO
+    (`vaddesk.audio.c_stderr`), so it reaches the file and only the file."""
+    path = setup_logging(stderr=False, log_file_problem_level=logging.INFO)
+    handler = _CurrentStderrHandler()
+    setattr(handler, _OWNED, True)
+    logging.getLogger().addHandler(handler)
+    return path
+
+
+def setup_logging(verbose: bool = False, stderr: bool = True,
+                  log_file_problem_level: int = logging.WARNING) -> Path:
     """Log to a rotating file (DEBUG if verbose else INFO) and, when a stderr exists (and
     `stderr`: a worker process has no terminal of its own to speak to), to stderr.
 
     Returns the log file's path. If the log folder cannot be created, logging still goes to
     stderr and the returned path is where the file would have been (the failure is logged).
     Safe to call more than once: earlier vaddesk handlers are replaced.
+    `log_file_problem_level`: how loud a missing log file is (the command line keeps it off
+    the terminal: a read-only home must not add a line to every command's output).
     """
     global _log_file
     make_std_streams_safe()
@@ -117,7 +151,7 @@ def setup_logging(verbose: bool = False, stderr: bool = True) -> Path:
         root.addHandler(stream_handler)
 
     if file_error is not None:
-        log.warning("cannot write the log file %s: %s", path, file_error)
+        log.log(log_file_problem_level, "cannot write the log file %s: %s", path, file_error)
     from vaddesk import __version__
 
     log.info(

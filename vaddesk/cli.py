@@ -23,7 +23,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from vaddesk import __version__
+from vaddesk import __version__, applog
 
 SUBCOMMANDS = ("segment", "watch", "export", "presets", "record", "devices", "repair")
 EXIT_USAGE = 2
@@ -62,6 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_self_test()
     if args.command is None:
         return gui_main([])
+    # The app's log file: what a command logs (what a decoder library wrote to its stderr, a
+    # bug's traceback) is kept there; the terminal shows what it did without a log.
+    applog.setup_command_logging()
     result: int = args._run(args)
     return result
 

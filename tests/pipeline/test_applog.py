@@ -91,3 +91,41 @@ def test_unwritable_log_folder_still_runs(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "cannot write the log file" in done.stderr
     assert "still logging" in done.stderr
+
+
+def test_command_logging_keeps_the_terminal_as_without_logging(tmp_path: Path) -> None:
+    # The command line: records in the log file; the terminal gets what Python prints with no
+    # logging set up (a warning as its bare message, nothing at INFO), also after sys.stderr
+    # is replaced (as a test's capture does).
+    code = """
+        import io, logging, sys
+        from vaddesk import applog
+        logging.getLogger("x").warning("before: %s", "bare")  # Python's own lastResort
+        applog.setup_command_logging()
+        logging.getLogger("x").info("only in the file")
+        logging.getLogger("x").warning("after: %s", "bare")
+        swapped, sys.stderr = sys.stderr, io.StringIO()
+        logging.getLogger("x").error("into the new stderr")
+        text, sys.stderr = sys.stderr.getvalue(), swapped
+        print(repr(text))
+    """
+    done = _run(code, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "before: bare\nafter: bare\n"
+    assert done.stdout == "'into the new stderr\\n'\n"
+    lines = (tmp_path / "logs" / "vaddesk.log").read_text("utf-8").splitlines()
+    assert [line.split(" ", 2)[2] for line in lines[1:]] == [  # after date and time
+        "INFO    MainThread x: only in the file",
+        "WARNING MainThread x: after: bare",
+        "ERROR   MainThread x: into the new stderr",
+    ]
+
+    # No log file possible (the log folder is a file): the command's terminal says nothing
+    # about it, on every run.
+    (tmp_path / "blocked").write_text("")
+    env = dict(os.environ, VADDESK_LOG_DIR=str(tmp_path / "blocked"))
+    blocked = subprocess.run(
+        [sys.executable, "-c", "from vaddesk import applog; applog.setup_command_logging(); "
+         "print(applog.log_file())"], cwd=REPO, env=env, capture_output=True, text=True,
+        timeout=60)
+    assert (blocked.returncode, blocked.stdout, blocked.stderr) == (0, "None\n", "")

@@ -69,7 +69,7 @@ class SoundFileSource:
     def _open(self) -> sf.SoundFile:
         view = RepairedView(self._path, self._layout) if self._layout is not None else None
         try:
-            with c_stderr.to_log(f"libsndfile open {self._path.name}"):
+            with c_stderr.to_log(f"libsndfile open {self._path}"):
                 return sf.SoundFile(view if view is not None else str(self._path))
         except (sf.LibsndfileError, RuntimeError) as exc:
             if view is not None:
@@ -77,7 +77,7 @@ class SoundFileSource:
             raise DecodeError(str(exc).split(": ", 1)[-1]) from None
 
     def _read(self, frames: int, dtype: str) -> np.ndarray:
-        with c_stderr.to_log(f"libsndfile read {self._path.name}"):
+        with c_stderr.to_log(f"libsndfile read {self._path}"):
             out: np.ndarray = self._file.read(frames, dtype=dtype, always_2d=True)
         return out
 
@@ -189,7 +189,7 @@ class PyAVSource:
         self._path = path
         self.stopped_early: str | None = None
         try:
-            with c_stderr.to_log(f"FFmpeg open {path.name}"):
+            with c_stderr.to_log(f"FFmpeg open {path}"):
                 self._container = av.open(str(path), mode="r")
         except av.error.FFmpegError as exc:
             raise DecodeError(_ffmpeg_reason(exc)) from None

@@ -24,6 +24,7 @@ from multiprocessing.queues import Queue
 from pathlib import Path
 from typing import Final, TypeAlias
 
+from vaddesk import applog
 from vaddesk.audio.decode import AudioError, AudioInfo, find_audio_files, open_audio
 from vaddesk.core.confidence import SegmentConfidence, segment_confidences
 from vaddesk.core.model import Precision
@@ -282,9 +283,11 @@ ProgressQueue: TypeAlias = "Queue[tuple[int, int]]"
 _progress_queue: ProgressQueue | None = None
 
 
-def _init_worker(progress_queue: ProgressQueue, parent_pid: int) -> None:
+def _init_worker(progress_queue: ProgressQueue, parent_pid: int, log_to_file: bool) -> None:
     global _progress_queue
     _progress_queue = progress_queue
+    if log_to_file:  # as the parent (the command line) does: a spawned process has no handler
+        applog.setup_command_logging()
     threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True,
                      name="vaddesk-parent-watch").start()
 
@@ -368,7 +371,8 @@ def run_batch(items: Sequence[BatchItem], options: BatchOptions, jobs: int = 1,
 
     with ProcessPoolExecutor(max_workers=min(jobs, len(items)), mp_context=ctx,
                              initializer=_init_worker,
-                             initargs=(progress_queue, os.getpid())) as pool:
+                             initargs=(progress_queue, os.getpid(),
+                                       applog.log_file() is not None)) as pool:
         futures: dict[Future[FileResult], int] = {
             pool.submit(_worker, i, items[i], options, journal): i for i in order}
         pending = set(futures)
