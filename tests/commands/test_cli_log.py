@@ -16,8 +16,9 @@ import pytest
 from tests.support import audio_fixtures as af
 from tests.support import damaged_fixtures as dmg
 
-pytestmark = pytest.mark.skipif(bool(af.tools_missing()),
-                                reason=f"needs {', '.join(af.tools_missing())}")
+pytestmark = [pytest.mark.slow,  # a real `vaddesk segment` per case: seconds each
+              pytest.mark.skipif(bool(af.tools_missing()),
+                                 reason=f"needs {', '.join(af.tools_missing())}")]
 
 REPO = Path(__file__).resolve().parents[2]
 STARTING = re.compile(r"^\S+ \S+ INFO +MainThread vaddesk\.applog: vaddesk \S+ starting "
