@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+
+from vaddesk.commands import SubParsers
 
 
-def add_parser(sub: Any) -> argparse.ArgumentParser:
+def add_parser(sub: SubParsers) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = sub.add_parser(
         "devices", help="list audio input devices (for `vaddesk record --device NAME`) and "
                         "outputs usable for computer audio",

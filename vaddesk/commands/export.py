@@ -6,8 +6,8 @@ import argparse
 import sys
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
+from vaddesk.commands import SubParsers
 from vaddesk.commands.segment import (
     EXIT_FAILED,
     EXIT_OK,
@@ -40,7 +40,7 @@ exit status: 0 done; 1 an output could not be written; 2 bad command line or seg
 """
 
 
-def add_parser(sub: Any) -> argparse.ArgumentParser:
+def add_parser(sub: SubParsers) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = sub.add_parser(
         "export", help="write outputs from a segments file (JSON, labels, RTTM, SRT, ...)",
         description=DESCRIPTION, epilog=EPILOG,

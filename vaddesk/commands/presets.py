@@ -7,10 +7,11 @@ import json
 import sys
 from typing import Any
 
+from vaddesk.commands import SubParsers
 from vaddesk.core.presets import DEFAULT_PRESET
 
 
-def add_parser(sub: Any) -> argparse.ArgumentParser:
+def add_parser(sub: SubParsers) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = sub.add_parser(
         "presets", help="list the scenario presets and their parameter values",
         description="List the scenario presets (built-in and your own) with every parameter "

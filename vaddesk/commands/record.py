@@ -14,8 +14,9 @@ import signal
 import sys
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from vaddesk.commands import SubParsers
 from vaddesk.core.timefmt import format_ms
 
 if TYPE_CHECKING:  # imported in run(): `vaddesk --version` must not load the engine
@@ -24,7 +25,7 @@ if TYPE_CHECKING:  # imported in run(): `vaddesk --version` must not load the en
     from vaddesk.pipeline.live_sides import Side, TwoSidedSession
 
 
-def add_parser(sub: Any) -> argparse.ArgumentParser:
+def add_parser(sub: SubParsers) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = sub.add_parser(
         "record", help="record from a microphone and find the speech as it comes",
         description="Record from an input device to a WAV file while segmenting it live. "

@@ -10,9 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from vaddesk.audio import header_repair
+from vaddesk.commands import SubParsers
 
 EXIT_OK = 0        # every file repaired, or nothing to repair
 EXIT_FAILED = 1    # some file cannot be repaired (the others were)
@@ -38,7 +39,7 @@ WAV/AIFF, no audio, output exists, write failed); 2 bad command line.
 """
 
 
-def add_parser(sub: Any) -> argparse.ArgumentParser:
+def add_parser(sub: SubParsers) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = sub.add_parser(
         "repair", help="write a fixed copy of a cut or unfinished WAV/AIFF file",
         description=DESCRIPTION, epilog=EPILOG,

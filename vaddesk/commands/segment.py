@@ -7,8 +7,9 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
+from vaddesk.commands import SubParsers
 from vaddesk.core.presets import DEFAULT_PRESET
 from vaddesk.core.timefmt import format_duration
 from vaddesk.pipeline.errors import ClusterUnavailable
@@ -63,7 +64,7 @@ the summary lists each failure with its reason); 2 bad command line; 130 interru
 """
 
 
-def add_parser(sub: Any) -> argparse.ArgumentParser:
+def add_parser(sub: SubParsers) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = sub.add_parser(
         "segment", help="find the speech in recordings (files or folders)",
         description=DESCRIPTION, epilog=EPILOG,

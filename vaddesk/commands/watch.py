@@ -12,8 +12,9 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
+from vaddesk.commands import SubParsers
 from vaddesk.commands.segment import (
     EXIT_FAILED,
     EXIT_OK,
@@ -38,7 +39,7 @@ option of 'vaddesk segment'. Stop with Ctrl-C.
 """
 
 
-def add_parser(sub: Any) -> argparse.ArgumentParser:
+def add_parser(sub: SubParsers) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = sub.add_parser(
         "watch", help="segment new recordings as they land in a folder",
         description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
