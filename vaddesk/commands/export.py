@@ -18,6 +18,7 @@ from vaddesk.commands.segment import (
     formats_option,
     write_outputs,
 )
+from vaddesk.core.wording import counted
 
 DESCRIPTION = """\
 Write outputs (JSON, Audacity labels, RTTM, SRT, WebVTT, CSV, WAV clips, speech-only audio)
@@ -123,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     out = sys.stdout
     speech_ms = sum(s.duration_ms for s in report.segments)
-    out.write(f"exported {len(report.segments)} segment{'' if len(report.segments) == 1 else 's'}"
+    out.write(f"exported {counted(len(report.segments), 'segment')}"
               f" ({speech_ms / 1000:.1f} s of speech) read from {args.segments} "
               f"({segments_file.format})\n")
     write_outputs(result.written, out)

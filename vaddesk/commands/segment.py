@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, TextIO
 from vaddesk.commands import SubParsers
 from vaddesk.core.presets import DEFAULT_PRESET
 from vaddesk.core.timefmt import format_duration
+from vaddesk.core.wording import counted
 from vaddesk.pipeline.errors import ClusterUnavailable
 
 if TYPE_CHECKING:  # imported lazily at run time: `vaddesk --version` must stay instant
@@ -349,7 +350,7 @@ def print_summary(results: list[FileResult], elapsed_s: float, out: TextIO) -> N
     speech_ms = sum(r.speech_ms for r in ok)
     speed = audio_ms / 1000 / elapsed_s if elapsed_s > 0 else 0.0
     out.write(f"{len(ok)} of {len(results)} files segmented: {format_duration(audio_ms)} of "
-              f"audio, {sum(r.num_segments for r in ok)} segments "
+              f"audio, {counted(sum(r.num_segments for r in ok), 'segment')} "
               f"({format_duration(speech_ms)} of speech) "
               f"in {format_duration(elapsed_s * 1000)} ({speed:.0f}x real time)\n")
     for r in ok:

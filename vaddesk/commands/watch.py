@@ -24,6 +24,7 @@ from vaddesk.commands.segment import (
     load_cluster_runner,
     options_from_args,
 )
+from vaddesk.core.wording import counted
 from vaddesk.pipeline.errors import ClusterUnavailable
 
 if TYPE_CHECKING:
@@ -113,7 +114,7 @@ class _Printer:
         if r.resumed:
             return
         if r.ok:
-            self._out.write(f"done: {r.item.label}: {r.num_segments} segments, "
+            self._out.write(f"done: {r.item.label}: {counted(r.num_segments, 'segment')}, "
                             f"{r.speech_ms / 1000:.1f} s of speech in "
                             f"{r.duration_ms / 1000:.1f} s\n")
         else:

@@ -15,6 +15,7 @@ from PySide6.QtGui import QAction, QKeySequence
 
 from vaddesk.core.engine import resegment
 from vaddesk.core.types import Segment
+from vaddesk.core.wording import counted
 from vaddesk.gui.edit_autosave import discard_edits, load_edits, save_edits
 from vaddesk.gui.edit_commands import SegmentEditor
 from vaddesk.gui.segment_drag import SegmentDragController
@@ -196,8 +197,9 @@ class EditingWindow(SourcesWindow):
 
         self.notifier.info(
             "Your edits were kept",
-            f"You edited the segments of {path.name} earlier ({len(saved)} segments); they "
-            "were saved as you went. Restore them? (Undo takes them away again.)",
+            f"You edited the segments of {path.name} earlier "
+            f"({counted(len(saved), 'segment')}); they were saved as you went. Restore them? "
+            "(Undo takes them away again.)",
             {"Restore my edits": restore, "Discard them": lambda: discard_edits(path)})
 
     # --- new values while edited -----------------------------------------------------------

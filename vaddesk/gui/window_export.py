@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QMainWindow
 
 from vaddesk.core.params import VadParams
 from vaddesk.core.types import Segment
+from vaddesk.core.wording import counted
 from vaddesk.export.writer import existing_before_run
 from vaddesk.gui.analysis_queue import AnalysisQueue, QueueItem
 from vaddesk.gui.export_dialog import ExportDialog
@@ -84,7 +85,7 @@ class ExportingWindow(QMainWindow):
             self.notifier.error("Nothing to export", "Open a recording and wait for its "
                                 "analysis to finish, then export.")
             return
-        self._open_export_dialog(f"the {len(self._segments)} segments of "
+        self._open_export_dialog(f"the {counted(len(self._segments), 'segment')} of "
                                  f"{self._current.path.name}", all_files=False)
 
     def export_all(self) -> None:
