@@ -60,6 +60,18 @@ def test_each_channel_as_a_speaker(qtbot, call: Path, tmp_path: Path,
         assert [model.data(model.index(r, SPEAKER_COLUMN)) for r in range(len(cli))] == \
             [s.speaker for s in cli]
         assert win.waveform.regions.lane_count == 2
+        # Each channel's waveform in its own lane: channel 1 above the middle, 2 below.
+        view = win.waveform
+        view._dirty = True
+        view.refresh()
+        top = view.wave_curve.getData()[1]
+        bottom = view._lane_curves[0].getData()[1]
+        assert top.size and bottom.size
+        assert top.min() >= -1e-6 and bottom.max() <= 1e-6
+        ticks = view.wave_plot.getAxis("left")._tickLevels[0]
+        assert [name for _, name in ticks] == ["Channel 1", "Channel 2"]
+        assert [label.textItem.toPlainText() for label in view._lane_labels] == \
+            ["Channel 1", "Channel 2"]
         assert win.talk_label.text() == stats_text(cli, ["Channel 1", "Channel 2"])
         # Off again: the file is analysed again as one mixed voice.
         with qtbot.waitSignal(win.file_shown, timeout=TIMEOUT_MS):
@@ -67,6 +79,7 @@ def test_each_channel_as_a_speaker(qtbot, call: Path, tmp_path: Path,
         assert all(s.speaker is None for s in win.segments())
         assert table.isColumnHidden(SPEAKER_COLUMN)
         assert win.waveform.regions.lane_count == 1
+        assert win.waveform._lane_curves == [] and win.waveform._lane_labels == []
         assert win.talk_label.text() == ""
         assert win.settings.get_bool(Key.ANALYSE_PER_CHANNEL, True) is False
     finally:

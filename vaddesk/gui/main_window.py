@@ -452,6 +452,8 @@ class MainWindow(StatusWindow):
         self.placeholder.hide()
         duration_s = analysis.duration_ms / 1000.0
         self.waveform.set_envelope(analysis.envelope, duration_s)
+        self.waveform.set_lanes([t.envelope for t in analysis.channel_tracks],
+                                [t.channel.speaker or "" for t in analysis.channel_tracks])
         self.waveform.set_track(analysis.track)
         self.waveform.set_cursor(0.0)
         self.overview.set_envelope(analysis.envelope, duration_s)

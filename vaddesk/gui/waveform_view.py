@@ -9,6 +9,8 @@ clip-to-view for the same reason.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, Qt, Signal
@@ -44,6 +46,9 @@ class WaveformView(pg.GraphicsLayoutWidget):
         self._duration_s = 0.0
         self._dirty = True
         self._peak = 1.0
+        self._lanes: list[PeakEnvelope] = []
+        self._lane_curves: list[pg.PlotDataItem] = []
+        self._lane_labels: list[pg.TextItem] = []
 
         self.wave_plot: pg.PlotItem = self.addPlot(row=0, col=0,
                                                    axisItems={"bottom": TimeAxisItem()})
@@ -101,6 +106,7 @@ class WaveformView(pg.GraphicsLayoutWidget):
         self.wave_plot.getAxis("bottom").setStyle(showValues=False)
 
         self.wave_plot.sigXRangeChanged.connect(self._on_x_range_changed)
+        self.wave_plot.getViewBox().sigResized.connect(lambda _v: self._place_lane_labels())
         self.scene().sigMouseClicked.connect(self._on_scene_clicked)
         self.set_duration(0.0)
 
@@ -119,6 +125,49 @@ class WaveformView(pg.GraphicsLayoutWidget):
             [[(v, f"{v:.2g}") for v in (-top, -top / 2, 0.0, top / 2, top)]])
         self.set_duration(duration_s if duration_s is not None else envelope.duration_s)
         self._dirty = True
+
+    def set_lanes(self, envelopes: Sequence[PeakEnvelope], names: Sequence[str]) -> None:
+        """One lane per speaker (each channel of a call analysed on its own): lane k is the
+        k-th band from the top, drawing channel k's waveform at 1/n of the height, labelled
+        with its speaker, over that speaker's segments (SegmentRegionsItem's lanes). Fewer
+        than two envelopes: the single waveform of set_envelope()."""
+        for curve in self._lane_curves:
+            self.wave_plot.removeItem(curve)
+        for label in self._lane_labels:
+            label.setParentItem(None)
+            if label.scene() is not None:
+                label.scene().removeItem(label)
+        self._lane_curves, self._lane_labels = [], []
+        self._lanes = list(envelopes) if len(envelopes) > 1 else []
+        if self._lanes:
+            peaks = [float(max(-e.levels[-1].mins.min(), e.levels[-1].maxs.max()))
+                     for e in self._lanes if e.levels[-1].num_bins]
+            self._peak = max([p for p in peaks if p > 1e-4], default=1.0)
+            self.wave_plot.setYRange(-self._peak, self._peak, padding=0.05)
+            self.wave_plot.getAxis("left").setTicks(
+                [[(self._lane_center(k), name) for k, name in enumerate(names)]])
+            for _ in self._lanes[1:]:
+                curve = pg.PlotDataItem(pen=pg.mkPen(WAVE_COLOR, width=1), antialias=False)
+                self.wave_plot.addItem(curve)
+                self._lane_curves.append(curve)
+            # The names in the lanes' top-left corners, in view pixels (they do not scroll):
+            # the axis has no room for them.
+            view = self.wave_plot.getViewBox()
+            for name in names:
+                label = pg.TextItem(name, color=(40, 40, 40), anchor=(0, 0))
+                label.setParentItem(view)
+                self._lane_labels.append(label)
+            self._place_lane_labels()
+        self._dirty = True
+
+    def _place_lane_labels(self) -> None:
+        view = self.wave_plot.getViewBox()
+        for k, label in enumerate(self._lane_labels):
+            label.setPos(4, view.height() * k / len(self._lane_labels))
+
+    def _lane_center(self, lane: int) -> float:
+        band = 2 * self._peak / len(self._lanes)
+        return self._peak - band * (lane + 0.5)
 
     def set_duration(self, duration_s: float) -> None:
         first = self._duration_s == 0.0
@@ -211,6 +260,7 @@ class WaveformView(pg.GraphicsLayoutWidget):
         self.cursor_line.setValue(max(0.0, min(seconds, self._duration_s)))
 
     def clear_file(self) -> None:
+        self.set_lanes([], [])
         self._envelope = PeakEnvelope.empty()
         self.wave_curve.clear()
         self.set_track(None)
@@ -269,13 +319,18 @@ class WaveformView(pg.GraphicsLayoutWidget):
         x0, x1 = self.visible_range()
         pixels = max(200, int(self.wave_plot.getViewBox().width()))
         self._refresh_score(x0, x1, pixels)
-        win = self._envelope.window(x0, x1, max_bins=pixels)
-        # Interleave min and max of each bin: the zig-zag fills the band at >= 1 bin per pixel.
-        x = np.repeat(win.start_s + win.bin_samples / (2 * self._envelope.sample_rate), 2)
-        y = np.empty(x.size, dtype=np.float32)
-        y[0::2] = win.mins
-        y[1::2] = win.maxs
-        self.wave_curve.setData(x, y)
+        curves = [self.wave_curve, *self._lane_curves]
+        for k, envelope in enumerate(self._lanes or [self._envelope]):
+            win = envelope.window(x0, x1, max_bins=pixels)
+            # Interleave min and max of each bin: the zig-zag fills the band at >= 1 bin per
+            # pixel.
+            x = np.repeat(win.start_s + win.bin_samples / (2 * envelope.sample_rate), 2)
+            y = np.empty(x.size, dtype=np.float32)
+            y[0::2] = win.mins
+            y[1::2] = win.maxs
+            if self._lanes:  # squeezed into lane k's band
+                y = y / len(self._lanes) + self._lane_center(k)
+            curves[k].setData(x, y)
 
     # --- input -----------------------------------------------------------------------------
     def wave_time_at(self, pos: QPoint) -> float | None:
