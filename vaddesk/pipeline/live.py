@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -51,6 +50,14 @@ from vaddesk.core.types import (
 )
 from vaddesk.export import SegmentationReport, atomic_path, atomic_write_text, report_to_json
 from vaddesk.export.names import clip_name, safe_stem
+from vaddesk.pipeline.live_results import (
+    ClipWritten,
+    LiveProblem,
+    LiveSummary,
+    SegmentEvent,
+    SessionControl,
+    SessionEnded,
+)
 from vaddesk.pipeline.segmenting import file_report
 
 log = logging.getLogger(__name__)
@@ -60,55 +67,6 @@ VIEW_CAPACITY_S: Final = 300
 
 OVERVIEW_BINS: Final = 4096
 """The whole-session overview keeps at most this many min/max bins; when full, pairs merge."""
-
-
-# --- results -------------------------------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class SegmentEvent:
-    """An engine event, with where and when it was decided.
-
-    ``decided_at_ms``: recorded audio when the engine decided it. ``captured_at``:
-    time.monotonic() when the block that triggered it arrived from the device.
-    """
-
-    event: VadEvent
-    decided_at_ms: int
-    captured_at: float
-    channel: int | None = None  # which side of a two-sided recording (None: the only one)
-
-
-@dataclass(frozen=True, slots=True)
-class LiveProblem:
-    """Something the user must see. ``fatal``: the recording stopped (file kept)."""
-
-    message: str
-    fatal: bool
-
-
-@dataclass(frozen=True, slots=True)
-class ClipWritten:
-    path: Path
-    segment: Segment
-
-
-@dataclass(frozen=True, slots=True)
-class LiveSummary:
-    path: Path
-    json_path: Path | None
-    duration_ms: int
-    segments: tuple[Segment, ...]
-    overflow_count: int
-    stop_reason: str | None
-    """None after a normal stop; else why the recording stopped (device lost, disk full)."""
-
-
-@dataclass(frozen=True, slots=True)
-class SessionEnded:
-    summary: LiveSummary
-
-
-LiveResult = SegmentEvent | LiveProblem | ClipWritten | SessionEnded
 
 
 # --- the view buffers -----------------------------------------------------------------------
@@ -345,7 +303,7 @@ class LiveOptions:
     """Opens the WAV file (tests inject a failing file object to simulate a full disk)."""
 
 
-class LiveSession:
+class LiveSession(SessionControl):
     """Record from a Capture into a WAV file while the streaming engine segments it.
 
     ``start()`` opens the file and the stream and starts the worker; ``stop()`` stops capture,
@@ -356,18 +314,14 @@ class LiveSession:
 
     def __init__(self, capture: Capture, params: VadParams, options: LiveOptions | None = None,
                  *, preset: str = "custom") -> None:
+        super().__init__()
         self.options = options or LiveOptions()
         self.capture = capture
         self._params = params
         self.preset = preset
         self.view = LiveView(self.options.view_capacity_s)
-        self._results: queue.Queue[LiveResult] = queue.Queue()
-        self._stop_requested = threading.Event()
-        self._ended = threading.Event()
         self._paused = False
         self._pending_params: VadParams | None = None
-        self._thread: threading.Thread | None = None
-        self._summary: LiveSummary | None = None
         self._recorder: WavRecorder | None = None
         self._engine: StreamingVad | None = None
         self._sink: _ClipSink | None = None
@@ -425,40 +379,6 @@ class LiveSession:
         # NB: a single reference assignment is atomic; the worker picks it up before its next
         # block, so a block is never analysed with half-changed parameters.
         self._pending_params = params
-
-    def request_stop(self) -> None:
-        """Ask the worker to stop (returns at once; safe from a signal handler)."""
-        self._stop_requested.set()
-
-    def stop(self, timeout_s: float = 30.0) -> LiveSummary:
-        """Stop and wait for the worker to finish; returns the summary (idempotent)."""
-        self._stop_requested.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            if self._thread.is_alive():
-                raise TimeoutError("the recording worker did not finish in time")
-        assert self._summary is not None
-        return self._summary
-
-    def wait(self, timeout_s: float | None = None) -> bool:
-        """Wait until the session has ended (stop(), max duration, or a fatal problem)."""
-        return self._ended.wait(timeout_s)
-
-    def results(self) -> list[LiveResult]:
-        """Every result produced since the last call, in order (never blocks)."""
-        out: list[LiveResult] = []
-        while True:
-            try:
-                out.append(self._results.get_nowait())
-            except queue.Empty:
-                return out
-
-    def next_result(self, timeout_s: float) -> LiveResult | None:
-        """Wait up to timeout_s for one result (CLI)."""
-        try:
-            return self._results.get(timeout=timeout_s)
-        except queue.Empty:
-            return None
 
     @property
     def _vad(self) -> StreamingVad:

@@ -24,7 +24,6 @@ stalled output never holds up the microphone.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from collections.abc import Sequence
@@ -57,16 +56,14 @@ from vaddesk.core.types import (
 )
 from vaddesk.export import SegmentationReport, atomic_path
 from vaddesk.export.names import clip_name, safe_stem
-from vaddesk.pipeline.live import (
+from vaddesk.pipeline.live import LiveOptions, LiveView, write_session_json
+from vaddesk.pipeline.live_results import (
     ClipWritten,
-    LiveOptions,
     LiveProblem,
-    LiveResult,
     LiveSummary,
-    LiveView,
     SegmentEvent,
+    SessionControl,
     SessionEnded,
-    write_session_json,
 )
 
 log = logging.getLogger(__name__)
@@ -90,7 +87,7 @@ class Side:
     source: str
 
 
-class TwoSidedSession:
+class TwoSidedSession(SessionControl):
     """Record one or two sides into one WAV while one engine per side segments it."""
 
     def __init__(self, sides: Sequence[Side], params: VadParams,
@@ -98,6 +95,7 @@ class TwoSidedSession:
                  bleed: bool = True) -> None:
         if not 1 <= len(sides) <= 2:
             raise ValueError(f"a session records one or two sides, not {len(sides)}")
+        super().__init__()
         self.sides = tuple(sides)
         self.options = options or LiveOptions()
         self._params = params
@@ -105,13 +103,8 @@ class TwoSidedSession:
         self.views = tuple(LiveView(self.options.view_capacity_s) for _ in sides)
         self.view = self.views[0]
         self.capture = sides[0].capture
-        self._results: queue.Queue[LiveResult] = queue.Queue()
-        self._stop_requested = threading.Event()
-        self._ended = threading.Event()
         self._paused = False
         self._pending_params: VadParams | None = None
-        self._thread: threading.Thread | None = None
-        self._summary: LiveSummary | None = None
         self._recorder: WavRecorder | None = None
         self._engines: list[StreamingVad] = []
         self._aligner = DriftAligner(SAMPLE_RATE) if len(sides) == 2 else None
@@ -193,35 +186,6 @@ class TwoSidedSession:
     def set_params(self, params: VadParams, preset: str = "custom") -> None:
         self.preset = preset
         self._pending_params = params  # NB: picked up by the worker before its next block
-
-    def request_stop(self) -> None:
-        self._stop_requested.set()
-
-    def stop(self, timeout_s: float = 30.0) -> LiveSummary:
-        self._stop_requested.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            if self._thread.is_alive():
-                raise TimeoutError("the recording worker did not finish in time")
-        assert self._summary is not None
-        return self._summary
-
-    def wait(self, timeout_s: float | None = None) -> bool:
-        return self._ended.wait(timeout_s)
-
-    def results(self) -> list[LiveResult]:
-        out: list[LiveResult] = []
-        while True:
-            try:
-                out.append(self._results.get_nowait())
-            except queue.Empty:
-                return out
-
-    def next_result(self, timeout_s: float) -> LiveResult | None:
-        try:
-            return self._results.get(timeout=timeout_s)
-        except queue.Empty:
-            return None
 
     # -- the worker --
     def _run(self) -> None:
