@@ -12,10 +12,13 @@ from vaddesk.commands.segment import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
+    OVERWRITE_HINT,
     UsageError,
     add_condense_arguments,
+    add_format_clip_arguments,
     condense_options,
     formats_option,
+    pad_ms_option,
     write_outputs,
 )
 from vaddesk.core.wording import counted
@@ -54,13 +57,7 @@ def add_parser(sub: SubParsers) -> argparse.ArgumentParser:
                         help="write outputs in DIR (default: beside INPUT)")
     parser.add_argument("--json-out", type=Path, default=None, metavar="FILE",
                         help="write the JSON to FILE")
-    parser.add_argument("--formats", action="append", default=None, metavar="LIST",
-                        help="comma-separated: json,audacity,rttm,srt,vtt,csv or 'all' "
-                             "(default: json)")
-    parser.add_argument("--clips", action="store_true",
-                        help="also write each segment as a WAV clip cut from INPUT")
-    parser.add_argument("--pad-ms", type=int, default=0, metavar="N",
-                        help="extend each clip by N ms on both sides (clips only; default 0)")
+    add_format_clip_arguments(parser, clips_from="INPUT")
     add_condense_arguments(parser)
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     return parser
@@ -75,8 +72,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         formats = formats_option(args.formats, args.json_out)
         condense = condense_options(args)
-        if args.pad_ms < 0:
-            raise UsageError(f"--pad-ms must be 0 or more, got {args.pad_ms}")
+        pad_ms = pad_ms_option(args)
         if not formats and not args.clips and condense is None and args.json_out is None:
             raise UsageError("nothing to write: give --formats, --clips or --condense")
         try:
@@ -108,11 +104,10 @@ def run(args: argparse.Namespace) -> int:
     out_dir = args.out if args.out is not None else args.input.parent
     try:
         result = export_outputs(report, out_dir, args.input.stem, formats, clips=args.clips,
-                                pad_ms=args.pad_ms, overwrite=args.overwrite,
+                                pad_ms=pad_ms, overwrite=args.overwrite,
                                 json_path=args.json_out, condense=condense)
     except OutputExistsError as exc:
-        print(f"vaddesk export: error: {exc} (use --overwrite to replace, or choose another "
-              "folder with --out)", file=err)
+        print(f"vaddesk export: error: {exc} ({OVERWRITE_HINT})", file=err)
         return EXIT_FAILED
     except AudioError as exc:
         print(f"vaddesk export: error: {args.input}: {exc.problem}", file=err)

@@ -115,13 +115,7 @@ def add_segment_options(parser: argparse.ArgumentParser) -> None:
                              "(default: beside each input)")
     parser.add_argument("--json-out", type=Path, default=None, metavar="FILE",
                         help="write the JSON of a single input to FILE")
-    parser.add_argument("--formats", action="append", default=None, metavar="LIST",
-                        help="comma-separated: json,audacity,rttm,srt,vtt,csv or 'all' "
-                             "(default: json)")
-    parser.add_argument("--clips", action="store_true",
-                        help="also write each segment as a WAV clip cut from the original audio")
-    parser.add_argument("--pad-ms", type=int, default=0, metavar="N",
-                        help="extend each clip by N ms on both sides (clips only; default 0)")
+    add_format_clip_arguments(parser, clips_from="the original audio")
     parser.add_argument("--clips-all-channels", action="store_true",
                         help="with --per-channel, clips keep every channel (default: only "
                              "the channel the segment was found on)")
@@ -148,6 +142,26 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                              "the inputs and --out at the same paths); needs "
                              'pip install "vaddesk[cluster]"')
 
+
+def add_format_clip_arguments(parser: argparse.ArgumentParser, clips_from: str) -> None:
+    """--formats, --clips and --pad-ms (shared by `vaddesk segment` and `vaddesk export`)."""
+    parser.add_argument("--formats", action="append", default=None, metavar="LIST",
+                        help="comma-separated: json,audacity,rttm,srt,vtt,csv or 'all' "
+                             "(default: json)")
+    parser.add_argument("--clips", action="store_true",
+                        help=f"also write each segment as a WAV clip cut from {clips_from}")
+    parser.add_argument("--pad-ms", type=int, default=0, metavar="N",
+                        help="extend each clip by N ms on both sides (clips only; default 0)")
+
+
+def pad_ms_option(args: argparse.Namespace) -> int:
+    if args.pad_ms < 0:
+        raise UsageError(f"--pad-ms must be 0 or more, got {args.pad_ms}")
+    return int(args.pad_ms)
+
+
+OVERWRITE_HINT = "use --overwrite to replace, or choose another folder with --out"
+"""What to do when outputs exist, in the words of `segment` and `export` (same flags)."""
 
 CONDENSE_FORMATS = ("wav", "flac", "m4a", "mp3", "opus")  # vaddesk.export.CONDENSE_FORMATS
 
@@ -214,8 +228,7 @@ def options_from_args(args: argparse.Namespace) -> BatchOptions:
         params = VadParams.from_mapping(changes, base=preset.params)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    if args.pad_ms < 0:
-        raise UsageError(f"--pad-ms must be 0 or more, got {args.pad_ms}")
+    pad_ms = pad_ms_option(args)
     if args.channel is not None and args.channel < 0:
         raise UsageError(f"--channel counts from 0, got {args.channel}")
     if args.jobs is not None and args.jobs < 1:
@@ -228,7 +241,7 @@ def options_from_args(args: argparse.Namespace) -> BatchOptions:
         raise UsageError("--speakers names the channels of --per-channel: add --per-channel")
     return BatchOptions(params=params, preset=preset.name, precision=args.precision,
                         formats=formats_option(args.formats, args.json_out), clips=args.clips,
-                        pad_ms=args.pad_ms, overwrite=args.overwrite, channel=args.channel,
+                        pad_ms=pad_ms, overwrite=args.overwrite, channel=args.channel,
                         per_channel=args.per_channel, speakers=speakers,
                         clips_all_channels=args.clips_all_channels,
                         condense=condense_options(args), strict=args.strict)
@@ -380,8 +393,7 @@ def print_summary(results: list[FileResult], elapsed_s: float, out: TextIO) -> N
 def failure_text(result: FileResult) -> str:
     """Why a file failed, with what to do about it in this command's words."""
     if result.existing_outputs:
-        return (f"{result.error} (use --overwrite to replace, or choose another folder "
-                "with --out)")
+        return f"{result.error} ({OVERWRITE_HINT})"
     return str(result.error)
 
 
