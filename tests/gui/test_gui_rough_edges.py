@@ -220,3 +220,20 @@ def test_title_and_status_bar_show_the_same_progress(qtbot, window: MainWindow,
         window.windowTitle(), window.progress_bar.text())
     assert percent == "49"
     window.queue.cancel_all()
+
+
+def test_a_file_still_analysing_is_shown_whole_not_at_the_previous_zoom(
+        qtbot, window: MainWindow, recordings: dict[str, Path], tmp_path: Path) -> None:
+    from tests.support.gui_fixtures import make_long_recording
+
+    open_and_wait(qtbot, window, recordings["short"])
+    window.waveform.set_visible_range(2.0, 3.0)
+    long = make_long_recording(recordings["first"], tmp_path / "long.wav", 600)
+    window.open_paths([str(long)])
+    # Before any of the new file has arrived: nothing of the old one is drawn.
+    assert window.waveform.wave_curve.getData()[0] is None
+    qtbot.waitUntil(lambda: window.queue.items()[-1].done_ms > 0, timeout=ANALYSIS_TIMEOUT_MS)
+    qtbot.wait(100)
+    assert window.waveform.visible_range() == (0.0, 600.0)
+    assert window.overview._window.getRegion() == (0.0, 600.0)
+    window.queue.cancel_all()

@@ -401,6 +401,12 @@ class MainWindow(StatusWindow):
 
     def _on_item_changed(self, item_id: int) -> None:
         if item_id == self._current_item:
+            item = self.queue.item(item_id)
+            if self._current is None and item.total_ms > 0 and self.waveform.duration_s() == 0:
+                # Its length is known before any audio arrives: show it whole from the start,
+                # not at the previous file's zoom.
+                self.waveform.set_duration(item.total_ms / 1000.0)
+                self.overview.show_length(item.total_ms / 1000.0)
             self._update_title()
 
     def _on_partial_envelope(self, item_id: int, envelope) -> None:

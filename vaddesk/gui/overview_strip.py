@@ -69,6 +69,13 @@ class OverviewStrip(pg.PlotWidget):
         self.set_segments([])
         self.set_visible_range(0.0, 1e-3)
 
+    def show_length(self, duration_s: float) -> None:
+        """A file of this length is coming (no audio yet): the window over all of it."""
+        self._duration_s = max(duration_s, 1e-3)
+        self.getPlotItem().setXRange(0.0, self._duration_s, padding=0.0)
+        self._window.setBounds((0.0, self._duration_s))
+        self.set_visible_range(0.0, self._duration_s)
+
     def set_segments(self, segments: list[Segment]) -> None:
         self._regions.set_segments(segments)
 

@@ -179,6 +179,9 @@ class WaveformView(pg.GraphicsLayoutWidget):
         if first or self._duration_s > 0:
             self.wave_plot.setXRange(0.0, limit, padding=0.0)
 
+    def duration_s(self) -> float:
+        return self._duration_s
+
     def set_track(self, track: FrameTrack | None) -> None:
         self._dirty = True
         if track is None or track.num_frames == 0:

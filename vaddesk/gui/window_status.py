@@ -106,9 +106,12 @@ class StatusWindow(EditingWindow):
         head = f"{name}{suffix}[*] — {APP_NAME}" if name else f"{APP_NAME}[*]"
         if self._recording_to is not None:
             head = f"● Recording {self._recording_to.name} — {head}"
-        self.setWindowTitle(head)
+        if head != self.windowTitle():  # called every frame while a file on screen runs
+            self.setWindowTitle(head)
         preset = self.preset_picker.current_preset()
-        self.setWindowModified(preset is not None and preset.params != self._params)
+        modified = preset is not None and preset.params != self._params
+        if modified != self.isWindowModified():
+            self.setWindowModified(modified)
         self.placeholder.setVisible(not name)
 
     def _update_status(self) -> None:
