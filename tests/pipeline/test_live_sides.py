@@ -160,3 +160,29 @@ def test_segmenting_the_recording_later_gives_the_live_segments(tmp_path: Path) 
     assert [(s.start_ms, s.end_ms) for s in later if s.speaker == "You"] == live_you
     assert [(s.start_ms, s.end_ms) for s in later if s.speaker == "Others"] == \
         [(s.start_ms, s.end_ms) for s in summary.segments if s.speaker == "Others"]
+
+
+def test_a_silent_microphone_does_not_grow_memory(monkeypatch: pytest.MonkeyPatch,
+                                                  sides: tuple[np.ndarray, np.ndarray],
+                                                  tmp_path: Path) -> None:
+    """The microphone stalls (its stream delivers nothing, no failure) while the computer
+    audio goes on: what runs ahead of the microphone is bounded, and the user is told."""
+    import vaddesk.pipeline.live_sides as live_sides
+
+    monkeypatch.setattr(live_sides, "MAX_FOLLOWER_AHEAD_S", 1.0)
+    _, b = sides
+    made: list[ArrayInputStream] = []
+    session = TwoSidedSession([Side(_capture(np.zeros(0, np.float32), made), "You",
+                                    "microphone"),
+                               Side(_capture(b, made), "Others", "computer audio")],
+                              PARAMS, LiveOptions(out_dir=tmp_path))
+    session.start()
+    assert made[1].exhausted.wait(30)
+    assert session._aligner is not None
+    held = session._buffered[1] - session._buffered[0] + session._aligner.pending_samples
+    summary = session.stop()
+    assert held <= 16_000 + 4_000  # 1 s, plus at most one read of blocks
+    problems = [r.message for r in session.results() if isinstance(r, LiveProblem)]
+    assert "the microphone delivers no audio: the computer audio more than 1 s ahead of it " \
+           "is not kept" in problems
+    assert summary.duration_ms == 0

@@ -153,6 +153,20 @@ class DriftAligner:
     def reference(self, samples: int, at: float) -> None:
         self._ref.add(samples, at)
 
+    @property
+    def pending_samples(self) -> int:
+        """Follower samples kept because the reference has not started yet."""
+        return sum(int(b.shape[0]) for b, _ in self._pending)
+
+    def drop_pending(self, keep_samples: int) -> int:
+        """Let go of the oldest waiting follower blocks beyond ``keep_samples`` (a reference
+        that never starts must not grow memory); returns how many samples went."""
+        dropped = 0
+        while self._pending and self.pending_samples - int(self._pending[0][0].shape[0]) \
+                >= keep_samples:
+            dropped += int(self._pending.pop(0)[0].shape[0])
+        return dropped
+
     def follower(self, samples: np.ndarray, at: float) -> np.ndarray:
         self._fol.add(int(samples.shape[0]), at)
         if not self._placed:

@@ -73,6 +73,9 @@ SYSTEM_SPEAKER: Final = "Others"
 MIC_SOURCE: Final = "microphone"
 SYSTEM_SOURCE: Final = "computer audio"
 MAX_FOLLOWER_LAG_S: Final = 2.0
+MAX_FOLLOWER_AHEAD_S: Final = 30.0
+"""A microphone that delivers nothing (stalled, not failed) while the computer audio goes on:
+beyond this much the oldest computer audio is let go, so memory stays bounded."""
 
 
 def pcm16_grid(samples: np.ndarray) -> np.ndarray:
@@ -113,6 +116,7 @@ class TwoSidedSession(SessionControl):
         self._buffered = [0] * len(sides)
         self._lost = [False] * len(sides)
         self._late_to_drop = 0  # follower samples replaced by silence, to drop when they come
+        self._stall_reported = False
         self._captured_at = 0.0
         self._segments: list[Segment] = []
         self._clip_names: list[str] = []
@@ -279,6 +283,8 @@ class TwoSidedSession(SessionControl):
                 self._buffered[1] += fill
                 if not (self._lost[1] or final):
                     self._late_to_drop += fill
+        if len(self.sides) == 2:
+            self._bound_follower()
         n = min(self._buffered)
         if n <= 0:
             return None
@@ -305,6 +311,21 @@ class TwoSidedSession(SessionControl):
         self._analyse(parts)
         self.processing_s += time.perf_counter() - t0
         return "" if done else None
+
+    def _bound_follower(self) -> None:
+        limit = int(MAX_FOLLOWER_AHEAD_S * SAMPLE_RATE)
+        excess = self._buffered[1] - self._buffered[0] - limit
+        dropped = 0
+        if excess > 0:
+            self._take(1, excess)
+            dropped += excess
+        if self._aligner is not None:  # waiting for a microphone that has not started
+            dropped += self._aligner.drop_pending(limit)
+        if dropped and not self._stall_reported:
+            self._stall_reported = True
+            self._results.put(LiveProblem(
+                f"the {self.sides[0].source} delivers no audio: the {self.sides[1].source} "
+                f"more than {MAX_FOLLOWER_AHEAD_S:g} s ahead of it is not kept", False))
 
     def _analyse(self, parts: list[np.ndarray], flush: bool = False) -> None:
         pending = self._pending_params
