@@ -2,10 +2,12 @@
 
     python bench/bench_cluster.py [--files 16] [--repeat 30] [--runs 3] [--json OUT.json]
 
-Cases: `vaddesk segment FOLDER -j 1`, `-j 2`, and `--cluster` against a `dask scheduler` with
-1 and then 2 `dask worker --nthreads 1` processes on 127.0.0.1 (started before timing, as a
-cluster is long-lived). Each case is the whole command as a user runs it (interpreter start,
-planning, segmenting, writing JSON) into a fresh output folder; the median of --runs.
+Cases: `vaddesk segment FOLDER -j 1`, `-j 2`, and `--cluster` against two `dask scheduler`s on
+127.0.0.1, one with 1 and one with 2 `dask worker --nthreads 1` processes (started before
+timing, as a cluster is long-lived). Each case is the whole command as a user runs it
+(interpreter start, planning, segmenting, writing JSON) into a fresh output folder. The cases
+alternate within each run (1, 2, 3, 4, 1, 2, ...), so a change in the machine's load falls on
+all of them alike; the median of --runs.
 Figures: files per minute and audio hours per minute.
 
 Per-file overhead: many 2-second files through the runner in-process (`run_batch` with one
@@ -51,9 +53,7 @@ def time_command(args: list[str], out: Path) -> float:
     return elapsed
 
 
-def case(name: str, args: list[str], out: Path, runs: int, n_files: int,
-         audio_s: float) -> dict[str, object]:
-    walls = [time_command(args, out) for _ in range(runs)]
+def case(name: str, walls: list[float], n_files: int, audio_s: float) -> dict[str, object]:
     wall = statistics.median(walls)
     row = {"case": name, "wall_s": round(wall, 3), "walls_s": [round(w, 3) for w in walls],
            "files_per_min": round(n_files / wall * 60, 1),
@@ -105,21 +105,19 @@ def main() -> int:
         small = make_speech_folder(tmp / "small", args.small_files)
         audio_s = audio_seconds(files)
         print(f"{len(files)} files, {audio_s / 60:.1f} min of audio", flush=True)
-        rows = [case("--jobs 1", [str(tmp / "in"), "-j", "1"], tmp / "o", args.runs,
-                     len(files), audio_s),
-                case("--jobs 2", [str(tmp / "in"), "-j", "2"], tmp / "o", args.runs,
-                     len(files), audio_s)]
-        per_file = {"local --jobs 1": overhead(None, small, tmp / "os")}
-        with local_cluster(tmp / "dask", workers=1) as cluster:
-            rows.append(case("--cluster, 1 worker", [str(tmp / "in"), "--cluster",
-                                                     cluster.address], tmp / "o", args.runs,
-                             len(files), audio_s))
-            per_file["--cluster, 1 worker"] = overhead(cluster.address, small, tmp / "os")
-            cluster.add_worker("w2")
-            cluster.wait_workers(2)
-            rows.append(case("--cluster, 2 workers", [str(tmp / "in"), "--cluster",
-                                                      cluster.address], tmp / "o", args.runs,
-                             len(files), audio_s))
+        folder = str(tmp / "in")
+        with local_cluster(tmp / "dask1", workers=1) as one, \
+                local_cluster(tmp / "dask2", workers=2) as two:
+            cases = {"--jobs 1": [folder, "-j", "1"], "--jobs 2": [folder, "-j", "2"],
+                     "--cluster, 1 worker": [folder, "--cluster", one.address],
+                     "--cluster, 2 workers": [folder, "--cluster", two.address]}
+            walls: dict[str, list[float]] = {name: [] for name in cases}
+            for _ in range(args.runs):
+                for name, argv in cases.items():
+                    walls[name].append(time_command(argv, tmp / "o"))
+            rows = [case(name, walls[name], len(files), audio_s) for name in cases]
+            per_file = {"local --jobs 1": overhead(None, small, tmp / "os"),
+                        "--cluster, 1 worker": overhead(one.address, small, tmp / "os")}
         for name, fig in per_file.items():
             print(f"per-file overhead {name:<22} {fig['overhead_ms_per_file']:6.1f} ms "
                   f"({fig['files']} files of ~2 s: wall {fig['wall_s']} s, work {fig['work_s']} s)")
