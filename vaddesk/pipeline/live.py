@@ -286,10 +286,6 @@ class _ClipSink:
 EngineFactory = Callable[[VadParams], StreamingVad]
 
 
-def _default_engine(params: VadParams, precision: Precision = "int8") -> StreamingVad:
-    return StreamingVad(params, precision=precision, threads=1)
-
-
 @dataclass(slots=True)
 class LiveOptions:
     out_dir: Path | None = None           # default: the platform's recordings folder
@@ -301,6 +297,12 @@ class LiveOptions:
     engine_factory: EngineFactory | None = field(default=None, repr=False)
     recorder_opener: Callable[[Path], BinaryIO] | None = field(default=None, repr=False)
     """Opens the WAV file (tests inject a failing file object to simulate a full disk)."""
+
+    def new_engine(self, params: VadParams) -> StreamingVad:
+        """A side's streaming engine: ``engine_factory``'s, else the model at ``precision``."""
+        if self.engine_factory is not None:
+            return self.engine_factory(params)
+        return StreamingVad(params, precision=self.precision, threads=1)
 
 
 class LiveSession(SessionControl):
@@ -314,25 +316,18 @@ class LiveSession(SessionControl):
 
     def __init__(self, capture: Capture, params: VadParams, options: LiveOptions | None = None,
                  *, preset: str = "custom") -> None:
-        super().__init__()
+        super().__init__(params, preset)
         self.options = options or LiveOptions()
         self.capture = capture
-        self._params = params
-        self.preset = preset
         self.view = LiveView(self.options.view_capacity_s)
-        self._paused = False
-        self._pending_params: VadParams | None = None
         self._recorder: WavRecorder | None = None
         self._engine: StreamingVad | None = None
         self._sink: _ClipSink | None = None
-        self.path: Path | None = None
-        self.processing_s = 0.0  # worker CPU-ish time spent on blocks (wall, for benchmarks)
 
     # -- control (any one controlling thread) --
     def start(self) -> Path:
         opts = self.options
-        factory = opts.engine_factory or (lambda p: _default_engine(p, opts.precision))
-        self._engine = factory(self._params)  # a model error surfaces here, before any file
+        self._engine = opts.new_engine(self._params)  # a model error surfaces here, before any file
         folder = opts.out_dir if opts.out_dir is not None else default_recordings_dir()
         path = opts.path if opts.path is not None else new_recording_path(folder)
         if opts.recorder_opener is not None:
@@ -363,40 +358,11 @@ class LiveSession(SessionControl):
         self.view.paused = False
 
     @property
-    def paused(self) -> bool:
-        return self._paused
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and not self._ended.is_set()
-
-    @property
-    def params(self) -> VadParams:
-        return self._pending_params or self._params
-
-    def set_params(self, params: VadParams, preset: str = "custom") -> None:
-        self.preset = preset
-        # NB: a single reference assignment is atomic; the worker picks it up before its next
-        # block, so a block is never analysed with half-changed parameters.
-        self._pending_params = params
-
-    @property
     def _vad(self) -> StreamingVad:
         assert self._engine is not None, "start() creates the engine"
         return self._engine
 
     # -- the worker --
-    def _run(self) -> None:
-        reason: str | None = None
-        try:
-            reason = self._loop()
-        except Exception as exc:  # a bug must not lose the recording: close it and say so
-            log.exception("live session failed")
-            reason = f"internal error: {exc}"
-            self._results.put(LiveProblem(reason, True))
-        finally:
-            self._finish(reason)
-
     def _loop(self) -> str | None:
         capturing = True
         while True:

@@ -1,5 +1,6 @@
 """What a live recording session hands its controller: typed results, the summary, and the
-control surface shared by the one-side and the two-side session (ask to stop, wait, collect).
+control surface shared by the one-side and the two-side session (ask to stop, wait, collect,
+pause, change the parameters live).
 
 Qt-free. A session's worker thread puts results on ``_results``, sets ``_summary`` and then
 ``_ended``; any one controlling thread (CLI loop, Qt bridge) calls the methods here.
@@ -7,12 +8,16 @@ Qt-free. A session's worker thread puts results on ``_results``, sets ``_summary
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from vaddesk.core.params import VadParams
 from vaddesk.core.types import Segment, VadEvent
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,14 +68,43 @@ LiveResult = SegmentEvent | LiveProblem | ClipWritten | SessionEnded
 
 
 class SessionControl:
-    """Stop, wait for and drain a session whose worker thread is ``_thread``."""
+    """Stop, wait for and drain a session whose worker thread is ``_thread``.
 
-    def __init__(self) -> None:
+    A subclass starts ``_thread`` on ``_run`` and implements the worker's ``_loop`` (read, write,
+    analyse until stopped) and ``_finish`` (flush, close, put SessionEnded, set ``_ended``);
+    its ``pause``/``resume`` set ``_paused`` and tell its views.
+    """
+
+    def __init__(self, params: VadParams, preset: str) -> None:
+        self._params = params
+        self.preset = preset
+        self._paused = False
+        self._pending_params: VadParams | None = None
         self._results: queue.Queue[LiveResult] = queue.Queue()
         self._stop_requested = threading.Event()
         self._ended = threading.Event()
         self._thread: threading.Thread | None = None
         self._summary: LiveSummary | None = None
+        self.path: Path | None = None
+        self.processing_s = 0.0  # worker CPU-ish time spent on blocks (wall, for benchmarks)
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and not self._ended.is_set()
+
+    @property
+    def params(self) -> VadParams:
+        return self._pending_params or self._params
+
+    def set_params(self, params: VadParams, preset: str = "custom") -> None:
+        self.preset = preset
+        # NB: a single reference assignment is atomic; the worker picks it up before its next
+        # block, so a block is never analysed with half-changed parameters.
+        self._pending_params = params
 
     def request_stop(self) -> None:
         """Ask the worker to stop (returns at once; safe from a signal handler)."""
@@ -105,3 +139,23 @@ class SessionControl:
             return self._results.get(timeout=timeout_s)
         except queue.Empty:
             return None
+
+    # -- the worker --
+    def _run(self) -> None:
+        reason: str | None = None
+        try:
+            reason = self._loop()
+        except Exception as exc:  # a bug must not lose the recording: close it and say so
+            log.exception("%s failed", type(self).__name__)
+            reason = f"internal error: {exc}"
+            self._results.put(LiveProblem(reason, True))
+        finally:
+            self._finish(reason)
+
+    def _loop(self) -> str | None:
+        """Read, write and analyse until stopped: None after a normal stop, else why it ended."""
+        raise NotImplementedError
+
+    def _finish(self, reason: str | None) -> None:
+        """Flush, close the file, write the JSON, put SessionEnded and set ``_ended``."""
+        raise NotImplementedError

@@ -98,16 +98,12 @@ class TwoSidedSession(SessionControl):
                  bleed: bool = True) -> None:
         if not 1 <= len(sides) <= 2:
             raise ValueError(f"a session records one or two sides, not {len(sides)}")
-        super().__init__()
+        super().__init__(params, preset)
         self.sides = tuple(sides)
         self.options = options or LiveOptions()
-        self._params = params
-        self.preset = preset
         self.views = tuple(LiveView(self.options.view_capacity_s) for _ in sides)
         self.view = self.views[0]
         self.capture = sides[0].capture
-        self._paused = False
-        self._pending_params: VadParams | None = None
         self._recorder: WavRecorder | None = None
         self._engines: list[StreamingVad] = []
         self._aligner = DriftAligner(SAMPLE_RATE) if len(sides) == 2 else None
@@ -121,8 +117,6 @@ class TwoSidedSession(SessionControl):
         self._segments: list[Segment] = []
         self._clip_names: list[str] = []
         self._clip_failed = False
-        self.path: Path | None = None
-        self.processing_s = 0.0
 
     # -- what the sides are --
     @property
@@ -133,10 +127,7 @@ class TwoSidedSession(SessionControl):
     def start(self) -> Path:
         opts = self.options
         for _ in self.sides:  # a model error surfaces here, before any file
-            factory = opts.engine_factory
-            self._engines.append(factory(self._params) if factory is not None else
-                                 StreamingVad(self._params, precision=opts.precision,
-                                              threads=1))
+            self._engines.append(opts.new_engine(self._params))
         folder = opts.out_dir if opts.out_dir is not None else default_recordings_dir()
         path = opts.path if opts.path is not None else new_recording_path(folder)
         names = ChannelNames(tuple(s.speaker for s in self.sides),
@@ -175,34 +166,7 @@ class TwoSidedSession(SessionControl):
         for view in self.views:
             view.paused = False
 
-    @property
-    def paused(self) -> bool:
-        return self._paused
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and not self._ended.is_set()
-
-    @property
-    def params(self) -> VadParams:
-        return self._pending_params or self._params
-
-    def set_params(self, params: VadParams, preset: str = "custom") -> None:
-        self.preset = preset
-        self._pending_params = params  # NB: picked up by the worker before its next block
-
     # -- the worker --
-    def _run(self) -> None:
-        reason: str | None = None
-        try:
-            reason = self._loop()
-        except Exception as exc:  # a bug must not lose the recording: close it and say so
-            log.exception("two-sided session failed")
-            reason = f"internal error: {exc}"
-            self._results.put(LiveProblem(reason, True))
-        finally:
-            self._finish(reason)
-
     def _stop_captures(self) -> None:
         for side in self.sides:
             side.capture.stop()
