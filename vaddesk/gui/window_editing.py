@@ -75,6 +75,15 @@ class EditingWindow(SourcesWindow):
                               "Type a label for the selected segment (the table's label cell)")
         self.note_action = a("Edit note", lambda: self._edit_text_cell(5), "Shift+F2",
                              "Type a note for the selected segment")
+        # The cursor by keyboard too, so a split needs no mouse (a selected row puts the cursor
+        # at its start).
+        self.cursor_actions = [
+            a(text, self._cursor_mover(ms), key, tip)
+            for text, ms, key, tip in (
+                ("Cursor 100 ms later", 100, "Ctrl+Right", "Move the cursor 100 ms later"),
+                ("Cursor 100 ms earlier", -100, "Ctrl+Left", "Move the cursor 100 ms earlier"),
+                ("Cursor 1 s later", 1000, "Ctrl+Shift+Right", "Move the cursor 1 s later"),
+                ("Cursor 1 s earlier", -1000, "Ctrl+Shift+Left", "Move the cursor 1 s earlier"))]
         menu = self.menuBar().addMenu("&Edit")
         menu.addActions([self.undo_action, self.redo_action])
         menu.addSeparator()
@@ -85,6 +94,8 @@ class EditingWindow(SourcesWindow):
                          self.end_earlier_action, self.end_later_action])
         menu.addSeparator()
         menu.addActions([self.label_action, self.note_action])
+        menu.addSeparator()
+        menu.addActions(self.cursor_actions)
 
     def _edit_action(self, text: str, slot: Callable[[], object], shortcut: str, tip: str
                      ) -> QAction:
@@ -136,6 +147,18 @@ class EditingWindow(SourcesWindow):
         if not self.editor.add(start_ms, start_ms + 1000.0):
             self.notifier.error("No room for a segment", "Put the cursor on empty time (not "
                                 "inside a segment) to add one there.")
+
+    def _cursor_mover(self, delta_ms: int) -> Callable[[], None]:
+        def move() -> None:
+            self._move_cursor(delta_ms)
+        return move
+
+    def _move_cursor(self, delta_ms: int) -> None:
+        at_s = self.waveform.cursor_s() + delta_ms / 1000.0
+        self.waveform.set_cursor(at_s)
+        start_s, stop_s = self.waveform.visible_range()
+        if not start_s <= self.waveform.cursor_s() <= stop_s:
+            self.waveform.ensure_visible(self.waveform.cursor_s(), self.waveform.cursor_s())
 
     def _nudge(self, edge: str, steps: int) -> None:
         row = self._need_selection()
