@@ -19,6 +19,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from vaddesk.export import OutputExistsError
 from vaddesk.export.atomic import TEMP_PREFIX, TEMP_SUFFIX
@@ -32,7 +33,7 @@ from vaddesk.pipeline.batch import (
     FileResult,
     run_batch,
 )
-from vaddesk.pipeline.manifest import RunManifest
+from vaddesk.pipeline.manifest import Journal, RunManifest
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,13 @@ class RunSettings:
     manifest_dir: Path | None = None  # where the manifest lives (needed with resume)
 
 
-ClusterRunner = Callable[..., list[FileResult]]
+class ClusterRunner(Protocol):
+    """vaddesk.pipeline.cluster.run_cluster's signature (that module needs the Dask extra)."""
+
+    def __call__(self, items: Sequence[BatchItem], options: BatchOptions, address: str,
+                 on_event: Callable[[BatchEvent], None] | None = None,
+                 should_stop: Callable[[], bool] | None = None,
+                 journal: Journal | None = None) -> list[FileResult]: ...
 
 
 def manifest_dir_for(items: Sequence[BatchItem], out_dir: Path | None) -> Path:
