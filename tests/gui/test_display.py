@@ -27,11 +27,12 @@ def _free_display() -> int:
 def test_a_running_x_server_is_a_display_and_a_stopped_one_is_not() -> None:
     number = _free_display()
     env = {"DISPLAY": f":{number}"}
-    assert display_problem(env, "linux") == (
+    no_server = (
         f"no display found: DISPLAY is ':{number}', but no X server answers there (is the "
         "session still running?); the command-line tools work without one: 'vaddesk segment "
         "FILE...' finds the speech, 'vaddesk --help' lists the commands; to run the app "
         "without a screen, set QT_QPA_PLATFORM=offscreen")
+    assert display_problem(env, "linux") == no_server
     server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "320x240x24",
                                "-nolisten", "tcp"], stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
@@ -45,6 +46,7 @@ def test_a_running_x_server_is_a_display_and_a_stopped_one_is_not() -> None:
         server.terminate()
         server.wait(timeout=10)
     assert display_problem(env, "linux") is not None
+    assert display_problem(env, "linux") == no_server  # the server gone: no display again
 
 
 def test_no_display_variables_and_the_platforms_that_need_none(tmp_path: Path) -> None:
@@ -56,6 +58,8 @@ def test_no_display_variables_and_the_platforms_that_need_none(tmp_path: Path) -
     # A Wayland name whose socket is not there is no display either.
     assert display_problem({"WAYLAND_DISPLAY": "wayland-9", "XDG_RUNTIME_DIR": str(tmp_path)},
                            "linux") is not None
+    assert display_problem({"WAYLAND_DISPLAY": "wayland-9", "XDG_RUNTIME_DIR": str(tmp_path)},
+                           "linux") == display_problem({}, "linux")
     # ... and one whose compositor listens is (a listening socket stands in for it).
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as compositor:
         compositor.bind(str(tmp_path / "wayland-9"))
