@@ -384,7 +384,10 @@ def render() -> str:
         # other options), each its own section with its own provenance.
         for name in [stem, *sorted(n for n in found if n.startswith(stem + "-"))]:
             if name in found and not name.startswith("engine-"):
-                out += make(found[name])
+                section = make(found[name])
+                if name != stem:
+                    section[0] += f": `bench/out/{name}.json`"
+                out += section
     for stem in sorted(found):
         if stem == "engine-ab":
             out += engine_alternating_ab_section(found[stem])
