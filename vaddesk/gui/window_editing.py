@@ -12,12 +12,14 @@ import logging
 from collections.abc import Callable
 
 from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QDockWidget
 
 from vaddesk.core.engine import resegment
 from vaddesk.core.types import Segment
 from vaddesk.core.wording import counted
 from vaddesk.gui.edit_autosave import discard_edits, load_edits, save_edits
 from vaddesk.gui.edit_commands import SegmentEditor
+from vaddesk.gui.queue_panel import QueuePanel
 from vaddesk.gui.segment_drag import SegmentDragController
 from vaddesk.gui.segment_table import SegmentTable
 from vaddesk.gui.waveform_view import WaveformView
@@ -32,7 +34,17 @@ class EditingWindow(SourcesWindow):
     # Set by MainWindow.__init__.
     waveform: WaveformView
     segment_table: SegmentTable
+    segments_dock: QDockWidget
+    queue_panel: QueuePanel
     _current_item: int | None
+
+    def _action(self, text: str, slot: Callable[[], object],
+                shortcut: QKeySequence | str | None = None, tip: str = "",
+                checkable: bool = False) -> QAction:  # MainWindow's
+        raise NotImplementedError
+
+    def _set_segments(self, segments: list[Segment]) -> None:  # MainWindow's
+        raise NotImplementedError
 
     def _build_editing(self) -> None:
         self.editor = SegmentEditor(self)
@@ -99,8 +111,7 @@ class EditingWindow(SourcesWindow):
 
     def _edit_action(self, text: str, slot: Callable[[], object], shortcut: str, tip: str
                      ) -> QAction:
-        action: QAction = self._action(text, slot, shortcut, tip)  # type: ignore[attr-defined]
-        return action
+        return self._action(text, slot, shortcut, tip)
 
     # --- detection and edits ---------------------------------------------------------------
     def _show_detected(self, segments: list[Segment]) -> None:
@@ -109,10 +120,10 @@ class EditingWindow(SourcesWindow):
         self.editor.reset(segments, current.duration_ms if current else 0,
                           current.track.energy_db if current else None)
         self._edit_prompt_open = False
-        self._set_segments(segments)  # type: ignore[attr-defined]
+        self._set_segments(segments)
 
     def _on_edited(self, segments: list[Segment], select: int | None) -> None:
-        self._set_segments(segments)  # type: ignore[attr-defined]
+        self._set_segments(segments)
         self.segment_table.select_row(select)
         self.waveform.set_selected(select)
 
@@ -168,7 +179,7 @@ class EditingWindow(SourcesWindow):
     def _edit_text_cell(self, column: int) -> None:
         row = self._need_selection()
         if row is not None:
-            self.segments_dock.show()  # type: ignore[attr-defined]
+            self.segments_dock.show()
             index = self.segment_table.table_model.index(row, column)
             self.segment_table.setCurrentIndex(index)
             self.segment_table.edit(index)
@@ -190,7 +201,7 @@ class EditingWindow(SourcesWindow):
                 count = len(item.analysis.segments)
             else:
                 count = len(resegment(item.analysis.track, self._params))
-            self.queue_panel.show_segment_count(item.item_id, count)  # type: ignore[attr-defined]
+            self.queue_panel.show_segment_count(item.item_id, count)
 
     # --- autosave and restore --------------------------------------------------------------
     def _autosave(self, _index: int = 0) -> None:
