@@ -225,3 +225,11 @@ def test_benchmarks_md_is_generated_from_bench_out() -> None:
     out = subprocess.run([sys.executable, str(REPO / "bench" / "make_benchmarks_doc.py"),
                           "--check"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
+
+
+def test_readme_links_every_document_in_docs() -> None:
+    text = (REPO / "README.md").read_text()
+    unlinked = [f"docs/{path.name}" for path in sorted(DOCS.glob("*.md"))
+                if f"(docs/{path.name})" not in text]
+    assert unlinked == [], (f"README.md does not link {', '.join(unlinked)}: add a row to its "
+                            "Documentation table")
