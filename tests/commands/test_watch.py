@@ -124,9 +124,14 @@ def test_folder_that_disappears_is_a_clear_error(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     watch = start_watch(inbox, tmp_path / "out")
-    time.sleep(1.5)
+    assert watch.stderr is not None
+    # Wait until it watches (a fixed sleep lost the race on a busy machine: the folder was gone
+    # before the command started, a usage error instead).
+    started = watch.stderr.readline()
+    assert started.startswith(f"watching {inbox}"), started
     inbox.rmdir()
-    _, stderr = watch.communicate(timeout=20)
+    _, rest = watch.communicate(timeout=20)
+    stderr = started + rest
     assert watch.returncode == 1
     assert f"vaddesk watch: error: the watched folder {inbox} is gone" in stderr
     assert "Traceback" not in stderr
