@@ -35,7 +35,7 @@ from vaddesk.export import CondenseOptions, OutputExistsError, export_outputs
 from vaddesk.export.names import safe_stem
 from vaddesk.export.report import single_channel_info
 from vaddesk.export.writer import existing_before_run
-from vaddesk.pipeline.channel_analysis import bleed_source, channel_speakers
+from vaddesk.pipeline.channel_analysis import channel_speakers, segment_each_channel
 from vaddesk.pipeline.manifest import InputStamp, Journal, fingerprint
 from vaddesk.pipeline.segmenting import AnalysisCancelled, file_report, model_of, segment_file
 
@@ -173,20 +173,18 @@ def _segment_channels(item: BatchItem, options: BatchOptions,
     infos = channel_speakers(item.path, num_channels, options.speakers)
     found: list[tuple[Segment, SegmentConfidence]] = []
     info: AudioInfo | None = None
-    for chan in infos:
-        assert chan.index is not None
-        samples_cb = None
-        if progress is not None:
-            def samples_cb(audio_ms: int, total_ms: int,
-                           report_cb: Callable[[int], None] = progress,
-                           index: int = chan.index) -> None:
-                # the file is read once per channel: progress is the mean over passes
-                report_cb((index * total_ms + audio_ms) // num_channels)
+    passes_cb = None
+    if progress is not None:
+        report_cb = progress
 
-        result = segment_file(item.path, options.params, precision=options.precision,
-                              channel=chan.index, threads=1, progress=samples_cb,
-                              cancelled=cancelled, bleed_from=bleed_source(item.path,
-                                                                           chan.index))
+        def passes_cb(done_ms: int, _total_ms: int) -> None:
+            # the file is read once per channel: progress is the mean over passes
+            report_cb(done_ms // num_channels)
+
+    for chan, result in segment_each_channel(item.path, infos, options.params,
+                                             precision=options.precision, progress=passes_cb,
+                                             cancelled=cancelled):
+        assert chan.index is not None
         info = result.info
         found += [(Segment(s.start_ms, s.end_ms, chan.index, chan.speaker), c) for s, c in
                   zip(result.segments, segment_confidences(result.track, result.segments),

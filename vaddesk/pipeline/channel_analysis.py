@@ -9,7 +9,7 @@ re-segmentation of every channel when parameters change.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from vaddesk.core.engine import Precision, resegment
 from vaddesk.core.params import VadParams
 from vaddesk.core.types import ChannelInfo, FrameTrack, Segment
 from vaddesk.pipeline.live_sides import MIC_SOURCE, SYSTEM_SOURCE
-from vaddesk.pipeline.segmenting import segment_file
+from vaddesk.pipeline.segmenting import SegmentedFile, segment_file
 
 
 class SpeakerCountError(ValueError):
@@ -104,28 +104,40 @@ class ChannelsAnalysed:
     duration_ms: int
 
 
-def segment_channels(path: Path, num_channels: int, params: VadParams, *,
-                     precision: Precision = "int8",
-                     progress: Callable[[int, int], None] | None = None,
-                     cancelled: Callable[[], bool] | None = None) -> ChannelsAnalysed:
-    """Each channel through the engine on its own (one decode pass per channel: memory stays
-    one block); ``progress(done_ms, total_ms)`` counts all passes."""
-    infos = channel_speakers(path, num_channels, None)
-    tracks: list[ChannelTrack] = []
-    found: list[list[Segment]] = []
-    info: AudioInfo | None = None
-    duration_ms = 0
-    for chan in infos:
+def segment_each_channel(path: Path, channels: Sequence[ChannelInfo], params: VadParams, *,
+                         precision: Precision = "int8", envelopes: bool = False,
+                         progress: Callable[[int, int], None] | None = None,
+                         cancelled: Callable[[], bool] | None = None
+                         ) -> Iterator[tuple[ChannelInfo, SegmentedFile]]:
+    """Each of ``channels`` through the engine on its own, as `vaddesk segment --per-channel`
+    and the app both do: one decode pass per channel (memory stays one block), the microphone
+    of a two-sided recording through the bleed gate; ``progress(done_ms, total_ms)`` counts
+    all passes."""
+    for chan in channels:
         assert chan.index is not None
-        builder = EnvelopeBuilder()
         report = None
         if progress is not None:
             def report(done_ms: int, total_ms: int, base: int = chan.index,
                        emit: Callable[[int, int], None] = progress) -> None:
-                emit(base * total_ms + done_ms, num_channels * total_ms)
-        done = segment_file(path, params, precision=precision, channel=chan.index,
-                            progress=report, cancelled=cancelled, envelope=builder,
-                            bleed_from=bleed_source(path, chan.index))
+                emit(base * total_ms + done_ms, len(channels) * total_ms)
+        yield chan, segment_file(path, params, precision=precision, channel=chan.index,
+                                 progress=report, cancelled=cancelled,
+                                 envelope=EnvelopeBuilder() if envelopes else None,
+                                 bleed_from=bleed_source(path, chan.index))
+
+
+def segment_channels(path: Path, num_channels: int, params: VadParams, *,
+                     precision: Precision = "int8",
+                     progress: Callable[[int, int], None] | None = None,
+                     cancelled: Callable[[], bool] | None = None) -> ChannelsAnalysed:
+    """Every channel analysed on its own, with its frame track and waveform (the app)."""
+    tracks: list[ChannelTrack] = []
+    found: list[list[Segment]] = []
+    info: AudioInfo | None = None
+    duration_ms = 0
+    for chan, done in segment_each_channel(path, channel_speakers(path, num_channels, None),
+                                           params, precision=precision, envelopes=True,
+                                           progress=progress, cancelled=cancelled):
         assert done.envelope is not None
         tracks.append(ChannelTrack(chan, done.track, done.envelope))
         found.append(label(done.segments, chan))
