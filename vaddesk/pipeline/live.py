@@ -259,8 +259,9 @@ def write_session_json(json_path: Path, report: SegmentationReport, complete: bo
     atomic_write_text(json_path, json.dumps(doc, indent=2) + "\n")
 
 
-class _ClipSink:
-    """Writes each closed segment's clip and rewrites the session JSON (atomically)."""
+class ClipSink:
+    """Writes each closed segment's clip beside the recording, atomically (the session then
+    rewrites its JSON). The clip of a two-sided recording holds the segment's own side."""
 
     def __init__(self, wav_path: Path) -> None:
         self.folder = wav_path.with_name(wav_path.stem + "_clips")
@@ -272,6 +273,8 @@ class _ClipSink:
         start = segment.start_ms * SAMPLE_RATE // 1000
         stop = segment.end_ms * SAMPLE_RATE // 1000
         samples = recorder.read_samples(start, stop)  # read back from the file being written
+        if samples.ndim == 2:  # the segment's own side only
+            samples = samples[:, segment.channel or 0]
         self.folder.mkdir(parents=True, exist_ok=True)
         name = clip_name(self._stem, index, segment, index)
         path = self.folder / name
@@ -322,7 +325,7 @@ class LiveSession(SessionControl):
         self.view = LiveView(self.options.view_capacity_s)
         self._recorder: WavRecorder | None = None
         self._engine: StreamingVad | None = None
-        self._sink: _ClipSink | None = None
+        self._sink: ClipSink | None = None
 
     # -- control (any one controlling thread) --
     def start(self) -> Path:
@@ -336,7 +339,7 @@ class LiveSession(SessionControl):
             self._recorder = WavRecorder(path)
         self.path = path
         if opts.write_clips:
-            self._sink = _ClipSink(path)
+            self._sink = ClipSink(path)
         try:
             self.capture.start()
         except Exception:

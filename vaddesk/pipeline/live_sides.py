@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Final
 
 import numpy as np
-import soundfile as sf
 
 from vaddesk.audio.align import DriftAligner
 from vaddesk.audio.capture import AudioBlock, Capture, CaptureFailed, CaptureProblem
@@ -54,9 +53,8 @@ from vaddesk.core.types import (
     SegmentClosed,
     VadEvent,
 )
-from vaddesk.export import SegmentationReport, atomic_path
-from vaddesk.export.names import clip_name, safe_stem
-from vaddesk.pipeline.live import LiveOptions, LiveView, write_session_json
+from vaddesk.export import SegmentationReport
+from vaddesk.pipeline.live import ClipSink, LiveOptions, LiveView, write_session_json
 from vaddesk.pipeline.live_results import (
     ClipWritten,
     LiveProblem,
@@ -115,7 +113,7 @@ class TwoSidedSession(SessionControl):
         self._stall_reported = False
         self._captured_at = 0.0
         self._segments: list[Segment] = []
-        self._clip_names: list[str] = []
+        self._sink: ClipSink | None = None
         self._clip_failed = False
 
     # -- what the sides are --
@@ -138,6 +136,8 @@ class TwoSidedSession(SessionControl):
         else:
             self._recorder = WavRecorder(path, channels=len(self.sides), names=names)
         self.path = path
+        if opts.write_clips:
+            self._sink = ClipSink(path)
         started: list[Capture] = []
         try:
             for side in self.sides:
@@ -321,31 +321,22 @@ class TwoSidedSession(SessionControl):
                 self._segments.append(event.segment)
             self.views[i].on_event(event)
             self._results.put(SegmentEvent(event, decided, self._captured_at, channel=i))
-            if isinstance(event, SegmentClosed) and self.options.write_clips:
+            if isinstance(event, SegmentClosed) and self._sink is not None:
                 self._write_clip(event.segment)
 
     def _write_clip(self, segment: Segment) -> None:
-        assert self._recorder is not None and self.path is not None
+        assert self._sink is not None and self._recorder is not None
         index = len(self._segments)
-        folder = self.path.with_name(self.path.stem + "_clips")
-        name = clip_name(safe_stem(self.path.stem), index, segment, index)
         try:
-            samples = self._recorder.read_samples(segment.start_ms * SAMPLE_RATE // 1000,
-                                                  segment.end_ms * SAMPLE_RATE // 1000)
-            if samples.ndim == 2:  # the segment's own side only
-                samples = samples[:, segment.channel or 0]
-            folder.mkdir(parents=True, exist_ok=True)
-            with atomic_path(folder / name) as tmp:
-                sf.write(tmp, samples, SAMPLE_RATE, subtype="PCM_16", format="WAV")
-            self._clip_names.append(f"{folder.name}/{name}")
-            write_session_json(self.path.with_suffix(".json"),
-                               self._report(), False, self._clip_names)
+            path = self._sink.clip(self._recorder, index, segment)
+            write_session_json(self._sink.json_path, self._report(), False,
+                               self._sink.clip_names)
         except OSError as exc:
             self._clip_failed = True
             self._results.put(LiveProblem(f"could not write the clip of segment {index}: "
                                           f"{exc}", False))
             return
-        self._results.put(ClipWritten(folder / name, segment))
+        self._results.put(ClipWritten(path, segment))
 
     def _report(self) -> SegmentationReport:
         assert self._recorder is not None and self.path is not None
@@ -369,11 +360,12 @@ class TwoSidedSession(SessionControl):
         json_path: Path | None = self.path.with_suffix(".json")
         # Clips are named in the order segments closed; the JSON lists segments by start.
         clip_names = None
-        by_segment = dict(zip(self._segments, self._clip_names, strict=False))
+        written = self._sink.clip_names if self._sink is not None else []
+        by_segment = dict(zip(self._segments, written, strict=False))
         order = sorted(range(len(self._segments)),
                        key=lambda k: (self._segments[k].start_ms, self._segments[k].channel))
         self._segments = [self._segments[k] for k in order]
-        if self.options.write_clips and not self._clip_failed and \
+        if self._sink is not None and not self._clip_failed and \
                 len(by_segment) == len(self._segments):
             clip_names = [by_segment[s] for s in self._segments]
         assert json_path is not None
