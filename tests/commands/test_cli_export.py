@@ -62,11 +62,15 @@ def _files(folder: Path) -> dict[str, tuple[Path, list[tuple[Fraction, Fraction]
     return out
 
 
+@pytest.mark.parametrize(("variant", "rate", "channels"), [("stereo44k", 44_100, 2),
+                                                          ("float48k", 48_000, 1)])
 def test_export_from_every_format_cuts_exact_spans(fx_dir: Path, tmp_path: Path,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    source = fx_dir / af.VARIANTS["stereo44k"][0]
-    original, rate = sf.read(source, dtype="int16")
-    assert rate == 44_100 and original.shape[1] == 2
+                                                   capsys: pytest.CaptureFixture[str],
+                                                   variant: str, rate: int,
+                                                   channels: int) -> None:
+    source = fx_dir / af.VARIANTS[variant][0]
+    original, source_rate = sf.read(source, dtype="float32", always_2d=True)
+    assert (source_rate, original.shape[1]) == (rate, channels)
     for name, (path, times) in _files(tmp_path / "in").items():
         out = tmp_path / name
         assert main(["export", str(source), "--segments", str(path), "--out", str(out),
@@ -76,9 +80,9 @@ def test_export_from_every_format_cuts_exact_spans(fx_dir: Path, tmp_path: Path,
         clips = sorted((out / f"{source.stem}_clips").iterdir())
         assert len(clips) == 3, name
         for clip, (start, end) in zip(clips, times, strict=True):
-            data, clip_rate = sf.read(clip, dtype="int16")
+            data, clip_rate = sf.read(clip, dtype="float32", always_2d=True)
             lo, hi = math.floor(start * rate), math.floor(end * rate)
-            assert (clip_rate, data.shape) == (rate, (hi - lo, 2)), (name, clip.name)
+            assert (clip_rate, data.shape) == (rate, (hi - lo, channels)), (name, clip.name)
             assert np.array_equal(data, original[lo:hi]), (name, clip.name)
         doc = json.loads((out / f"{source.stem}.json").read_text())
         assert [(s["start_ms"], s["end_ms"]) for s in doc["segments"]] == [
