@@ -14,6 +14,7 @@ from PySide6.QtCore import QSettings
 from tests.support import audio_fixtures as af
 from tests.support.two_voices import make_two_sides
 from vaddesk.cli import main
+from vaddesk.core.engine import resegment
 from vaddesk.export import segments_from_json
 from vaddesk.gui.main_window import MainWindow
 from vaddesk.gui.notifier import RecordingNotifier
@@ -96,3 +97,31 @@ def test_the_choice_is_remembered(qtbot, tmp_path: Path,
         assert second.per_channel_action.isChecked() and second.queue.per_channel
     finally:
         second.close()
+
+
+def test_queue_rows_count_every_channel(qtbot, call: Path, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a value changes, a queued per-channel file's row counts the segments of all
+    its channels (what Export all writes), not those of its first channel's track."""
+    other = tmp_path / "other_call.wav"
+    other.write_bytes(call.read_bytes())
+    win = _window(qtbot, tmp_path, monkeypatch)
+    try:
+        win.per_channel_action.setChecked(True)
+        with qtbot.waitSignal(win.file_shown, timeout=TIMEOUT_MS):
+            win.open_paths([str(call), str(other)])
+        qtbot.waitUntil(lambda: not win.queue.is_busy(), timeout=TIMEOUT_MS)
+        win.param_panel.set_value("max_end_silence_ms", 3000)
+        qtbot.waitUntil(lambda: win.params().max_end_silence_ms == 3000)
+        qtbot.wait(50)
+        shown = win.current_analysis()
+        queued = [i for i in win.queue.done_items()
+                  if i.analysis is not None and i.analysis is not shown]
+        assert len(queued) == 1
+        analysis = queued[0].analysis
+        assert analysis is not None and len(analysis.channel_tracks) == 2
+        every = analysis.resegment(win.params())
+        assert len(every) > len(resegment(analysis.track, win.params()))  # both speakers
+        assert win.queue_panel.row_texts()[queued[0].item_id] == f"done: {len(every)} segments"
+    finally:
+        win.close()

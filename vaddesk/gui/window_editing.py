@@ -14,7 +14,6 @@ from collections.abc import Callable
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget
 
-from vaddesk.core.engine import resegment
 from vaddesk.core.types import Segment
 from vaddesk.core.wording import counted
 from vaddesk.gui.edit_autosave import discard_edits, load_edits, save_edits
@@ -200,7 +199,7 @@ class EditingWindow(SourcesWindow):
             if item.analysis.params == self._params:
                 count = len(item.analysis.segments)
             else:
-                count = len(resegment(item.analysis.track, self._params))
+                count = len(item.analysis.resegment(self._params))  # every channel's
             self.queue_panel.show_segment_count(item.item_id, count)
 
     # --- autosave and restore --------------------------------------------------------------
