@@ -8,17 +8,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from vaddesk.audio.decode import AudioInfo
-from vaddesk.core.confidence import SegmentConfidence, segment_confidences
-from vaddesk.core.engine import Precision, resegment
 from vaddesk.core.params import VadParams
-from vaddesk.core.types import FrameTrack, Segment
+from vaddesk.core.types import Segment
 from vaddesk.export import CondenseOptions, OutputExistsError, SegmentationReport, export_outputs
-from vaddesk.pipeline.channel_analysis import (
-    ChannelTrack,
-    channel_confidences,
-    resegment_channels,
-)
+from vaddesk.pipeline.analysis import FileAnalysis
 from vaddesk.pipeline.segmenting import file_report, model_of
 
 log = logging.getLogger(__name__)
@@ -38,32 +31,20 @@ class ExportOptions:
 class ExportTask:
     """One analysed file and where its outputs go (out_dir / subdir / stem.*)."""
 
-    info: AudioInfo
-    track: FrameTrack
-    precision: Precision
-    channel: int | None
+    analysis: FileAnalysis
     preset: str
     params: VadParams
-    segments: list[Segment] | None  # None: re-segment the track with params here
+    segments: list[Segment] | None  # None: re-segment the track(s) with params here
     subdir: Path
     stem: str
     name: str  # shown in messages
-    channel_tracks: tuple[ChannelTrack, ...] = ()  # each channel a speaker of its own
-
-    def confidences(self, segments: list[Segment]) -> list[SegmentConfidence]:
-        if self.channel_tracks:
-            return channel_confidences(self.channel_tracks, segments)
-        return segment_confidences(self.track, segments)
 
     def report(self) -> SegmentationReport:
-        segments = self.segments
-        if segments is None:
-            segments = (resegment_channels(self.channel_tracks, self.params)
-                        if self.channel_tracks else list(resegment(self.track, self.params)))
-        return file_report(self.info, model_of(self.precision), self.preset, self.params,
-                           segments, self.channel,
-                           tuple(t.channel for t in self.channel_tracks),
-                           confidences=self.confidences(segments))
+        a = self.analysis
+        segments = self.segments if self.segments is not None else a.resegment(self.params)
+        return file_report(a.info, model_of(a.precision), self.preset, self.params,
+                           segments, a.channel, tuple(t.channel for t in a.channel_tracks),
+                           confidences=a.confidences(segments))
 
 
 @dataclass(frozen=True)

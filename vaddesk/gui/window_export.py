@@ -131,9 +131,8 @@ class ExportingWindow(QMainWindow):
 
     def _task(self, analysis: FileAnalysis, subdir: Path, stem: str, name: str,
               segments: list[Segment] | None) -> ExportTask:
-        return ExportTask(analysis.info, analysis.track, analysis.precision, analysis.channel,
-                          self.preset_picker.current_name(), self._params, segments, subdir,
-                          stem, name, analysis.channel_tracks)
+        return ExportTask(analysis, self.preset_picker.current_name(), self._params, segments,
+                          subdir, stem, name)
 
     def _start_export(self, options: ExportOptions, all_files: bool) -> None:
         self.settings.set(Key.LAST_EXPORT_DIR, str(options.out_dir))
