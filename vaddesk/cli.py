@@ -6,7 +6,7 @@
     vaddesk export ...            outputs from a segments file (vaddesk.commands.export)
     vaddesk presets               list presets (vaddesk.commands.presets)
     vaddesk record ...            headless live recording (vaddesk.commands.record)
-    vaddesk devices               list input devices (vaddesk.commands.devices)
+    vaddesk devices               inputs and computer-audio outputs (vaddesk.commands.devices)
     vaddesk repair FILE...        fixed copies of cut WAV/AIFF files (vaddesk.commands.repair)
     vaddesk --version | --self-test
 
