@@ -10,6 +10,9 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Keep tests away from the user's real config, data and logs.
 os.environ.setdefault("VADDESK_CONFIG_DIR", "/tmp/vaddesk-test-config")
+os.environ.setdefault("VADDESK_EDITS_DIR", "/tmp/vaddesk-test-edits")  # the app's autosaves
+os.environ.setdefault("VADDESK_RECORDINGS_DIR", "/tmp/vaddesk-test-recordings")
+os.environ.setdefault("VADDESK_CACHE_DIR", "/tmp/vaddesk-test-cache")  # URL downloads
 # The command line logs too (vaddesk.applog): its subprocesses inherit this.
 os.environ.setdefault("VADDESK_LOG_DIR", "/tmp/vaddesk-test-logs")
 
