@@ -142,3 +142,28 @@ def test_watch_usage_errors(tmp_path: Path, capsys) -> None:
     assert f"{tmp_path / 'nope'} is not a folder" in capsys.readouterr().err
     assert main(["watch", str(tmp_path), "--json-out", str(tmp_path / "x.json")]) == 2
     assert "--json-out names one output file" in capsys.readouterr().err
+
+
+def test_watch_lines_say_what_to_do_and_the_warnings(tmp_path: Path) -> None:
+    """A recording whose outputs exist says how to replace them; a damaged one its warning."""
+    import io
+
+    from vaddesk.commands.watch import _Printer
+    from vaddesk.pipeline.batch import BatchItem, FileFinished, FileResult
+
+    out = io.StringIO()
+    printer = _Printer([], out)
+    a = BatchItem(tmp_path / "a.wav", tmp_path, "a")
+    b = BatchItem(tmp_path / "b.wav", tmp_path, "b")
+    printer.on_event(FileFinished(0, FileResult(
+        a, False, "outputs already exist: a.json", existing_outputs=(tmp_path / "a.json",))))
+    printer.on_event(FileFinished(1, FileResult(
+        b, True, duration_ms=26_770, num_segments=1, speech_ms=2_500,
+        warnings=("truncated: the header declares 53.53 s, the file holds 26.77 s; analysed "
+                  "the 26.77 s present",))))
+    assert out.getvalue().splitlines() == [
+        f"failed: {a.path}: outputs already exist: a.json (use --overwrite to replace, or "
+        "choose another folder with --out)",
+        f"done: {b.path}: 1 segment, 2.5 s of speech in 26.8 s",
+        f"warning: {b.path}: truncated: the header declares 53.53 s, the file holds 26.77 s; "
+        "analysed the 26.77 s present"]

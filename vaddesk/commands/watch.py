@@ -21,6 +21,7 @@ from vaddesk.commands.segment import (
     EXIT_USAGE,
     UsageError,
     add_segment_options,
+    failure_text,
     load_cluster_runner,
     options_from_args,
 )
@@ -117,6 +118,8 @@ class _Printer:
             self._out.write(f"done: {r.item.label}: {counted(r.num_segments, 'segment')}, "
                             f"{r.speech_ms / 1000:.1f} s of speech in "
                             f"{r.duration_ms / 1000:.1f} s\n")
+            for warning in r.warnings:  # as `vaddesk segment` says them (a cut file)
+                self._out.write(f"warning: {r.item.label}: {warning}\n")
         else:
-            self._out.write(f"failed: {r.item.label}: {r.error}\n")
+            self._out.write(f"failed: {r.item.label}: {failure_text(r)}\n")
         self._out.flush()
