@@ -285,7 +285,11 @@ def _fft_hint() -> str:
 
 # --- exact fidelity --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("precision", ["fp32", "int8"])
+# The dev loop checks the shipped INT8 model on every file; FP32 runs with the slow tests.
+_PRECISIONS: Final = [pytest.param("fp32", marks=pytest.mark.slow), "int8"]
+
+
+@pytest.mark.parametrize("precision", _PRECISIONS)
 @pytest.mark.parametrize("name", NAMES)
 def test_segments_equal_reference(name: str, precision: Precision,
                                   audio: Callable[[str], np.ndarray],
@@ -332,7 +336,7 @@ def reference_features() -> Callable[[str, np.ndarray], tuple[np.ndarray, np.nda
     return get
 
 
-@pytest.mark.parametrize("precision", ["fp32", "int8"])
+@pytest.mark.parametrize("precision", _PRECISIONS)
 @pytest.mark.parametrize("name", NAMES)
 def test_network_and_detector_exact_on_reference_features(
         name: str, precision: Precision, audio: Callable[[str], np.ndarray],
