@@ -28,6 +28,7 @@ from vaddesk.audio import header_repair, sniff
 from vaddesk.audio.backends import DecodeError, PyAVSource, SoundFileSource, Source
 from vaddesk.audio.resample import Resampler16k, to_mono
 from vaddesk.core.types import SAMPLE_RATE
+from vaddesk.core.wording import counted
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +120,7 @@ class AudioReader:
     def _check_channel(self, channel: int | None) -> None:
         n = self.info.channels
         if channel is not None and not 0 <= channel < n:
-            raise AudioError(self._path, f"has {n} channel{'s' if n > 1 else ''}; channel "
+            raise AudioError(self._path, f"has {counted(n, 'channel')}; channel "
                              f"{channel} does not exist (choose 0 to {n - 1})")
 
     def blocks_original(self, block_frames: int, dtype: str = "float32"

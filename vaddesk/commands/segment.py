@@ -402,7 +402,7 @@ def write_stats(stats: TalkStats, out: TextIO) -> None:
     width = max(len(s.speaker) for s in stats.speakers)
     for s in stats.speakers:
         out.write(f"  {s.speaker:<{width}}  {format_duration(s.speech_ms):>13} speech "
-                  f"({s.share * 100:4.1f} %), {s.turns} turn{'s' if s.turns != 1 else ''}, "
+                  f"({s.share * 100:4.1f} %), {counted(s.turns, 'turn')}, "
                   f"longest {format_duration(s.longest_turn_ms)}\n")
     out.write(f"  both at once {format_duration(stats.overlap_ms)}\n")
 

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from vaddesk.core.wording import counted
 from vaddesk.gui.analysis_queue import AnalysisQueue, ItemState, QueueItem
 
 STATE_COLORS = {
@@ -36,7 +37,7 @@ def describe(item: QueueItem, segment_count: int | None = None) -> str:
     if item.state is ItemState.DONE and item.analysis is not None:
         n = len(item.analysis.segments) if segment_count is None else segment_count
         warned = ", with a warning" if item.analysis.info.warnings else ""
-        return f"done{warned}: {n} segment{'s' if n != 1 else ''}"
+        return f"done{warned}: {counted(n, 'segment')}"
     if item.state is ItemState.FAILED:
         return f"failed: {item.reason}"
     return item.state.value

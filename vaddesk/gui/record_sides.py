@@ -17,6 +17,7 @@ from vaddesk.audio.capture import Capture
 from vaddesk.core.talk_stats import talk_stats
 from vaddesk.core.timefmt import format_ms
 from vaddesk.core.types import Segment
+from vaddesk.core.wording import counted
 from vaddesk.pipeline.live_sides import (
     MIC_SOURCE,
     MIC_SPEAKER,
@@ -76,7 +77,7 @@ def stats_text(segments: Sequence[Segment], speakers: Sequence[str]) -> str:
     """One line: each speaker's talk time, share, turns and longest turn; then crosstalk."""
     stats = talk_stats(segments, speakers)
     parts = [f"{s.speaker} {format_ms(s.speech_ms, digits=0)} ({s.share * 100:.0f} %), "
-             f"{s.turns} turn{'s' if s.turns != 1 else ''}, longest "
+             f"{counted(s.turns, 'turn')}, longest "
              f"{format_ms(s.longest_turn_ms, digits=0)}" for s in stats.speakers]
     return "   ·   ".join(parts) + f"   ·   both at once {format_ms(stats.overlap_ms, digits=0)}"
 

@@ -20,6 +20,7 @@ from vaddesk.core.confidence import SegmentConfidence, segment_confidences
 from vaddesk.core.engine import Precision, resegment
 from vaddesk.core.params import VadParams
 from vaddesk.core.types import ChannelInfo, FrameTrack, Segment
+from vaddesk.core.wording import counted
 from vaddesk.pipeline.live_sides import MIC_SOURCE, SYSTEM_SOURCE
 from vaddesk.pipeline.segmenting import SegmentedFile, segment_file
 
@@ -43,9 +44,9 @@ def channel_speakers(path: Path, num_channels: int, names: tuple[str, ...] | Non
     (You, Others), or Channel 1, Channel 2 ..."""
     if names is not None and len(names) != num_channels:
         raise SpeakerCountError(
-            f"--speakers names {len(names)} speaker{'s' if len(names) != 1 else ''} "
-            f"({', '.join(names)}) but the file has {num_channels} "
-            f"channel{'s' if num_channels != 1 else ''}")
+            f"--speakers names {counted(len(names), 'speaker')} "
+            f"({', '.join(names)}) but the file has "
+            f"{counted(num_channels, 'channel')}")
     stored = read_channel_names(path)
     if names is None:
         names = stored.speakers if stored is not None and \
