@@ -238,6 +238,9 @@ def test_panel_records_shows_segments_and_hands_over_the_file(
     assert list(summary.segments) == segment_array(audio, get_preset("funasr").params).segments
     assert panel.table.table_model.rowCount() == len(summary.segments)
     assert panel.record_button.text() == "● Record" and not panel.pause_button.isEnabled()
+    n = len(summary.segments)
+    assert panel.file_label.text() == \
+        f"{summary.path.name} — {n} segment{'' if n == 1 else 's'}, saved"
     assert panel.live_plot.frames_drawn > 10
 
 

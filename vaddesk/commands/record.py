@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from vaddesk.commands import SubParsers
 from vaddesk.core.timefmt import format_ms
+from vaddesk.core.wording import counted
 
 if TYPE_CHECKING:  # imported in run(): `vaddesk --version` must not load the engine
     from vaddesk.audio.capture import Capture
@@ -157,9 +158,10 @@ def run(args: argparse.Namespace) -> int:
             signal.signal(sig, handler)
     session.stop()
     print(f"recorded {format_ms(summary.duration_ms, hours=True)} to {summary.path}; "
-          f"{len(summary.segments)} segment(s)"
+          f"{counted(len(summary.segments), 'segment')}"
           + (f" in {summary.json_path}" if summary.json_path else "")
-          + (f"; {summary.overflow_count} input overflow(s)" if summary.overflow_count else ""),
+          + (f"; {counted(summary.overflow_count, 'input overflow')}"
+             if summary.overflow_count else ""),
           flush=True)
     if sides is not None and len(sides) > 1:
         stats = talk_stats(summary.segments, [s.speaker for s in sides],

@@ -51,6 +51,7 @@ from vaddesk.audio.system_audio import system_audio_capture
 from vaddesk.core.presets import DEFAULT_PRESET, all_presets, get_preset
 from vaddesk.core.timefmt import format_ms
 from vaddesk.core.types import Segment
+from vaddesk.core.wording import counted
 from vaddesk.gui.live_bridge import LiveBridge
 from vaddesk.gui.live_plot import LivePlot
 from vaddesk.gui.record_sides import (
@@ -448,8 +449,8 @@ class RecordPanel(QWidget):
                        self.folder_button, self.source_combo):
             widget.setEnabled(True)
         self.elapsed_label.setText(format_ms(summary.duration_ms, digits=0))
-        self.file_label.setText(f"{summary.path.name} — {len(summary.segments)} segment(s), "
-                                "saved")
+        self.file_label.setText(f"{summary.path.name} — "
+                                f"{counted(len(summary.segments), 'segment')}, saved")
         if summary.stop_reason is not None:
             self.show_problem(f"Recording stopped: {summary.stop_reason}. The audio up to "
                               f"{format_ms(summary.duration_ms)} is kept in {summary.path}.")
