@@ -7,7 +7,6 @@ unsupported codec) before or after a decoder fails.
 
 from __future__ import annotations
 
-import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,10 +124,6 @@ def parse_wav_header(path: Path, file_size: int) -> WavHeader | None:
 
 def wav_codec_name(tag: int) -> str:
     return _WAV_TAGS.get(tag, f"format tag 0x{tag:04X}")
-
-
-def is_readable(path: Path) -> bool:
-    return os.access(path, os.R_OK)
 
 
 def ogg_is_cut(path: Path, file_size: int) -> bool:
