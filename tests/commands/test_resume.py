@@ -126,6 +126,22 @@ def test_outputs_not_in_the_manifest_are_not_replaced(tmp_path: Path,
     assert (out / "call_00.json").read_text() == "mine"
 
 
+def test_speech_only_audio_not_in_the_manifest_is_not_replaced(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--resume with --condense: a <stem>.speech.wav already there counts as an output."""
+    inbox = tmp_path / "in"
+    make_speech_folder(inbox, 1)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "call_00.speech.wav").write_text("mine")
+    assert main(["segment", str(inbox), "--out", str(out), "-j", "1", "--resume",
+                 "--condense"]) == 1
+    text = capsys.readouterr().out
+    assert f"output already exists: {out / 'call_00.speech.wav'}" in text
+    assert (out / "call_00.speech.wav").read_text() == "mine"
+    assert not (out / "call_00.json").exists()
+
+
 def test_unreadable_manifest_is_a_clear_error(tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     inbox = tmp_path / "in"

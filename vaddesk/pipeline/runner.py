@@ -92,7 +92,7 @@ def run_items(items: Sequence[BatchItem], options: BatchOptions, settings: RunSe
                                         resumed=True)
             continue
         existing = existing_before_run(item.out_dir, item.stem, options.formats,
-                                       options.clips, item.json_path)
+                                       options.clips, item.json_path, options.condense)
         if existing and not options.overwrite and decision != "ours":
             results[index] = FileResult(item, False, str(OutputExistsError(existing)),
                                         existing_outputs=tuple(existing))
