@@ -74,6 +74,11 @@ class BatchOptions:
                                    self.condense.mode]
         return fingerprint(shaping)
 
+    def existing_outputs(self, item: BatchItem) -> list[Path]:
+        """The outputs of ``item`` that are there already (checked before it is segmented)."""
+        return existing_before_run(item.out_dir, item.stem, self.formats, self.clips,
+                                   item.json_path, self.condense)
+
 
 @dataclass(frozen=True, slots=True)
 class BatchItem:
@@ -211,8 +216,7 @@ def process_file(item: BatchItem, options: BatchOptions,
 
     notes: list[str] = []
     try:
-        existing = existing_before_run(item.out_dir, item.stem, options.formats, options.clips,
-                                       item.json_path, options.condense)
+        existing = options.existing_outputs(item)
         if existing and not options.overwrite:
             raise OutputExistsError(existing)
         stamp = InputStamp.of(item.path)  # before reading: what the outputs were made from

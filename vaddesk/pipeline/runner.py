@@ -24,7 +24,6 @@ from typing import Protocol
 from vaddesk.export import OutputExistsError
 from vaddesk.export.atomic import TEMP_PREFIX, TEMP_SUFFIX
 from vaddesk.export.names import safe_stem
-from vaddesk.export.writer import existing_before_run
 from vaddesk.pipeline.batch import (
     BatchEvent,
     BatchItem,
@@ -91,8 +90,7 @@ def run_items(items: Sequence[BatchItem], options: BatchOptions, settings: RunSe
             results[index] = FileResult(item, True, outputs=[Path(p) for p in entry.outputs],
                                         resumed=True)
             continue
-        existing = existing_before_run(item.out_dir, item.stem, options.formats,
-                                       options.clips, item.json_path, options.condense)
+        existing = options.existing_outputs(item)
         if existing and not options.overwrite and decision != "ours":
             results[index] = FileResult(item, False, str(OutputExistsError(existing)),
                                         existing_outputs=tuple(existing))
