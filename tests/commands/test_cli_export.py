@@ -18,7 +18,7 @@ from tests.support import audio_fixtures as af
 from vaddesk.audio.decode import probe
 from vaddesk.cli import main
 from vaddesk.core.presets import get_preset
-from vaddesk.core.types import Segment
+from vaddesk.core.types import ChannelInfo, Segment
 from vaddesk.export import ModelStamp, SegmentationReport, export_report, segments_from_json
 
 pytestmark = pytest.mark.skipif(bool(af.tools_missing()),
@@ -106,6 +106,29 @@ def test_json_with_edits_round_trips_unchanged(fx_dir: Path, tmp_path: Path) -> 
     doc = json.loads(second.read_text("utf-8"))
     assert (doc["preset"], doc["modified"]) == ("meeting", True)
     assert segments_from_json(doc) == edited
+
+
+def test_per_channel_json_keeps_its_channels_and_talk_time(fx_dir: Path,
+                                                            tmp_path: Path) -> None:
+    """A JSON of speakers per channel (segment --per-channel, the app) exported again keeps
+    its `channels` list, so `stats` counts each speaker's talk time as the original does."""
+    source = fx_dir / af.VARIANTS["stereo44k"][0]
+    sides = (ChannelInfo(0, "Agent", "channel 1 of 2"),
+             ChannelInfo(1, "Customer", "channel 2 of 2"))
+    segments = [Segment(700, 3_110, 0, "Agent"), Segment(2_500, 5_200, 1, "Customer"),
+                Segment(16_000, 17_900, 0, "Agent")]
+    report = SegmentationReport(probe(source), ModelStamp("fsmn-vad-int8.onnx", "int8", "0" * 64),
+                                "meeting", get_preset("meeting").params, segments, None, sides)
+    (first,) = export_report(report, tmp_path / "a", source.stem, ["json"])
+    assert main(["export", str(source), "--segments", str(first), "--out",
+                 str(tmp_path / "b")]) == 0
+    doc = json.loads((tmp_path / "b" / first.name).read_text("utf-8"))
+    assert doc["channels"] == [{"index": 0, "speaker": "Agent", "source": "channel 1 of 2"},
+                               {"index": 1, "speaker": "Customer", "source": "channel 2 of 2"}]
+    assert doc["stats"] == json.loads(first.read_text("utf-8"))["stats"]
+    assert [(s["speaker"], s["speech_ms"]) for s in doc["stats"]["speakers"]] == \
+        [("Agent", 2_410 + 1_900), ("Customer", 2_700)]
+    assert doc["stats"]["overlap_ms"] == 610
 
 
 def test_bad_segment_files_and_flags(fx_dir: Path, tmp_path: Path,

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Final
 
 from vaddesk.core.params import VadParams
-from vaddesk.core.types import SEGMENT_ORIGINS, Segment, SegmentOrigin
+from vaddesk.core.types import SEGMENT_ORIGINS, ChannelInfo, Segment, SegmentOrigin
 from vaddesk.export.formats import LABEL
 from vaddesk.export.report import SCHEMA_ID, ModelStamp, segments_from_json
 
@@ -50,6 +50,7 @@ class JsonHeader:
     params: VadParams | None
     model: ModelStamp | None
     channel: int | None
+    channels: tuple[ChannelInfo, ...] = ()  # its `channels` list (speakers per channel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,8 +125,25 @@ def _read_json(text: str) -> tuple[list[TimedSegment], JsonHeader]:
         params=VadParams.from_mapping(params) if isinstance(params, dict) else None,
         model=(ModelStamp(str(model["name"]), str(model["precision"]), str(model["sha256"]))
                if isinstance(model, dict) else None),
-        channel=source.get("channel") if isinstance(source.get("channel"), int) else None)
+        channel=source.get("channel") if isinstance(source.get("channel"), int) else None,
+        channels=_channels(doc.get("channels")))
     return items, header
+
+
+def _channels(listed: object) -> tuple[ChannelInfo, ...]:
+    """A JSON's `channels` list (version 2); () when absent or not of that shape."""
+    if not isinstance(listed, list):
+        return ()
+    found = []
+    for entry in listed:
+        if not isinstance(entry, dict):
+            return ()
+        index, speaker, source = entry.get("index"), entry.get("speaker"), entry.get("source")
+        if not (index is None or isinstance(index, int)) or \
+                not (speaker is None or isinstance(speaker, str)) or not isinstance(source, str):
+            return ()
+        found.append(ChannelInfo(index, speaker, source))
+    return tuple(found)
 
 
 def _read_audacity(text: str) -> list[TimedSegment]:
