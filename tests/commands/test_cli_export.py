@@ -129,6 +129,16 @@ def test_per_channel_json_keeps_its_channels_and_talk_time(fx_dir: Path,
     assert [(s["speaker"], s["speech_ms"]) for s in doc["stats"]["speakers"]] == \
         [("Agent", 2_410 + 1_900), ("Customer", 2_700)]
     assert doc["stats"]["overlap_ms"] == 610
+    # The same segments as RTTM (no channels list): each named speaker is counted.
+    (rttm,) = export_report(report, tmp_path / "c", source.stem, ["rttm"])
+    assert main(["export", str(source), "--segments", str(rttm), "--out",
+                 str(tmp_path / "d")]) == 0
+    doc = json.loads((tmp_path / "d" / first.name).read_text("utf-8"))
+    assert [(c["speaker"], c["source"]) for c in doc["channels"]] == \
+        [("Agent", "all 2 channels mixed"), ("Customer", "all 2 channels mixed")]
+    assert [(s["speaker"], s["speech_ms"], s["turns"]) for s in doc["stats"]["speakers"]] == \
+        [("Agent", 2_410 + 1_900, 2), ("Customer", 2_700, 1)]
+    assert doc["stats"]["overlap_ms"] == 610
 
 
 def test_bad_segment_files_and_flags(fx_dir: Path, tmp_path: Path,

@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         source=info, model=header.model if header else None,
         preset=header.preset if header else None, params=header.params if header else None,
         segments=segments_file.segments, channel=header.channel if header else None,
-        channels=header.channels if header else (),
+        channels=segments_file.channels(info.channels),
         preset_modified=header.preset_modified if header else None, times_s=times_s)
     out_dir = args.out if args.out is not None else args.input.parent
     try:

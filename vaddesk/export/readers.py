@@ -21,7 +21,12 @@ from typing import Final
 from vaddesk.core.params import VadParams
 from vaddesk.core.types import SEGMENT_ORIGINS, ChannelInfo, Segment, SegmentOrigin
 from vaddesk.export.formats import LABEL
-from vaddesk.export.report import SCHEMA_ID, ModelStamp, segments_from_json
+from vaddesk.export.report import (
+    SCHEMA_ID,
+    ModelStamp,
+    segments_from_json,
+    single_channel_info,
+)
 
 READABLE: Final = ("vaddesk JSON", "Audacity labels", "RTTM", "SRT", "WebVTT", "CSV")
 _DEFAULT_LABEL = re.compile(rf"^{LABEL} \d+$")
@@ -77,6 +82,19 @@ class SegmentsFile:
     @property
     def times_s(self) -> tuple[tuple[Fraction, Fraction], ...]:
         return tuple((t.start_s, t.end_s) for t in self.items)
+
+    def channels(self, num_channels: int) -> tuple[ChannelInfo, ...]:
+        """Who speaks where: a vaddesk JSON's `channels` list; else, when the segments name
+        speakers (RTTM, CSV, a JSON without the list), each (channel, speaker) they name, in
+        order of first appearance; else () (one unnamed voice)."""
+        if self.header is not None and self.header.channels:
+            return self.header.channels
+        named: dict[tuple[int | None, str], ChannelInfo] = {}
+        for seg in self.segments:
+            if seg.speaker and (seg.channel, seg.speaker) not in named:
+                named[(seg.channel, seg.speaker)] = single_channel_info(
+                    seg.channel, num_channels, seg.speaker)
+        return tuple(named.values())
 
 
 def _ms(value: Fraction) -> int:
