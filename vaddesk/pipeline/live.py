@@ -19,7 +19,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Final
@@ -42,6 +42,7 @@ from vaddesk.core.types import (
     FRAME_SHIFT_MS,
     FRAME_SHIFT_SAMPLES,
     SAMPLE_RATE,
+    ChannelInfo,
     Segment,
     SegmentClosed,
     SegmentDiscarded,
@@ -238,14 +239,15 @@ class LiveView:
 
 # --- clips and JSON while recording ---------------------------------------------------------
 
-def session_report(wav_path: Path, segments: tuple[Segment, ...], duration_ms: int,
-                   params: VadParams, preset: str, model: ModelInfo) -> SegmentationReport:
-    """The session as an export SegmentationReport (the same JSON as `vaddesk segment`)."""
-
-    info = AudioInfo(path=wav_path, duration_ms=duration_ms, sample_rate=SAMPLE_RATE,
-                     channels=1, format="WAV", num_frames=duration_ms * SAMPLE_RATE // 1000,
-                     codec="PCM_16")
-    return file_report(info, model, preset, params, segments, None)
+def session_report(wav_path: Path, segments: Sequence[Segment], recorder: WavRecorder,
+                   params: VadParams, preset: str, model: ModelInfo,
+                   channels: tuple[ChannelInfo, ...] = ()) -> SegmentationReport:
+    """The session as an export SegmentationReport (the same JSON as `vaddesk segment`);
+    ``channels``: the sides of a two-sided recording, one per channel of the file."""
+    info = AudioInfo(path=wav_path, duration_ms=recorder.duration_ms, sample_rate=SAMPLE_RATE,
+                     channels=max(len(channels), 1), format="WAV",
+                     num_frames=recorder.samples_written, codec="PCM_16")
+    return file_report(info, model, preset, params, segments, None, channels)
 
 
 def write_session_json(json_path: Path, report: SegmentationReport, complete: bool,
@@ -451,8 +453,8 @@ class LiveSession(SessionControl):
 
     def _report(self, segments: tuple[Segment, ...]) -> SegmentationReport:
         assert self._recorder is not None and self.path is not None
-        return session_report(self.path, segments, self._recorder.duration_ms, self._params,
-                              self.preset, self._vad.info)
+        return session_report(self.path, segments, self._recorder, self._params, self.preset,
+                              self._vad.info)
 
     def _finish(self, reason: str | None) -> None:
         recorder = self._recorder

@@ -36,7 +36,6 @@ import numpy as np
 from vaddesk.audio.align import DriftAligner
 from vaddesk.audio.capture import AudioBlock, Capture, CaptureFailed, CaptureProblem
 from vaddesk.audio.channel_names import ChannelNames
-from vaddesk.audio.decode import AudioInfo
 from vaddesk.audio.recorder import (
     RecordingStorageError,
     WavRecorder,
@@ -54,7 +53,13 @@ from vaddesk.core.types import (
     VadEvent,
 )
 from vaddesk.export import SegmentationReport
-from vaddesk.pipeline.live import ClipSink, LiveOptions, LiveView, write_session_json
+from vaddesk.pipeline.live import (
+    ClipSink,
+    LiveOptions,
+    LiveView,
+    session_report,
+    write_session_json,
+)
 from vaddesk.pipeline.live_results import (
     ClipWritten,
     LiveProblem,
@@ -340,13 +345,8 @@ class TwoSidedSession(SessionControl):
 
     def _report(self) -> SegmentationReport:
         assert self._recorder is not None and self.path is not None
-        duration = self._recorder.duration_ms
-        info = AudioInfo(path=self.path, duration_ms=duration, sample_rate=SAMPLE_RATE,
-                         channels=len(self.sides), format="WAV",
-                         num_frames=self._recorder.samples_written, codec="PCM_16")
-        return SegmentationReport(source=info, model=self._engines[0].info, preset=self.preset,
-                                  params=self._params, segments=list(self._segments),
-                                  channel=None, channels=self.channels)
+        return session_report(self.path, self._segments, self._recorder, self._params,
+                              self.preset, self._engines[0].info, self.channels)
 
     def _finish(self, reason: str | None) -> None:
         recorder = self._recorder
