@@ -18,6 +18,7 @@ import pytest
 import soxr
 
 from tests.support import audio_fixtures as af
+from tests.support.terminal import read_all
 from vaddesk.cli import main
 from vaddesk.core.confidence import segment_confidences
 from vaddesk.core.engine import segment_array
@@ -244,17 +245,7 @@ def test_progress_bar_on_a_terminal(fx_dir: Path, tmp_path: Path) -> None:
                          stdout=subprocess.PIPE)
     finally:
         os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(master)
-    bar = b"".join(chunks).decode("utf-8", "replace")
+    bar = read_all(master)
     assert result.returncode == 0
     assert "3/3 files" in bar and " h audio" in bar and "\r" in bar
     assert result.stdout.startswith("3 of 3 files segmented")

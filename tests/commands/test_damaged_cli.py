@@ -22,6 +22,7 @@ import soundfile as sf
 from tests.support import audio_fixtures as af
 from tests.support import damaged_fixtures as dmg
 from tests.support.full_disk import FullDisk
+from tests.support.terminal import read_all
 from vaddesk.audio import header_repair
 from vaddesk.cli import SUBCOMMANDS
 
@@ -277,17 +278,7 @@ def test_on_a_terminal_each_warning_shows_as_it_happens(damaged: dmg.DamagedFold
             stdout=subprocess.PIPE, stderr=slave, text=True, timeout=300, check=False)
     finally:
         os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(master)
-    terminal = b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
+    terminal = read_all(master).replace("\r\n", "\n")
     assert result.returncode == 0
     lines = [ln.split("\r")[-1].replace("\x1b[K", "") for ln in terminal.split("\n")]
     warned = sorted(ln for ln in lines if ln.startswith("warning: "))
