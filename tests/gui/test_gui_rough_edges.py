@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QSettings
 
@@ -179,6 +180,27 @@ def test_threshold_line_is_labelled_with_its_real_value(qtbot, window: MainWindo
     qtbot.wait(20)
     value = score_threshold(window.params())
     assert f"{value:.2f}" in line.label.toPlainText() and "0.80" in line.label.toPlainText()
+
+
+def test_threshold_label_stays_inside_the_score_lane(qtbot, window: MainWindow,
+                                                     recordings: dict[str, Path]) -> None:
+    """Above a line at 0.9 the label ran off the lane's top, cut in half: it goes below a high
+    line and above a low one, whole inside the lane either way."""
+    open_and_wait(qtbot, window, recordings["short"])
+    waveform = window.waveform
+    label = waveform.threshold_line.label
+    for enter, exit_ in ((0.9, 0.9), (0.3, 0.3)):
+        window.param_panel.set_value("exit_score", min(exit_, 0.3))
+        window.param_panel.set_value("enter_score", enter)
+        window.param_panel.set_value("exit_score", exit_)
+        qtbot.wait(50)
+        assert waveform.threshold_line.value() == pytest.approx(enter)
+        lane = waveform.score_plot.getViewBox().sceneBoundingRect()
+        text = label.sceneBoundingRect()
+        assert lane.top() <= text.top() and text.bottom() <= lane.bottom(), (enter, lane, text)
+        line_y = waveform.score_plot.getViewBox().mapViewToScene(
+            pg.Point(0, enter)).y()
+        assert (text.top() >= line_y - 1) if enter > 0.6 else (text.bottom() <= line_y + 1)
 
 
 def test_small_things(qtbot, window: MainWindow, settings: Settings,

@@ -28,6 +28,7 @@ MIN_VISIBLE_S = 0.5  # deepest zoom: 2 ms envelope bins still give ~1 point per 
 WAVE_COLOR = QColor(60, 110, 200)
 SCORE_COLOR = QColor(200, 80, 40)
 ZOOM_STEP = 1.5
+LABEL_BELOW_ABOVE = 0.6  # threshold-line values whose label goes under the line
 
 
 class WaveformView(pg.GraphicsLayoutWidget):
@@ -228,6 +229,11 @@ class WaveformView(pg.GraphicsLayoutWidget):
         # "speech threshold" box itself (the test weighs speech against noise), so say both.
         value = score_threshold(params)
         self.threshold_line.setValue(value)
+        # The label sits above a low line and below a high one: above a line at 0.9 (the
+        # default preset's enter score) it ran off the top of the lane, cut in half.
+        label = self.threshold_line.label
+        label.anchors = [(0, 0), (0, 0)] if value > LABEL_BELOW_ABOVE else [(0, 1), (0, 1)]
+        label.updatePosition()
         if params.boundary_stage:  # the stage opens segments at its enter score
             self.threshold_line.label.setFormat(f"enter score {value:.2f} (boundary stage)")
             self.threshold_line.setToolTip(
