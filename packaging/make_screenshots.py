@@ -11,9 +11,10 @@ under a temporary folder, so nothing of the user's is read or changed.
 The recording is made here: a 71 s team meeting of three espeak-ng voices taking turns with
 pauses, a short "mm-hm", a cough-like noise burst and a faint far-away voice, two microphones
 (each voice louder on its side, with bleed into the other), a quiet hum and hiss, 48 kHz,
-2 channels, 16-bit. It opens with the default preset; the main shot selects one segment, the
-editing shot zooms in on the first 16 s, splits a segment,
-labels and annotates three, moves an end, adds a segment, and opens the Edit menu.
+2 channels, 16-bit. It opens with the default preset; the main shot highlights the segments
+with a mean score under 0.85 and selects one, the editing shot zooms in on the first 16 s,
+splits a segment, labels and annotates three, moves an end, adds a segment, and opens the Edit
+menu.
 """
 
 from __future__ import annotations
@@ -150,12 +151,18 @@ def _shoot(meeting: Path, work: Path, out_dir: Path) -> int:
 
     def main_shot() -> None:
         arrange_docks()
+        # The review highlight at 0.85 marks the second segment (mean score 0.83) in amber.
+        win.segments_panel.threshold.setValue(0.85)
+        win.segments_panel.highlight.setChecked(True)
+        print(f"rows under 0.85: {win.segment_table.table_model.flagged_rows()}")
         win.segment_table.select_row(2)
         win.segment_table.segment_selected.emit(2)
         win.waveform.show_all()
         QTimer.singleShot(900, lambda: (grab_screen(main_png), edit_steps()))
 
     def edit_steps() -> None:
+        win.segments_panel.highlight.setChecked(False)
+        win.segments_panel.threshold.setValue(0.80)  # back to the app's default
         segs = win.editor.segments()
         win.waveform.set_visible_range(0.0, 16.0)
         first = segs[0]
