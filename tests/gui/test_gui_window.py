@@ -54,7 +54,10 @@ def open_and_wait(qtbot, window: MainWindow, path: Path) -> None:
         window.open_paths([str(path)])
 
 
-def test_open_shows_the_engines_segments(qtbot, window: MainWindow, recording: Path) -> None:
+def test_open_shows_the_engines_segments(qtbot, spawned_analysis: None, window: MainWindow,
+                                        recording: Path) -> None:
+    # spawned_analysis: this window spawns its analysis process as the app does (the other
+    # GUI tests fork theirs from a forkserver, tests/gui/conftest.py).
     assert window.preset_picker.current_name() == "meeting"
     open_and_wait(qtbot, window, recording)
     params = get_preset("meeting").params

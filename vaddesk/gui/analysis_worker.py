@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 from multiprocessing.connection import Connection
+from multiprocessing.context import SpawnContext
 from multiprocessing.process import BaseProcess
-from typing import Final, cast
+from typing import ClassVar, Final, cast
 
 from PySide6.QtCore import QObject, Signal, Slot
 
@@ -32,6 +33,10 @@ _POLL_S: Final = 0.25  # how often a waiting QThread checks that the process is 
 
 
 class AnalysisWorker(QObject):
+    # Spawn, never fork: the GUI process holds Qt and onnxruntime threads. (The tests start
+    # their many windows' processes from a forkserver instead: tests/gui/conftest.py.)
+    context: ClassVar[SpawnContext] = mp.get_context("spawn")
+
     analysis_started = Signal(int)  # job id
     analysis_progressed = Signal(object)  # AnalysisProgress
     analysis_finished = Signal(object)  # FileAnalysis
@@ -40,8 +45,7 @@ class AnalysisWorker(QObject):
 
     def __init__(self) -> None:
         super().__init__()
-        # Spawn, never fork: the GUI process holds Qt and onnxruntime threads.
-        self._ctx = mp.get_context("spawn")
+        self._ctx = self.context
         # NB: a shared integer, written by the GUI thread (cancel) and read by the child
         # between blocks; -1 means nothing to cancel.
         self._cancel_id = cast(SharedJobId, self._ctx.Value("q", -1, lock=False))
