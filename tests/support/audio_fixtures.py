@@ -4,13 +4,19 @@ One master: espeak-ng sentences with pauses of 0.25-2.5 s over faint noise, band
 300-3400 Hz, 48 kHz float mono.
 Every variant is that master encoded by ffmpeg/sox the way real recorders and tools do it, so
 all variants hold the *same speech* and must give the same segments.
+
+The shared set (``shared_dir``: the master and every variant, ~3 s of CPU to make) is cached
+like the corpus, in ``tests/.corpus/audio_fx-<key>/``, where the key hashes this file and the
+versions of the tools and libraries that make it; each session gets its own copy.
 """
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import struct
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Final
 
@@ -164,13 +170,42 @@ def make_bad_inputs(folder: Path, good: Path) -> dict[str, tuple[Path, str]]:
 
 
 _SHARED: dict[str, Path] = {}
+CACHE_ROOT: Final = Path(__file__).resolve().parents[1] / ".corpus"
+
+
+def _cache_key() -> str:
+    """What the shared files depend on: this generator and the tools and libraries it runs."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    for tool in (["espeak-ng", "--version"], ["sox", "--version"], ["ffmpeg", "-version"]):
+        out = subprocess.run(tool, capture_output=True, text=True, check=True).stdout
+        digest.update(out.splitlines()[0].encode() if out else b"")
+    for version in (np.__version__, soxr.__version__, sf.__version__,
+                    sf.__libsndfile_version__):
+        digest.update(version.encode())
+    return digest.hexdigest()[:16]
+
+
+def _cached_shared_files() -> Path:
+    """The cached folder, made first if it is not there (made aside, then renamed into place,
+    so a parallel worker or an interrupted run never sees half a folder)."""
+    cached = CACHE_ROOT / f"audio_fx-{_cache_key()}"
+    if not cached.is_dir():
+        CACHE_ROOT.mkdir(parents=True, exist_ok=True)
+        build = Path(tempfile.mkdtemp(prefix=".audio_fx-", dir=CACHE_ROOT))
+        make_variants(build)
+        make_variants(build, EXTRA_FORMATS)
+        try:
+            build.rename(cached)
+        except OSError:  # another worker renamed its copy into place first
+            shutil.rmtree(build)
+    return cached
 
 
 def shared_dir(factory: object) -> Path:
-    """One folder of generated files per test session, shared by every test module."""
+    """One folder of generated files per test session, shared by every test module (a copy
+    of the cached set, so a test that writes beside them changes no other session's files)."""
     if "dir" not in _SHARED:
         folder: Path = factory.mktemp("audio_fx")  # type: ignore[attr-defined]
-        make_variants(folder)
-        make_variants(folder, EXTRA_FORMATS)
+        shutil.copytree(_cached_shared_files(), folder, dirs_exist_ok=True)
         _SHARED["dir"] = folder
     return _SHARED["dir"]
