@@ -5,14 +5,17 @@ One master: espeak-ng sentences with pauses of 0.25-2.5 s over faint noise, band
 Every variant is that master encoded by ffmpeg/sox the way real recorders and tools do it, so
 all variants hold the *same speech* and must give the same segments.
 
-The shared set (``shared_dir``: the master and every variant, ~3 s of CPU to make) is cached
-like the corpus, in ``tests/.corpus/audio_fx-<key>/``, where the key hashes this file and the
-versions of the tools and libraries that make it; each session gets its own copy.
+The master (~0.2 s of CPU to make, and many tests start from it) and the shared set
+(``shared_dir``: the master and every variant, ~3 s) are cached like the corpus, in
+``tests/.corpus/master-<key>.wav`` and ``tests/.corpus/audio_fx-<key>/``, where the key hashes
+this file and the versions of the tools and libraries that make them; tests get copies.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import os
 import shutil
 import struct
 import subprocess
@@ -58,11 +61,17 @@ def _speak(text: str, out: Path, voice: str = "en-us") -> np.ndarray:
 
 
 def make_master(folder: Path) -> Path:
-    """The 48 kHz float mono master (about 19.5 s, telephone band); returns its path."""
+    """The 48 kHz float mono master (about 19.5 s, telephone band) in `folder` (a copy of the
+    cached one); returns its path."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "master_48k_float.wav"
-    if path.exists():
-        return path
+    if not path.exists():
+        shutil.copyfile(_cached_master(), path)
+    return path
+
+
+def _build_master(folder: Path) -> Path:
+    path = folder / "master_48k_float.wav"
     parts = [np.zeros(int(LEAD_S * MASTER_RATE), np.float32)]
     for i, (text, pause) in enumerate(zip(SENTENCES, PAUSES_S, strict=True)):
         speech = _speak(text, folder / f"_s{i}.wav")
@@ -173,6 +182,7 @@ _SHARED: dict[str, Path] = {}
 CACHE_ROOT: Final = Path(__file__).resolve().parents[1] / ".corpus"
 
 
+@functools.cache
 def _cache_key() -> str:
     """What the shared files depend on: this generator and the tools and libraries it runs."""
     digest = hashlib.sha256(Path(__file__).read_bytes())
@@ -183,6 +193,18 @@ def _cache_key() -> str:
                     sf.__libsndfile_version__):
         digest.update(version.encode())
     return digest.hexdigest()[:16]
+
+
+def _cached_master() -> Path:
+    """The cached master, made first if it is not there (made aside, then renamed into place,
+    so a parallel worker or an interrupted run never sees half a file)."""
+    cached = CACHE_ROOT / f"master-{_cache_key()}.wav"
+    if not cached.is_file():
+        CACHE_ROOT.mkdir(parents=True, exist_ok=True)
+        build = Path(tempfile.mkdtemp(prefix=".master-", dir=CACHE_ROOT))
+        os.replace(_build_master(build), cached)
+        shutil.rmtree(build)
+    return cached
 
 
 def _cached_shared_files() -> Path:
