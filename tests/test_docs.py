@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import re
@@ -20,8 +22,11 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from unittest import mock
 
 import pytest
+
+from vaddesk import cli
 
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs"
@@ -79,10 +84,15 @@ def test_json_example_is_what_vaddesk_segment_writes_for_the_sample(tmp_path: Pa
 # --- docs/cli.md against --help ----------------------------------------------------------------
 
 def help_text(*command: str) -> str:
-    env = {**os.environ, "COLUMNS": "200"}  # argparse wraps to COLUMNS: no wrapped option lines
-    out = subprocess.run([sys.executable, "-m", "vaddesk", *command, "--help"], env=env,
-                         capture_output=True, text=True, check=True, timeout=120)
-    return out.stdout
+    """`vaddesk [COMMAND] --help`, from the entry point's own main() in this process (a fresh
+    interpreter per command cost its start-up CPU and checked nothing more)."""
+    out = io.StringIO()
+    # argparse wraps to COLUMNS: no wrapped option lines
+    with mock.patch.dict(os.environ, {"COLUMNS": "200"}), contextlib.redirect_stdout(out), \
+            pytest.raises(SystemExit) as exit_info:
+        cli.main([*command, "--help"])
+    assert exit_info.value.code == 0, out.getvalue()
+    return out.getvalue()
 
 
 def commands_in_help(text: str) -> list[str]:
