@@ -19,7 +19,7 @@ import json
 import statistics
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "bench" / "out"
@@ -371,9 +371,42 @@ def accuracy_section(data: dict[str, Any]) -> list[str]:
     return out
 
 
+SENSITIVITY_GROUPS: Final = {
+    "tune": "tune", "heldout_synthetic": "held-out", "heldout_real": "real (pyannote)",
+    "synthetic_-20db": "held-out -20 dB", "synthetic_reverb": "held-out reverb",
+    "real_voice_all": "real voice, all"}
+SENSITIVITY_METRIC: Final = {"meeting": ("utterance_f1", "utterance_recall", "utterance"),
+                             "precise": ("frame_f1", "frame_recall", "frame")}
+
+
+def sensitivity_section(data: dict[str, Any]) -> list[str]:
+    results = data["results"]
+    out = ["## Threshold sensitivity (`bench/bench_sensitivity.py`)", "",
+           "The boundary stage's enter/exit scores of `meeting` and `precise` (the rest of "
+           "each preset as built in) on the accuracy set, the held-out generated files made "
+           "quieter and reverberant, and a real voice under seven degradations; see "
+           "[accuracy.md](accuracy.md#threshold-sensitivity). Cells: F1 / recall, pooled.", "",
+           provenance(data), ""]
+    conditions = sorted(g for g in results if g.startswith("real_voice_") and g != "real_voice_all")
+    for preset, (f1, recall, level) in SENSITIVITY_METRIC.items():
+        keys = [k for k in results["tune"] if k.startswith(preset + " ")]
+        out += [f"`{preset}`, {level} level:", ""]
+        out += table(["enter/exit", *SENSITIVITY_GROUPS.values()],
+                     [[k.split()[1], *[f"{results[g][k][f1]:.3f} / {results[g][k][recall]:.3f}"
+                                       for g in SENSITIVITY_GROUPS]] for k in keys],
+                     ["---", *["---:"] * len(SENSITIVITY_GROUPS)])
+        out += ["", f"`{preset}`, real voice: {level} recall per condition:", ""]
+        out += table(["enter/exit", *[c.removeprefix("real_voice_") for c in conditions]],
+                     [[k.split()[1], *[f"{results[c][k][recall]:.3f}" for c in conditions]]
+                      for k in keys],
+                     ["---", *["---:"] * len(conditions)])
+        out.append("")
+    return out
+
+
 SECTIONS = {"engine": engine_section, "detector": detector_section, "io": io_section,
             "gui": gui_section, "live": live_section, "cluster": cluster_section,
-            "accuracy": accuracy_section}
+            "accuracy": accuracy_section, "sensitivity": sensitivity_section}
 
 
 def render() -> str:

@@ -29,8 +29,9 @@ dev_pkgs="espeak-ng sox ffmpeg pulseaudio pulseaudio-utils libasound2-plugins xv
 
 pkgs="$app_pkgs"
 [ $dev = 1 ] && pkgs="$pkgs $dev_pkgs"
-# TEN VAD's shared library links libc++; espeak-ng builds the accuracy set
-[ $bench = 1 ] && pkgs="$pkgs libc++1 espeak-ng"
+# TEN VAD's shared library links libc++; espeak-ng builds the accuracy set; alsa-utils ships
+# the real voice of bench_sensitivity.py (/usr/share/sounds/alsa)
+[ $bench = 1 ] && pkgs="$pkgs libc++1 espeak-ng alsa-utils"
 missing=$(for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
 if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ]; then sudo=""; elif command -v sudo >/dev/null; then sudo="sudo"; else
