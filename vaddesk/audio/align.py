@@ -12,6 +12,20 @@ second would mean rebuilding a soxr stream each time, with a filter transient at
 Halfway between two samples (its worst phase) the interpolator is flat to 6 kHz (-0.13 dB)
 and -2.7 dB at 7 kHz, at 16 kHz.
 
+Where the two streams sit relative to each other comes from the same arrival times. A block
+that arrives at clock time ``at`` after ``count`` samples in all says the stream's sample 0 was
+captured at ``at - count / rate`` at the latest: every block arrives some time after its last
+sample was captured (device buffer, sound-server fragment, and, under CPU load, the wait of the
+callback thread for a core and the GIL). The least delayed blocks tell the truth, so each
+stream's start is the EARLIEST of these over its recent blocks (``RateMeter.earliest_start``),
+not its first block's (measured on a loaded 2-core machine: a first block up to 36 ms later
+than the least delayed block of the next two seconds, which put the channels 21 ms apart) and
+not the mean of all (the two streams' mean delays differ). The follower is placed only once
+both streams have ``PLACE_AFTER_S`` of audio (kept until then); once the rates are fitted,
+the placement is re-taken with them every ``update_every_s`` and steered to like a rate
+change. Latency that no block ever shows (a device buffer that is never emptied early) stays:
+on the test PulseAudio the channels sit ~5 ms apart from it (docs/live.md).
+
 The read position follows a target line: output sample j reads the follower at
 ``start + (j - j0) * ratio``, with the latest ratio. A changed estimate is therefore not a jump:
 the step is steered toward the line over ``correct_over_s`` seconds, so the alignment error at
@@ -21,6 +35,7 @@ hour at 100 ppm: tests/audio/test_align.py).
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from typing import Final
 
@@ -37,6 +52,13 @@ channel (measured: correlation with what was played fell from 0.99 to 0.45)."""
 MAX_DRIFT: Final = 1e-3
 """Sound-card clocks differ by tens of ppm, 100 ppm for poor ones: an estimate beyond 0.1 %
 is a delivery hiccup, not a clock, and is clamped."""
+PLACE_AFTER_S: Final = 1.0
+"""Audio both streams need before the follower is placed (its blocks wait until then): 25
+blocks of 40 ms, enough for one of them to have arrived without a scheduling delay. Less than
+the 2 s the recording lets the computer audio lag before it fills silence in."""
+RECENT_BLOCKS: Final = 1024
+"""Blocks whose arrivals place a stream (~40 s at 40 ms): recent ones, so that the line through
+them is exact now even when the fitted rate is a few ppm off."""
 MAX_CORRECTION: Final = 1e-3
 """The step never departs more than 0.1 % from the estimate while steering to the line."""
 
@@ -62,20 +84,21 @@ _TABLE: Final = _sinc_table()
 class RateMeter:
     """Least-squares delivery rate (samples per second) of one stream against a clock."""
 
-    def __init__(self) -> None:
+    def __init__(self, nominal_hz: float = 16_000.0) -> None:
+        self.nominal_hz = nominal_hz
+        self._recent: deque[tuple[int, float]] = deque(maxlen=RECENT_BLOCKS)
         self._t0: float | None = None
         self.count = 0
         self._n = 0
         self._st = self._sn = self._stt = self._stn = 0.0
         self.span_s = 0.0
-        self._first_samples = 0
 
     def add(self, samples: int, at: float) -> None:
         """``samples`` more arrived; the block ended at clock time ``at`` (seconds)."""
         self.count += samples
+        self._recent.append((self.count, at))
         if self._t0 is None:
             self._t0 = at
-            self._first_samples = samples
         t = at - self._t0
         self._n += 1
         self._st += t
@@ -88,10 +111,6 @@ class RateMeter:
     def first_at(self) -> float | None:
         return self._t0
 
-    @property
-    def first_samples(self) -> int:
-        return self._first_samples
-
     def rate(self) -> float | None:
         if self._n < 3 or self.span_s < MIN_FIT_S:
             return None
@@ -101,11 +120,12 @@ class RateMeter:
             return None
         return (self._stn - self._st * self._sn / n) / var
 
-    def start_time(self, rate: float) -> float:
-        """Clock time of sample 0 on the fitted line (arrival jitter averaged out)."""
-        assert self._t0 is not None and self._n > 0
-        intercept = self._sn / self._n - rate * self._st / self._n
-        return self._t0 - intercept / rate
+    def earliest_start(self, rate: float | None = None) -> float:
+        """Clock time of sample 0 from the least delayed recent block, at ``rate`` samples per
+        second (default: nominal): no block arrives before its samples were captured."""
+        assert self._recent
+        counts, ats = np.array(self._recent, dtype=np.float64).T
+        return float(np.min(ats - counts / (rate or self.nominal_hz)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,12 +144,17 @@ class DriftAligner:
     """
 
     def __init__(self, rate_hz: int = 16_000, *, update_every_s: float = 1.0,
-                 correct_over_s: float = 10.0) -> None:
+                 correct_over_s: float = 10.0, pace_x: float = 1.0) -> None:
+        """``pace_x``: audio seconds the streams deliver per clock second (1 for devices;
+        simulated streams played faster than real time say so, or their arrivals would
+        place them wrong)."""
         self.rate_hz = rate_hz
+        self._clock_rate_hz = rate_hz * pace_x
+        self._place_after_s = PLACE_AFTER_S / pace_x  # clock seconds
         self._update_every_s = update_every_s
         self._correct_samples = correct_over_s * rate_hz
-        self._ref = RateMeter()
-        self._fol = RateMeter()
+        self._ref = RateMeter(self._clock_rate_hz)
+        self._fol = RateMeter(self._clock_rate_hz)
         self._ratio = 1.0
         self._step = 1.0
         self._last_update: float | None = None
@@ -170,26 +195,38 @@ class DriftAligner:
     def follower(self, samples: np.ndarray, at: float) -> np.ndarray:
         self._fol.add(int(samples.shape[0]), at)
         if not self._placed:
-            if self._ref.first_at is None:  # nothing to align to yet: keep it
-                self._pending.append((samples, at))
+            self._pending.append((samples, at))
+            if self._ref.first_at is None or min(self._ref.span_s, self._fol.span_s) \
+                    < self._place_after_s:  # nothing (or too little) to align to yet: keep it
                 return np.zeros(0, np.float32)
-            self._place(samples, at)
-            pending, self._pending = self._pending, []
-            blocks = [b for b, _ in pending] + [samples]
-            samples = np.concatenate(blocks) if len(blocks) > 1 else samples
+            return self.flush()
         self._maybe_update(at)
         return self._resample(samples)
 
-    def _place(self, samples: np.ndarray, at: float) -> None:
-        """Where follower sample 0 sits on the reference timeline, from the two arrivals."""
-        first = self._pending[0] if self._pending else (samples, at)
-        assert self._ref.first_at is not None
-        fol_start = first[1] - first[0].shape[0] / self.rate_hz
-        ref_start = self._ref.first_at - self._ref.first_samples / self.rate_hz
+    def flush(self) -> np.ndarray:
+        """Place the follower with the history there is and return its waiting samples
+        (aligned); nothing while the reference has not started. For the end of a recording
+        shorter than ``PLACE_AFTER_S``."""
+        if self._placed or not self._pending or self._ref.first_at is None:
+            return np.zeros(0, np.float32)
+        self._place()
+        pending, self._pending = self._pending, []
+        samples = np.concatenate([b for b, _ in pending])
+        self._last_update = pending[-1][1]
+        return self._resample(samples)
+
+    def _place(self) -> None:
+        """Where follower sample 0 sits on the reference timeline, from the least delayed
+        arrivals of each (module docstring)."""
         # Negative read positions read the zeros before the stream: a follower that started
-        # later than the reference begins with silence. Refined by the fit later (_update).
-        self._start_pos = self._pos = (ref_start - fol_start) * self.rate_hz
+        # later than the reference begins with silence. Re-taken once rates are fitted.
+        self._start_pos = self._pos = self._placement(None, None)
         self._placed = True
+
+    def _placement(self, r0: float | None, r1: float | None) -> float:
+        """Follower index at reference sample 0, at the fitted rates (nominal without)."""
+        return (self._ref.earliest_start(r0) - self._fol.earliest_start(r1)) \
+            * (r1 or self._clock_rate_hz)
 
     def _maybe_update(self, at: float) -> None:
         if self._last_update is not None and at - self._last_update < self._update_every_s:
@@ -197,10 +234,13 @@ class DriftAligner:
         self._last_update = at
         r0, r1 = self._ref.rate(), self._fol.rate()
         if r0 is None or r1 is None or r0 <= 0 or r1 <= 0:
+            # No rates yet: the placement stays. Re-taking it from more history moved it by
+            # 2-3 ms within seconds on real PulseAudio, and steering there warps the channel
+            # (0.1 % for seconds: the far side's correlation with what was played fell to 0.5).
             return
         self._ratio = min(1 + MAX_DRIFT, max(1 - MAX_DRIFT, r1 / r0))
         # Follower index at reference sample j: (ref_start - fol_start) * r1 + j * r1 / r0.
-        self._start_pos = (self._ref.start_time(r0) - self._fol.start_time(r1)) * r1
+        self._start_pos = self._placement(r0, r1)
 
     def _resample(self, samples: np.ndarray) -> np.ndarray:
         self._buf = np.concatenate((self._buf, samples.astype(np.float32, copy=False)))

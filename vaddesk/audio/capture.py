@@ -244,6 +244,12 @@ class Capture:
     def samplerate_hz(self) -> float:
         return self._stream_rate
 
+    @property
+    def pace_x(self) -> float:
+        """How many seconds of audio the stream delivers per second of clock: 1 for a device,
+        the playback speed of a simulated stream (ArrayInputStream) that runs faster."""
+        return float(getattr(self._stream, "pace_x", 1.0))
+
     # -- callbacks (PortAudio's thread) --
     def _callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         if status and getattr(status, "input_overflow", False):
@@ -414,6 +420,11 @@ class ArrayInputStream:
         self._finish_lock = threading.Lock()
         self.blocks_delivered = 0
         self.exhausted = threading.Event()
+
+    @property
+    def pace_x(self) -> float:
+        """Audio seconds per clock second (1 when unpaced: its arrivals tell no time)."""
+        return self._speed if self._speed > 0 else 1.0
 
     @classmethod
     def factory(cls, samples: np.ndarray, **options: Any) -> StreamFactory:

@@ -155,6 +155,9 @@ class TwoSidedSession(SessionControl):
             if self._recorder.samples_written == 0:
                 path.unlink(missing_ok=True)
             raise
+        if self._aligner is not None and self.capture.pace_x != 1.0:
+            # Simulated streams played faster than real time: their arrivals say so.
+            self._aligner = DriftAligner(SAMPLE_RATE, pace_x=self.capture.pace_x)
         self._thread = threading.Thread(target=self._run, name="TwoSidedSession", daemon=True)
         self._thread.start()
         log.info("recording %s to %s", " + ".join(repr(s.capture.device_name)
@@ -243,6 +246,13 @@ class TwoSidedSession(SessionControl):
 
     def _pump(self, final: bool = False) -> str | None:
         """Write and analyse what both sides have; "" to stop normally, a message on failure."""
+        if final and self._aligner is not None:
+            # A recording shorter than the aligner's placement history: its computer audio
+            # is still waiting there.
+            tail = self._aligner.flush()
+            if tail.size and not self._lost[1]:
+                self._bufs[1].append(tail)
+                self._buffered[1] += int(tail.shape[0])
         if len(self.sides) == 2:
             ahead = self._buffered[0] - self._buffered[1]
             lag_limit = int(MAX_FOLLOWER_LAG_S * SAMPLE_RATE)
