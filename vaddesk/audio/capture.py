@@ -40,6 +40,8 @@ rather than memory growing without bound."""
 READ_MAX_BLOCKS: Final = 1000 // BLOCK_MS
 
 STALL_AFTER_S: Final = 3.0
+MAX_AGE_S: Final = 0.5
+"""A stream reporting its newest sample older than this is not believed (broken timing info)."""
 """No audio for this long while running: the device is reported as stalled (once)."""
 
 
@@ -150,7 +152,8 @@ def resolve_device(name: str | None, devices: Sequence[InputDevice]) -> InputDev
 @dataclass(frozen=True, slots=True)
 class AudioBlock:
     """Captured audio, 16 kHz mono float32; ``captured_at`` is time.monotonic() of the callback
-    that delivered its last sample (for latency measurements)."""
+    that delivered its last sample, less what the stream said it still held after that sample
+    (for latency measurements and placing two streams side by side)."""
 
     samples: np.ndarray
     captured_at: float
@@ -229,6 +232,7 @@ class Capture:
         self._finished = threading.Event()
         self._failure: str | None = None
         self._stream_rate = float(SAMPLE_RATE)
+        self._callback_rate = float(SAMPLE_RATE)
         self._channels = 1
         self._resampler: Any = None
         self._last_audio_at = 0.0
@@ -254,8 +258,18 @@ class Capture:
     def _callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         if status and getattr(status, "input_overflow", False):
             self._overflows += 1
+        # The block's last sample was captured before now by what the stream still holds
+        # after it (PortAudio: currentTime - inputBufferAdcTime is the age of the block's
+        # FIRST sample; both on PortAudio's clock, so only their difference is used). The
+        # two sides are placed by these times (DriftAligner): a side whose buffer keeps a
+        # few blocks' residue would otherwise sit that much later in the file.
+        age_s = 0.0
+        adc = float(getattr(time_info, "inputBufferAdcTime", 0.0) or 0.0)
+        now = float(getattr(time_info, "currentTime", 0.0) or 0.0)
+        if adc > 0.0 and now > adc:
+            age_s = min(MAX_AGE_S, max(0.0, now - adc - frames / self._callback_rate))
         try:
-            self._queue.put_nowait((indata.copy(), time.monotonic()))
+            self._queue.put_nowait((indata.copy(), time.monotonic() - age_s))
         except queue.Full:
             self._dropped_blocks += 1
 
@@ -272,6 +286,7 @@ class Capture:
         if factory is None:
             factory = _sd().InputStream
         rate, channels = self._pick_format()
+        self._callback_rate = float(rate)
         try:
             stream = factory(samplerate=rate, blocksize=int(rate * self._block_ms / 1000),
                              device=self._device_arg, channels=channels, dtype="float32",

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -117,6 +118,19 @@ def resolve_output(name: str | None, devices: Sequence[OutputDevice]) -> OutputD
     raise CaptureUnavailable(f"no output named {name!r}; outputs: {listed}")
 
 
+@dataclass(frozen=True, slots=True)
+class LoopbackTime:
+    """PortAudio's callback time info, as far as Capture uses it (seconds, one clock)."""
+
+    currentTime: float  # PortAudio's names
+    inputBufferAdcTime: float
+
+
+def _loopback_time(samples_since_block_start: int, rate_hz: int) -> LoopbackTime:
+    now = time.monotonic()
+    return LoopbackTime(now, now - samples_since_block_start / rate_hz)
+
+
 class LoopbackStream:
     """A soundcard loopback recorder behind sounddevice.InputStream's interface.
 
@@ -168,7 +182,12 @@ class LoopbackStream:
                     while not self._stop.is_set():
                         data = recorder.record(numframes=self._blocksize)
                         block = np.asarray(data, np.float32).reshape(-1, 1)
-                        self._callback(block, block.shape[0], None, None)
+                        # What soundcard already received after this block (it hands out
+                        # fixed blocks from PulseAudio's larger fragments) was captured after
+                        # the block's last sample: the block is at least that old.
+                        held = int(np.size(getattr(recorder, "_pending_chunk", ())))
+                        self._callback(block, block.shape[0],
+                                       _loopback_time(block.shape[0] + held, self._rate), None)
                         n += 1
                         if n % frames_per_check == 0 and not self._present():
                             self.failure = "the output is gone"
