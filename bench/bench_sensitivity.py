@@ -2,9 +2,9 @@
 
     python bench/bench_sensitivity.py [--json bench/out/sensitivity.json] [--settings 0.9/0.9,...]
 
-The presets were tuned on generated espeak-ng speech, which is cleaner and more confident than
-people. This run asks what lower / hysteresis thresholds would change, each preset otherwise
-as built in, for enter/exit in ``SETTINGS``, on:
+The presets were first tuned on generated espeak-ng speech, which is cleaner and more confident
+than people. This run asks what lower / hysteresis thresholds change, each preset (``PRESETS``)
+otherwise as built in, for enter/exit in ``SETTINGS``, on:
 
 * ``tune``, ``heldout_synthetic``, ``heldout_real``: the parts of ``bench/accuracy_set.py``;
 * ``synthetic_-20db``: the held-out generated files 20 dB quieter (noise included: same SNR);
@@ -51,7 +51,7 @@ PHRASES: Final = ("Front_Center", "Front_Left", "Front_Right", "Rear_Center", "R
                   "Rear_Right", "Side_Left", "Side_Right")
 SETTINGS: Final = ((0.9, 0.9), (0.9, 0.7), (0.8, 0.8), (0.85, 0.7), (0.8, 0.6), (0.7, 0.5))
 """(enter, exit) pairs; 0.9/0.7 and 0.8/0.8 tell the two thresholds' parts apart."""
-PRESETS: Final = ("meeting", "precise")
+PRESETS: Final = ("meeting", "precise", "phone", "noisy", "dialogue")
 RT60_S: Final = 0.7
 
 
