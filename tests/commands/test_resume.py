@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.damaged_fixtures import make_damaged_pcm
 from tests.support.speech_folder import make_speech_folder
 from vaddesk.cli import main
 from vaddesk.pipeline.manifest import MANIFEST_NAME, RECEIPTS_DIR
@@ -166,3 +167,17 @@ def test_unwritable_output_folder_is_a_clear_error(tmp_path: Path,
     assert f"cannot write the run manifest {blocked / 'out' / MANIFEST_NAME}" in err
     assert "choose a writable output folder with --out" in err
     assert "Traceback" not in err
+
+
+def test_strict_rerun_does_not_take_a_damaged_file_as_done(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A file done with a warning is not done under --strict: the rerun fails it (exit 1)."""
+    inbox = tmp_path / "in"
+    make_damaged_pcm(inbox, "WAV")
+    out = tmp_path / "out"
+    assert main(["segment", str(inbox), "--out", str(out), "-j", "1", "--resume"]) == 0
+    capsys.readouterr()
+    assert main(["segment", str(inbox), "--out", str(out), "-j", "1", "--resume",
+                 "--strict"]) == 1
+    text = capsys.readouterr().out
+    assert "already done" not in text and "cut50+3.wav" in text

@@ -72,6 +72,8 @@ class BatchOptions:
         if self.condense is not None:  # absent otherwise: earlier manifests stay valid
             shaping["condense"] = [self.condense.audio_format, self.condense.gap_ms,
                                    self.condense.mode]
+        if self.strict:  # a file done with warnings is not done under --strict (it fails)
+            shaping["strict"] = True
         return fingerprint(shaping)
 
     def existing_outputs(self, item: BatchItem) -> list[Path]:
