@@ -14,7 +14,7 @@ import soundfile as sf
 
 from tests.support import audio_fixtures as af
 from tests.support.two_voices import make_two_sides
-from vaddesk.audio.capture import ArrayInputStream, Capture
+from vaddesk.audio.capture import ArrayInputStream, Capture, SimulatedClock
 from vaddesk.audio.channel_names import ChannelNames, read_channel_names
 from vaddesk.core.engine import segment_array
 from vaddesk.core.presets import get_preset
@@ -38,9 +38,13 @@ def sides(tmp_path_factory: pytest.TempPathFactory) -> tuple[np.ndarray, np.ndar
     return a, b
 
 
-def _capture(audio: np.ndarray, made: list[ArrayInputStream], **stream: Any) -> Capture:
+def _capture(audio: np.ndarray, made: list[ArrayInputStream], clock: SimulatedClock,
+             **stream: Any) -> Capture:
+    """A simulated device; the sides of one session share ``clock`` (their first samples
+    captured at the same instant, however late the session gets to start the second)."""
     def factory(**kwargs: Any) -> ArrayInputStream:
-        made.append(ArrayInputStream(audio, **{**kwargs, "speed": SPEED, **stream}))
+        made.append(ArrayInputStream(audio, **{**kwargs, "speed": SPEED, "clock": clock,
+                                               **stream}))
         return made[-1]
     return Capture("simulated", stream_factory=factory)
 
@@ -55,8 +59,9 @@ def test_two_sides_are_recorded_and_segmented_apart(sides: tuple[np.ndarray, np.
                                                     tmp_path: Path) -> None:
     a, b = sides
     made: list[ArrayInputStream] = []
-    session = TwoSidedSession([Side(_capture(a, made), "You", "microphone"),
-                               Side(_capture(b, made), "Others", "computer audio")],
+    clock = SimulatedClock()
+    session = TwoSidedSession([Side(_capture(a, made, clock), "You", "microphone"),
+                               Side(_capture(b, made, clock), "Others", "computer audio")],
                               PARAMS, LiveOptions(out_dir=tmp_path), preset="meeting")
     path = session.start()
     assert made[0].exhausted.wait(30) and made[1].exhausted.wait(30)
@@ -104,8 +109,9 @@ def test_computer_audio_lost_keeps_the_mic(sides: tuple[np.ndarray, np.ndarray],
                                            tmp_path: Path) -> None:
     a, b = sides
     made: list[ArrayInputStream] = []
-    session = TwoSidedSession([Side(_capture(a, made), "You", "microphone"),
-                               Side(_capture(b, made, fail_after_s=5.0), "Others",
+    clock = SimulatedClock()
+    session = TwoSidedSession([Side(_capture(a, made, clock), "You", "microphone"),
+                               Side(_capture(b, made, clock, fail_after_s=5.0), "Others",
                                     "computer audio")],
                               PARAMS, LiveOptions(out_dir=tmp_path, write_clips=True))
     path = session.start()
@@ -146,8 +152,9 @@ def test_segmenting_the_recording_later_gives_the_live_segments(tmp_path: Path) 
     mic = own.copy()
     mic[640:] += 10 ** (-10 / 20) * far[:-640]
     made: list[ArrayInputStream] = []
-    session = TwoSidedSession([Side(_capture(mic, made), "You", "microphone"),
-                               Side(_capture(far, made), "Others", "computer audio")],
+    clock = SimulatedClock()
+    session = TwoSidedSession([Side(_capture(mic, made, clock), "You", "microphone"),
+                               Side(_capture(far, made, clock), "Others", "computer audio")],
                               PARAMS, LiveOptions(out_dir=tmp_path / "rec"), preset="meeting")
     path = session.start()
     assert made[0].exhausted.wait(30) and made[1].exhausted.wait(30)
@@ -172,9 +179,10 @@ def test_a_silent_microphone_does_not_grow_memory(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(live_sides, "MAX_FOLLOWER_AHEAD_S", 1.0)
     _, b = sides
     made: list[ArrayInputStream] = []
-    session = TwoSidedSession([Side(_capture(np.zeros(0, np.float32), made), "You",
+    clock = SimulatedClock()
+    session = TwoSidedSession([Side(_capture(np.zeros(0, np.float32), made, clock), "You",
                                     "microphone"),
-                               Side(_capture(b, made), "Others", "computer audio")],
+                               Side(_capture(b, made, clock), "Others", "computer audio")],
                               PARAMS, LiveOptions(out_dir=tmp_path))
     session.start()
     assert made[1].exhausted.wait(30)

@@ -233,6 +233,7 @@ class Capture:
         self._failure: str | None = None
         self._stream_rate = float(SAMPLE_RATE)
         self._callback_rate = float(SAMPLE_RATE)
+        self._callback_pace_x = 1.0
         self._channels = 1
         self._resampler: Any = None
         self._last_audio_at = 0.0
@@ -262,14 +263,17 @@ class Capture:
         # after it (PortAudio: currentTime - inputBufferAdcTime is the age of the block's
         # FIRST sample; both on PortAudio's clock, so only their difference is used). The
         # two sides are placed by these times (DriftAligner): a side whose buffer keeps a
-        # few blocks' residue would otherwise sit that much later in the file.
+        # few blocks' residue would otherwise sit that much later in the file. A simulated
+        # stream faster than real time plays a block in frames / rate / pace_x clock seconds.
+        arrived = time.monotonic()
         age_s = 0.0
         adc = float(getattr(time_info, "inputBufferAdcTime", 0.0) or 0.0)
         now = float(getattr(time_info, "currentTime", 0.0) or 0.0)
         if adc > 0.0 and now > adc:
-            age_s = min(MAX_AGE_S, max(0.0, now - adc - frames / self._callback_rate))
+            block_s = frames / (self._callback_rate * self._callback_pace_x)
+            age_s = min(MAX_AGE_S, max(0.0, now - adc - block_s))
         try:
-            self._queue.put_nowait((indata.copy(), time.monotonic() - age_s))
+            self._queue.put_nowait((indata.copy(), arrived - age_s))
         except queue.Full:
             self._dropped_blocks += 1
 
@@ -291,6 +295,8 @@ class Capture:
             stream = factory(samplerate=rate, blocksize=int(rate * self._block_ms / 1000),
                              device=self._device_arg, channels=channels, dtype="float32",
                              callback=self._callback, finished_callback=self._finished_callback)
+            # Read before start(): the first callback may come before start() returns.
+            self._callback_pace_x = float(getattr(stream, "pace_x", 1.0))
             stream.start()
         except Exception as exc:
             raise CaptureUnavailable(
@@ -413,18 +419,23 @@ class ArrayInputStream:
     the consumer keeps the queue short). ``fail_after_s`` simulates a device that disappears:
     the thread stops calling back and calls ``finished_callback``, as PortAudio does when a
     stream aborts. ``overflow_every`` flags every n-th block as an input overflow.
+
+    When paced, each block carries PortAudio-style time info from the stream's sample clock
+    (sample 0 at ``start()``, or at ``clock``'s origin: streams sharing one ``SimulatedClock``
+    captured their first samples at the same instant, whenever their start() was called).
     """
 
     def __init__(self, samples: np.ndarray, *, speed: float = 1.0,
                  fail_after_s: float | None = None, overflow_every: int = 0,
                  fail_on_start: str | None = None, loop: bool = False,
-                 **kwargs: Any) -> None:
+                 clock: SimulatedClock | None = None, **kwargs: Any) -> None:
         self._samples = np.asarray(samples, dtype=np.float32)
         self._speed = speed
         self._fail_after = fail_after_s
         self._overflow_every = overflow_every
         self._fail_on_start = fail_on_start
         self._loop = loop
+        self._clock = clock
         self.samplerate = float(kwargs.get("samplerate") or SAMPLE_RATE)
         self.blocksize = int(kwargs.get("blocksize") or 640)
         self.channels = int(kwargs.get("channels") or 1)
@@ -434,6 +445,7 @@ class ArrayInputStream:
         self._thread: threading.Thread | None = None
         self._finish_lock = threading.Lock()
         self.blocks_delivered = 0
+        self._started_at = 0.0
         self.exhausted = threading.Event()
 
     @property
@@ -451,6 +463,10 @@ class ArrayInputStream:
     def start(self) -> None:
         if self._fail_on_start:
             raise RuntimeError(self._fail_on_start)
+        # The simulated sound card's clock starts now, not when the thread first runs: a
+        # thread that gets a core late delivers late, as a real callback would, but its
+        # samples were captured on this clock all the same.
+        self._started_at = (self._clock or SimulatedClock()).origin()
         self._thread = threading.Thread(target=self._run, name="ArrayInputStream", daemon=True)
         self._thread.start()
 
@@ -458,8 +474,10 @@ class ArrayInputStream:
         n = self.blocksize
         total = self._samples.shape[0]
         block_s = n / self.samplerate
-        t0 = time.monotonic()
+        clock_hz = self.samplerate * self._speed  # samples per clock second when paced
+        t0 = self._started_at
         pos = 0
+        played = 0  # samples delivered in all (a looping array restarts pos, not this)
         aborted = False
         flags = _Flags()
         while not self._stop.is_set():
@@ -476,16 +494,21 @@ class ArrayInputStream:
                 block = np.repeat(block, self.channels, axis=1)
             flags.input_overflow = bool(self._overflow_every) and \
                 (self.blocks_delivered + 1) % self._overflow_every == 0
-            self._callback(block, block.shape[0], None, flags)
-            pos += block.shape[0]
-            self.blocks_delivered += 1
+            time_info = None
             if self._speed > 0:
                 # Pacing like a sound card's clock (the producer is hardware; this wait is not
-                # a consumer polling loop).
-                due = t0 + self.blocks_delivered * block_s / self._speed
-                delay = due - time.monotonic()
-                if delay > 0:
-                    self._stop.wait(delay)
+                # a consumer polling loop): a block is handed over once its last sample has
+                # been "captured", and says when its first one was (PortAudio's time info,
+                # from the sample clock), so a thread that runs late under CPU load looks
+                # like a late callback, not like a device that captured late.
+                delay = t0 + (played + block.shape[0]) / clock_hz - time.monotonic()
+                if delay > 0 and self._stop.wait(delay):
+                    break
+                time_info = SimulatedTime(time.monotonic(), t0 + played / clock_hz)
+            self._callback(block, block.shape[0], time_info, flags)
+            pos += block.shape[0]
+            played += block.shape[0]
+            self.blocks_delivered += 1
         if aborted:
             self._finish()
         elif not self._stop.is_set():
@@ -509,6 +532,32 @@ class ArrayInputStream:
     @property
     def finished(self) -> bool:
         return self._thread is not None and not self._thread.is_alive()
+
+
+class SimulatedClock:
+    """The sample clock that simulated streams share: its origin is fixed by the first
+    ``origin()`` call (the first stream's start()), so streams started one after another, as a
+    session starts its sides, still captured their first samples at the same instant -- the
+    known truth an alignment test checks against."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._origin: float | None = None
+
+    def origin(self) -> float:
+        """time.monotonic() at which sample 0 of every stream on this clock was captured."""
+        with self._lock:
+            if self._origin is None:
+                self._origin = time.monotonic()
+            return self._origin
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatedTime:
+    """PortAudio's callback time info, as far as Capture uses it (time.monotonic() seconds)."""
+
+    currentTime: float  # PortAudio's names
+    inputBufferAdcTime: float
 
 
 class _Flags:
