@@ -42,10 +42,12 @@ def _tree_from_argv() -> Path:
     return REPO
 
 
-TREE = _tree_from_argv()
-sys.path[:0] = [str(TREE)] + ([str(REPO)] if TREE != REPO else [])
+sys.path.insert(0, str(REPO))
+from bench.provenance import run_provenance  # noqa: E402  (this checkout's, whatever --tree)
 
-from bench.provenance import run_provenance  # noqa: E402
+TREE = _tree_from_argv()
+sys.path.insert(0, str(TREE))
+
 from tests.support.two_voices import RATE, _side  # noqa: E402
 from vaddesk.core.bleed import BleedGate  # noqa: E402
 from vaddesk.core.engine import segment_array  # noqa: E402

@@ -404,9 +404,39 @@ def sensitivity_section(data: dict[str, Any]) -> list[str]:
     return out
 
 
+BLEED_FIELDS: Final = {"delay_ms": "delay (ms)", "coupling_db": "coupling (dB)",
+                       "rt60_s": "RT60 (s)", "noise_db": "room noise (dB)"}
+
+
+def bleed_section(data: dict[str, Any]) -> list[str]:
+    parts = data["parts"]
+    cond = data["conditions"]
+    cases = " x ".join(str(len(v)) for v in cond.values())
+    out = ["## Loudspeaker bleed (`bench/bench_bleed.py`)", "",
+           "The bleed gate offline: three espeak-ng calls per part, each under every "
+           f"combination of delay {cond['delay_ms']} ms, coupling {cond['coupling_db']} dB, "
+           f"RT60 {cond['rt60_s']} s and room noise {cond['noise_db']} dB ({cases} "
+           "conditions). A case passes with no \"You\" where only the far side spoke and the "
+           "user's own segments found (start within 100 ms, end within 200 ms); see "
+           "[live.md](live.md#loudspeaker-bleed). The gate was tuned on `tune` only.", "",
+           provenance(data), ""]
+    out += table(["part", "cases", "passed", "false \"You\"", "own speech missed or late"],
+                 [[part, str(p["cases"]), f"{p['passed_pct']:.1f} %",
+                   f"{p['false_you_pct']:.1f} %", f"{p['own_missed_or_late_pct']:.1f} %"]
+                  for part, p in parts.items()], ["---", "---:", "---:", "---:", "---:"])
+    out += ["", "Passed, by condition:", ""]
+    for part, p in parts.items():
+        for field, row in p["by_condition"].items():
+            out.append(f"- {part}, {BLEED_FIELDS[field]}: "
+                       + ", ".join(f"{k}: {v:.1f} %" for k, v in row.items()))
+    out.append("")
+    return out
+
+
 SECTIONS = {"engine": engine_section, "detector": detector_section, "io": io_section,
             "gui": gui_section, "live": live_section, "cluster": cluster_section,
-            "accuracy": accuracy_section, "sensitivity": sensitivity_section}
+            "accuracy": accuracy_section, "sensitivity": sensitivity_section,
+            "bleed": bleed_section}
 
 
 def render() -> str:
