@@ -34,7 +34,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     a = make_recording(work, "a.wav")
     (root / "sub").mkdir()
     (root / "a.wav").write_bytes(a.read_bytes())
-    subprocess.run(["sox", str(a), "-r", "44100", str(root / "sub" / "b.flac")], check=True,
+    subprocess.run(["sox", "-R", str(a), "-r", "44100", str(root / "sub" / "b.flac")], check=True,
                    capture_output=True)
     (root / "c.wav").write_text("meeting notes, not a recording\n", "utf-8")
     return root

@@ -109,15 +109,19 @@ def test_drag_edges_add_split_merge_delete_with_undo_and_redo(
     assert window.segments() == edited_1
     assert window.segment_table.segments() == edited_1
 
-    # Shift-drag the second segment's start: lands on the quietest frame within 100 ms.
+    # Shift-drag the second segment's start 150 ms earlier, into the pause: it lands on the
+    # quietest frame within 100 ms of the drop. 150 ms, so that the old start is outside that
+    # search: a drop whose quietest frame is the old start changes nothing and is no edit
+    # (with 60 ms it was, once, when the pixels put the drop 10 ms later).
     analysis = window.current_analysis()
     assert analysis is not None
+    assert second.start_ms - 150 - 110 > moved  # the search stays inside the pause
     start_px = px(window, second.start_ms / 1000)
-    target2 = QPoint(start_px.x() - (start_px.x() - px(window, second.start_ms / 1000 - 0.06
+    target2 = QPoint(start_px.x() - (start_px.x() - px(window, second.start_ms / 1000 - 0.15
                                                          ).x()), start_px.y())
     drag(window, start_px, target2, shift=True)
     quiet = quietest_ms(time_at(window, target2) * 1000, analysis.track.energy_db)
-    assert abs(quiet - (second.start_ms - 60)) <= 110
+    assert abs(quiet - (second.start_ms - 150)) <= 110 and quiet < second.start_ms
     energy = analysis.track.energy_db
     dropped = round(time_at(window, target2) * 100)  # the frame under the pointer
     around = energy[dropped - 10: dropped + 11]

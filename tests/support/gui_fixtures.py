@@ -31,7 +31,11 @@ def tools_missing() -> list[str]:
 
 
 def make_recording(folder: Path, name: str = "meeting.wav", rate: int = 16_000) -> Path:
-    """espeak-ng phrases with pauses of 0.35-2.4 s, joined by sox, `rate` Hz mono 16-bit."""
+    """espeak-ng phrases with pauses of 0.35-2.4 s, joined by sox, `rate` Hz mono 16-bit.
+
+    sox runs with -R (repeatable): its dither to 16 bits is otherwise seeded anew every run, and
+    the pauses' dither noise then moved segment edges by 10 ms and the quietest frame of a
+    pause from run to run."""
     folder.mkdir(parents=True, exist_ok=True)
     parts: list[str] = []
     for i, (text, pause_s) in enumerate(PHRASES):
@@ -39,11 +43,11 @@ def make_recording(folder: Path, name: str = "meeting.wav", rate: int = 16_000) 
         subprocess.run(["espeak-ng", "-v", "en-us", "-s", "160", "-w", str(raw), text],
                        check=True, capture_output=True)
         part = folder / f"_q{i}.wav"
-        subprocess.run(["sox", str(raw), "-r", str(rate), "-c", "1", "-b", "16", str(part),
+        subprocess.run(["sox", "-R", str(raw), "-r", str(rate), "-c", "1", "-b", "16", str(part),
                         "pad", "0", str(pause_s)], check=True, capture_output=True)
         parts.append(str(part))
     out = folder / name
-    subprocess.run(["sox", *parts, str(out), "pad", "0.8", "0.5"], check=True,
+    subprocess.run(["sox", "-R", *parts, str(out), "pad", "0.8", "0.5"], check=True,
                    capture_output=True)
     return out
 
@@ -52,7 +56,7 @@ def make_long_recording(source: Path, out: Path, seconds: int) -> Path:
     """`source` repeated to `seconds` long (sox), for the responsiveness test."""
     info = sf.info(str(source))
     repeats = int(np.ceil(seconds / info.duration))
-    subprocess.run(["sox", str(source), str(out), "repeat", str(repeats), "trim", "0",
+    subprocess.run(["sox", "-R", str(source), str(out), "repeat", str(repeats), "trim", "0",
                     str(seconds)], check=True, capture_output=True)
     return out
 

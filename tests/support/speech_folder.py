@@ -32,8 +32,8 @@ def make_speech_folder(folder: Path, count: int, repeat: int = 1) -> list[Path]:
             effects = ["rate", "16000", "pad", "0.5", "1.5"]
             if repeat > 1:
                 effects += ["repeat", str(repeat - 1)]
-            subprocess.run(["sox", str(raw), "-b", "16", str(path), "channels", "1", *effects],
-                           check=True, capture_output=True)
+            subprocess.run(["sox", "-R", str(raw), "-b", "16", str(path), "channels", "1",
+                            *effects], check=True, capture_output=True)
             raw.unlink()
         paths.append(path)
     return paths
