@@ -29,14 +29,7 @@ RUNS = 2
 
 @pytest.fixture(scope="module")
 def pulse() -> Iterator[VirtualMic]:
-    why_not = virtual_mic.available()
-    if why_not is not None:
-        pytest.fail(why_not)  # CI installs PulseAudio: a missing one is a setup error
-    mic = VirtualMic(system_audio=True).start()
-    try:
-        yield mic
-    finally:
-        mic.stop()
+    yield from virtual_mic.running(system_audio=True)
 
 
 def test_channel_offset_measures_a_known_shift() -> None:

@@ -47,14 +47,7 @@ playback begun before the capture gave a correlation of 0.22 for an intact recor
 
 @pytest.fixture(scope="module")
 def pulse() -> Iterator[VirtualMic]:
-    why_not = virtual_mic.available()
-    if why_not is not None:
-        pytest.fail(why_not)  # CI installs PulseAudio: a missing one is a setup error
-    mic = VirtualMic(system_audio=True).start()
-    try:
-        yield mic
-    finally:
-        mic.stop()
+    yield from virtual_mic.running(system_audio=True)
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +93,24 @@ def _play_both(pulse: VirtualMic, mic_wav: Path, out_wav: Path) -> None:
         assert player.wait(60) == 0
 
 
+def _record_call(pulse: VirtualMic, out: Path, mic_wav: Path, out_wav: Path
+                 ) -> tuple[str, np.ndarray, dict]:
+    """Record 15 s with --system-audio while ``mic_wav`` plays into the microphone and
+    ``out_wav`` into the output: (stdout, the recording, its JSON)."""
+    proc = _record(pulse, out, "--duration", "15")
+    try:
+        _play_both(pulse, mic_wav, out_wav)
+        stdout, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stdout + err
+    (wav,) = out.glob("recording-*.wav")
+    recorded, rate = sf.read(wav, dtype="float32")
+    assert rate == RATE and recorded.shape == (15 * RATE, 2)
+    return stdout, recorded, json.loads(wav.with_suffix(".json").read_text())
+
+
 def _shifted(segments: list[Segment], lag_samples: int) -> list[tuple[float, float]]:
     lag_ms = lag_samples * 1000 / RATE
     return [(s.start_ms - lag_ms, s.end_ms - lag_ms) for s in segments]
@@ -115,18 +126,7 @@ def _match(live: list[tuple[float, float]], offline: list[Segment]) -> None:
 def test_both_sides_recorded_and_segmented(pulse: VirtualMic, calls: dict, tmp_path: Path
                                            ) -> None:
     (near_wav, near), (far_wav, far) = calls["near"], calls["far"]
-    proc = _record(pulse, tmp_path, "--duration", "15")
-    try:
-        _play_both(pulse, near_wav, far_wav)
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 0, out + err
-    (wav,) = tmp_path.glob("recording-*.wav")
-    recorded, rate = sf.read(wav, dtype="float32")
-    assert rate == RATE and recorded.shape == (15 * RATE, 2)
-    doc = json.loads(wav.with_suffix(".json").read_text())
+    out, recorded, doc = _record_call(pulse, tmp_path, near_wav, far_wav)
     segments = segments_from_json(doc)
     for channel, audio in ((0, near), (1, far)):
         lag, corr = best_lag(recorded[:, channel], audio)
@@ -141,17 +141,7 @@ def test_both_sides_recorded_and_segmented(pulse: VirtualMic, calls: dict, tmp_p
 def test_bleed_from_the_loudspeakers_is_not_you(pulse: VirtualMic, calls: dict,
                                                 tmp_path: Path) -> None:
     (bleed_wav, _), (far_wav, far), (_, own) = calls["bleed"], calls["far2"], calls["own2"]
-    proc = _record(pulse, tmp_path, "--duration", "15")
-    try:
-        _play_both(pulse, bleed_wav, far_wav)
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 0, out + err
-    (wav,) = tmp_path.glob("recording-*.wav")
-    recorded, _ = sf.read(wav, dtype="float32")
-    doc = json.loads(wav.with_suffix(".json").read_text())
+    _, recorded, doc = _record_call(pulse, tmp_path, bleed_wav, far_wav)
     segments = segments_from_json(doc)
     lag, _ = best_lag(recorded[:, 1], far)
     you = _shifted([s for s in segments if s.channel == 0], lag)

@@ -14,7 +14,10 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 WARM_UP_S = 2.5
 """Without it the first ~0.5 s of audio is lost (the idle null sink renders in 2 s blocks)."""
@@ -26,6 +29,19 @@ def available() -> str | None:
         if shutil.which(tool) is None:
             return f"{tool} is not installed (apt-get install pulseaudio pulseaudio-utils)"
     return None
+
+
+def running(system_audio: bool = False) -> Iterator[VirtualMic]:
+    """The body of a test fixture: a started VirtualMic, stopped afterwards. CI installs
+    PulseAudio, so a missing one fails the test (a setup error), it is not skipped."""
+    why_not = available()
+    if why_not is not None:
+        pytest.fail(why_not)
+    mic = VirtualMic(system_audio=system_audio).start()
+    try:
+        yield mic
+    finally:
+        mic.stop()
 
 
 class VirtualMic:
