@@ -73,14 +73,18 @@ def calls(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, np.
     return out
 
 
-def _record(pulse: VirtualMic, out: Path, *extra: str) -> subprocess.Popen[str]:
+def _record(pulse: VirtualMic, out: Path, *extra: str, device: str = "pulse"
+            ) -> subprocess.Popen[str]:
+    """`vaddesk record --system-audio` from ``device`` (``none``: computer audio only), once
+    it says that it records."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "vaddesk", "record", "--device", "pulse", "--system-audio",
+        [sys.executable, "-m", "vaddesk", "record", "--device", device, "--system-audio",
          "--out", str(out), "--preset", "meeting", *extra],
         cwd=REPO, env=pulse.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None
-    line = proc.stdout.readline()  # printed once both streams run
-    if not line.startswith("recording from 'pulse' + 'MeetingOut' to "):
+    line = proc.stdout.readline()  # printed once the streams run
+    sources = "'MeetingOut'" if device == "none" else f"'{device}' + 'MeetingOut'"
+    if not line.startswith(f"recording from {sources} to "):
         proc.kill()
         raise AssertionError(line + proc.communicate()[1])
     return proc
@@ -205,7 +209,7 @@ def test_computer_audio_only(pulse: VirtualMic, calls: dict, tmp_path: Path) -> 
     """--device none --system-audio: a mono file of what the computer played, its side
     named Others."""
     far_wav, far = calls["far"]
-    proc = _record_system_only(pulse, tmp_path)
+    proc = _record(pulse, tmp_path, "--duration", "14", device="none")
     try:
         time.sleep(START_MARGIN_S)
         assert pulse.play_output(far_wav).wait(60) == 0
@@ -222,19 +226,6 @@ def test_computer_audio_only(pulse: VirtualMic, calls: dict, tmp_path: Path) -> 
     doc = json.loads(wav.with_suffix(".json").read_text())
     assert doc["channels"] == [{"index": 0, "speaker": "Others", "source": "computer audio"}]
     _match(_shifted(segments_from_json(doc), lag), segment_array(far, PARAMS).segments)
-
-
-def _record_system_only(pulse: VirtualMic, out: Path) -> subprocess.Popen[str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "vaddesk", "record", "--device", "none", "--system-audio",
-         "--out", str(out), "--duration", "14"],
-        cwd=REPO, env=pulse.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if not line.startswith("recording from 'MeetingOut' to "):
-        proc.kill()
-        raise AssertionError(line + proc.communicate()[1])
-    return proc
 
 
 def test_output_unplugged_mid_recording(pulse: VirtualMic, calls: dict, tmp_path: Path
